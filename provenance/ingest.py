@@ -731,3 +731,111 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
 __all__ = ["Document", "IngestError", "IngestLimits", "DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "decode_text",
            "documents_from_bytes", "load_documents", "unique_names", "safe_filename", "html_to_text",
            "pdf_to_text", "docx_to_text", "sniff_binary"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# labelled tables (member / non-member sets for calibration.evaluate_scores)
+
+_MEMBER_LABELS = {"member", "members", "1", "true", "yes"}
+_NON_MEMBER_LABELS = {"non-member", "non-members", "nonmember", "nonmembers", "non_member", "non member", "0",
+                      "false", "no"}
+
+
+def parse_membership_label(value: object) -> int:
+    """1 for a member, 0 for a non-member: member / non-member, 1 / 0 or true / false in any case (strings, JSON
+    booleans or the numbers 0 and 1). Raises ValueError with a sentence for anything else."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return int(value)
+    if isinstance(value, str):
+        word = " ".join(value.strip().lower().split())
+        if word in _MEMBER_LABELS:
+            return 1
+        if word in _NON_MEMBER_LABELS:
+            return 0
+    shown = f"'{_display(value, 40)}'" if isinstance(value, str) else _display(repr(value), 40)
+    raise ValueError(f"the label {shown} is not understood; use member / non-member, 1 / 0 or true / false.")
+
+
+def labelled_documents_from_bytes(name: str, data: bytes, *, text_column: str = "text", label_column: str = "label",
+                                  id_column: str = "id", limits: IngestLimits = DEFAULT_LIMITS
+                                  ) -> tuple[list[Document], list[int], list[IngestError]]:
+    """Documents and their labels (1 = member, 0 = non-member, same order) from one .jsonl or .csv table's bytes.
+
+    Rows are read and named exactly as ``documents_from_bytes`` reads tables; a row whose label is missing or not
+    understood becomes an IngestError naming its line, and the other rows are kept. Never raises for bad content.
+    """
+    name = _display(str(name), 400)
+    suffix = Path(name.replace("\\", "/")).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return [], [], [IngestError(name, f"a labelled set must be a .jsonl or .csv table with a '{text_column}' and "
+                                          f"a '{label_column}' column (member / non-member).")]
+    docs: list[Document] = []
+    labels: list[int] = []
+    problems: list[tuple[int, str]] = []
+    missing_label = 0
+    try:
+        if len(data) > limits.max_file_bytes:
+            raise ValueError(_too_big_message(len(data), limits))
+        text = decode_text(bytes(data), name)
+        rows = _jsonl_rows(text, name) if suffix == ".jsonl" else _csv_rows(text, text_column, limits)
+        for line_no, row in rows:
+            label = -1  # rows that are not objects are explained by _table_documents and yield no document
+            if isinstance(row, dict):
+                if label_column not in row:
+                    missing_label += 1
+                    problems.append((line_no, f"line {line_no} has no '{label_column}' field."))
+                    continue
+                try:
+                    label = parse_membership_label(row[label_column])
+                except ValueError as exc:
+                    problems.append((line_no, f"line {line_no}: {exc}"))
+                    continue
+            got, errs = _table_documents(name, [(line_no, row)], text_column, id_column, limits)
+            problems.extend((line_no, e.message) for e in errs)
+            docs.extend(got)
+            labels.extend([label] * len(got))
+    except ValueError as exc:
+        return [], [], [IngestError(name, str(exc))]
+    if missing_label and not docs and missing_label == len(problems):
+        return [], [], [IngestError(name, f"the table has no '{label_column}' column; add one with member / "
+                                          "non-member (or 1 / 0, true / false) for every row.")]
+    errors = [IngestError(name, msg) for _, msg in problems[: limits.max_errors_per_file]]
+    if len(problems) > limits.max_errors_per_file:
+        rest = [str(n) for n, _ in problems[limits.max_errors_per_file:]]
+        shown = ", ".join(rest[:10]) + (", ..." if len(rest) > 10 else "")
+        errors.append(IngestError(name, f"{len(rest)} more line(s) could not be used either (lines {shown})."))
+    if not docs and not errors:
+        errors.append(IngestError(name, f"the table has no rows with a '{text_column}' value."))
+    return docs, labels, errors
+
+
+def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "text", label_column: str = "label",
+                            id_column: str = "id", limits: IngestLimits = DEFAULT_LIMITS
+                            ) -> tuple[list[Document], list[int], list[IngestError]]:
+    """Read labelled .jsonl / .csv tables (files or folders): documents with unique names, their labels (1 = member,
+    0 = non-member) in the same order, and one IngestError per problem."""
+    files, errors = _expand(paths)
+    docs: list[Document] = []
+    labels: list[int] = []
+    for path in files:
+        try:
+            size = path.stat().st_size
+            if size > limits.max_file_bytes:
+                errors.append(IngestError(str(path), _too_big_message(size, limits)))
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            errors.append(IngestError(str(path), f"could not be read ({exc.strerror or exc})."))
+            continue
+        got, got_labels, errs = labelled_documents_from_bytes(str(path), data, text_column=text_column,
+                                                              label_column=label_column, id_column=id_column,
+                                                              limits=limits)
+        docs.extend(got)
+        labels.extend(got_labels)
+        errors.extend(errs)
+    return unique_names(docs), labels, errors
+
+
+__all__ += ["parse_membership_label", "labelled_documents_from_bytes", "load_labelled_documents"]
