@@ -15,7 +15,7 @@ import numpy as np
 from .scoring import TokenStats, bits_per_byte, require_scored
 
 DEFAULT_SCORES: tuple[str, ...] = ("loss", "zlib", "lowercase", "mink", "minkpp")
-EXTRA_SCORES: tuple[str, ...] = ("ref", "gradnorm", "binoculars")
+EXTRA_SCORES: tuple[str, ...] = ("ref", "gradnorm", "binoculars", "ngram_coverage")
 ALL_SCORES: tuple[str, ...] = DEFAULT_SCORES + EXTRA_SCORES
 
 SCORE_DESCRIPTIONS = {
@@ -27,6 +27,8 @@ SCORE_DESCRIPTIONS = {
     "ref": "reference model's NLL minus the target model's NLL (per token, or bits per byte across tokenizers)",
     "gradnorm": "minus the mean over parameter tensors of the largest gradient entry of NLL (white-box)",
     "binoculars": "minus the ratio of NLL to the observer-to-model cross-entropy (Binoculars)",
+    "ngram_coverage": "black-box: best coverage of the true second half by sampled continuations of the first half, "
+                      "summed over n-gram lengths 2..12 (N-Gram Coverage Attack)",
 }
 
 # Floors that keep ratios and z-scores finite; they only matter for degenerate, near-certain predictions.

@@ -40,7 +40,7 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH, MinHashLSHEnsemble
 from datasketch.lshensemble_partition import optimal_partitions
 
-from .ingest import Document, IngestError, documents_from_bytes, unique_names
+from .ingest import Document, IngestError, IngestLimits, documents_from_bytes, unique_names
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ _SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
 _SIGNATURE_BATCH_SHINGLES = 200_000  # shingles hashed per numpy batch: 200k x 128 perms x 4 bytes = 100 MB peak
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 _MAX_SEED_POSITIONS = 64  # span search: positions followed per repeated n-gram, bounds repetitive texts
+
+# A reference corpus is larger than an upload: per-file and per-archive limits sized for corpora (still finite, so a
+# zip bomb fails with a message instead of filling memory).
+CORPUS_LIMITS = IngestLimits(max_file_bytes=2 * 2**30, max_archive_members=1_000_000, max_archive_bytes=16 * 2**30,
+                             max_compression_ratio=200.0)
 
 ProgressFn = Callable[[int, int], None]
 StopFn = Callable[[], bool]
@@ -353,12 +358,13 @@ def parquet_documents(name: str, source: str | Path | bytes, *, text_column: str
 
 
 def zip_documents(path: str | Path, *, text_column: str = "text", id_column: str = "id",
-                  max_member_bytes: int = 512 * 2**20, max_total_bytes: int = 8 * 2**30,
-                  ) -> tuple[list[Document], list[IngestError]]:
-    """Documents from every supported file inside a .zip archive (nested archives are not opened).
+                  limits: IngestLimits = CORPUS_LIMITS) -> tuple[list[Document], list[IngestError]]:
+    """Documents from every supported file inside a .zip archive, read member by member from disk.
 
-    Members are read with a size cap (``max_member_bytes`` each, ``max_total_bytes`` in all, uncompressed) so a
-    zip bomb fails with an error instead of filling memory. Names are ``archive.zip/member/path``.
+    Unlike ``ingest`` (which reads uploads whole), the archive is never loaded into memory at once, and Parquet
+    members are read too. Nested archives are not opened. ``limits`` caps each member (``max_file_bytes``), the
+    total (``max_archive_bytes``), the member count and the compression ratio of large members, so a zip bomb
+    fails with an error. Names are ``archive.zip:member/path``.
     """
     path = Path(path)
     docs: list[Document] = []
@@ -366,13 +372,18 @@ def zip_documents(path: str | Path, *, text_column: str = "text", id_column: str
     suffixes = corpus_suffixes() - {".zip"}
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
         return [], [IngestError(str(path), f"is not a readable zip archive ({exc}).")]
+    if len(infos) > limits.max_archive_members:
+        archive.close()
+        return [], [IngestError(str(path), f"holds {len(infos)} files, more than the limit of "
+                                           f"{limits.max_archive_members}; split it into smaller archives.")]
     total = 0
     with archive:
-        for info in archive.infolist():
-            member = f"{path}/{info.filename}"
-            base = info.filename.rsplit("/", 1)[-1]
+        for info in infos:
+            member = f"{path}:{info.filename}"
+            base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
             if info.is_dir() or base.startswith(".") or info.filename.startswith("__MACOSX/"):
                 continue
             suffix = Path(base).suffix.lower()
@@ -381,22 +392,31 @@ def zip_documents(path: str | Path, *, text_column: str = "text", id_column: str
                 continue
             if suffix not in suffixes:
                 continue
+            if info.file_size > limits.max_file_bytes:
+                errors.append(IngestError(member, f"is larger than {limits.max_file_bytes // 2**20} MiB "
+                                                  "uncompressed; it was skipped."))
+                continue
+            if (info.file_size > limits.ratio_check_min_bytes
+                    and info.file_size > limits.max_compression_ratio * max(info.compress_size, 1)):
+                errors.append(IngestError(member, f"compresses more than {limits.max_compression_ratio:.0f} to 1, "
+                                                  "which is how 'zip bombs' work, so it was skipped."))
+                continue
             try:
                 with archive.open(info) as fh:
-                    data = fh.read(max_member_bytes + 1)
-            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
-                errors.append(IngestError(member, f"could not be extracted ({exc})."))
+                    data = fh.read(min(limits.max_file_bytes, info.file_size) + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
+                errors.append(IngestError(member, f"could not be unpacked ({exc})."))
                 continue
-            if len(data) > max_member_bytes:
-                errors.append(IngestError(member, f"is larger than {max_member_bytes // 2**20} MiB uncompressed; "
-                                                  "it was skipped."))
+            if len(data) > info.file_size:
+                errors.append(IngestError(member, "unpacks to more than its declared size; it was skipped (a 'zip "
+                                                  "bomb' safeguard)."))
                 continue
             total += len(data)
-            if total > max_total_bytes:
-                errors.append(IngestError(str(path), f"holds more than {max_total_bytes // 2**30} GiB "
-                                                     "uncompressed; the rest of it was not read."))
+            if total > limits.max_archive_bytes:
+                errors.append(IngestError(str(path), f"unpacks to more than {limits.max_archive_bytes // 2**30} GiB; "
+                                                     "the rest of it was not read."))
                 break
-            got, errs = _documents_from_data(member, data, text_column, id_column)
+            got, errs = _documents_from_data(member, data, text_column, id_column, limits)
             docs.extend(got)
             errors.extend(errs)
     if not docs and not errors:
@@ -404,19 +424,20 @@ def zip_documents(path: str | Path, *, text_column: str = "text", id_column: str
     return docs, errors
 
 
-def _documents_from_data(name: str, data: bytes, text_column: str,
-                         id_column: str) -> tuple[list[Document], list[IngestError]]:
+def _documents_from_data(name: str, data: bytes, text_column: str, id_column: str,
+                         limits: IngestLimits) -> tuple[list[Document], list[IngestError]]:
     if Path(name).suffix.lower() == ".parquet":
         return parquet_documents(name, data, text_column=text_column, id_column=id_column)
-    return documents_from_bytes(name, data, text_column=text_column, id_column=id_column)
+    return documents_from_bytes(name, data, text_column=text_column, id_column=id_column, limits=limits)
 
 
-def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = "text",
-                id_column: str = "id") -> tuple[list[Document], list[IngestError]]:
+def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = "text", id_column: str = "id",
+                limits: IngestLimits = CORPUS_LIMITS) -> tuple[list[Document], list[IngestError]]:
     """Read a reference corpus: files, folders (recursively) and .zip archives of anything ingest reads, plus
     .parquet tables with a text column. Unreadable inputs become IngestErrors; the rest always survive.
 
-    Returns documents with unique names, in a stable order (folders sorted by path).
+    ``limits`` are ingest's safety limits, sized for corpora by default. Returns documents with unique names, in a
+    stable order (folders sorted by path).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -426,8 +447,8 @@ def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-                           and not p.name.startswith("."))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()
+                           and p.suffix.lower() in suffixes and not p.name.startswith("."))
             if not files:
                 errors.append(IngestError(str(path), "the folder holds no supported files."))
         elif path.is_file():
@@ -437,16 +458,21 @@ def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = 
             continue
         for file in files:
             if file.suffix.lower() == ".zip":
-                got, errs = zip_documents(file, text_column=text_column, id_column=id_column)
+                got, errs = zip_documents(file, text_column=text_column, id_column=id_column, limits=limits)
             elif file.suffix.lower() == ".parquet":
                 got, errs = parquet_documents(str(file), file, text_column=text_column, id_column=id_column)
             else:
                 try:
+                    if file.stat().st_size > limits.max_file_bytes:
+                        errors.append(IngestError(str(file), f"is larger than {limits.max_file_bytes // 2**20} MiB; "
+                                                             "split it into smaller files."))
+                        continue
                     data = file.read_bytes()
                 except OSError as exc:
                     errors.append(IngestError(str(file), f"could not be read ({exc.strerror})."))
                     continue
-                got, errs = documents_from_bytes(str(file), data, text_column=text_column, id_column=id_column)
+                got, errs = documents_from_bytes(str(file), data, text_column=text_column, id_column=id_column,
+                                                 limits=limits)
             docs.extend(got)
             errors.extend(errs)
     return unique_names(docs), errors
@@ -982,6 +1008,7 @@ def _load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
 def build_index(corpus: str | Path | Sequence[str | Path] | Sequence[Document], directory: str | Path | None = None,
                 *, params: IndexParams = IndexParams(), append: bool = False, storage_config: dict | None = None,
                 text_column: str = "text", id_column: str = "id", containment: bool = True,
+                limits: IngestLimits = CORPUS_LIMITS,
                 progress: ProgressFn | None = None, should_stop: StopFn | None = None,
                 ) -> tuple[OverlapIndex, list[IngestError]]:
     """Build an index from a corpus (paths or Documents), or add the corpus to the index in ``directory``.
@@ -994,7 +1021,7 @@ def build_index(corpus: str | Path | Sequence[str | Path] | Sequence[Document], 
     if corpus and all(isinstance(d, Document) for d in corpus):
         documents, errors = list(corpus), []
     else:
-        documents, errors = read_corpus(corpus, text_column=text_column, id_column=id_column)
+        documents, errors = read_corpus(corpus, text_column=text_column, id_column=id_column, limits=limits)
     existing = directory is not None and (Path(directory) / MANIFEST_NAME).exists()
     if existing and not append:
         raise OverlapIndexError(f"{directory} already holds an overlap index; add to it with append (--append) "

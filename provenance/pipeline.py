@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import attacks
 from .cache import StatsCache, cached_token_statistics
+from .coverage import ngram_coverage
 from .ingest import Document, unique_names
 from .models import LoadedModel
 from .scoring import NoScoredTokensError, ScoringSettings, TokenStats, parameter_gradient_norms
@@ -106,6 +107,8 @@ def score_documents(
                 row[name] = attacks.binoculars(extra["binoculars"][i])
             elif name == "gradnorm":
                 row[name] = attacks.gradnorm(parameter_gradient_norms(model, doc.text, settings))
+            elif name == "ngram_coverage":
+                row[name] = ngram_coverage(model, doc.text)
         rows.append(row)
         stats_by_name[doc.name] = stats
         if on_row:
