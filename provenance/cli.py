@@ -18,7 +18,7 @@ import pandas as pd
 from . import attacks
 from .models import DEFAULT_SPEC, ModelLoadError
 
-COMMAND_MODULES: list[str] = ["provenance.cli_ghost"]
+COMMAND_MODULES: list[str] = ["provenance.cli_ghost", "provenance.cli_overlap"]
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
