@@ -18,7 +18,7 @@ import pandas as pd
 from . import attacks
 from .models import DEFAULT_SPEC, ModelLoadError
 
-COMMAND_MODULES: list[str] = ["provenance.cli_ghost", "provenance.cli_overlap"]
+COMMAND_MODULES: list[str] = ["provenance.cli_ghost", "provenance.cli_overlap", "provenance.cli_report"]
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
@@ -101,6 +101,10 @@ def _add_score(sub) -> None:
     p.add_argument("--window", type=int, default=None, help="tokens per window for long texts")
     p.add_argument("--stride", type=int, default=None, help="tokens a window advances (default: half the window)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the statistics cache")
+    p.add_argument("--investigation", default=None,
+                   help="save the run as this investigation (id or name); an interrupted run resumes where it stopped")
+    p.add_argument("--store", default=None, help="investigations database (default: $PROVENANCE_STORE or "
+                                                 "~/.cache/provenance/investigations.sqlite)")
     p.set_defaults(func=_run_score)
 
 
@@ -123,10 +127,18 @@ def _run_score(args: argparse.Namespace) -> int:
     observer = load_model_from_args(args, args.observer) if args.observer else None
     bar = ProgressBar("scoring")
     t0 = time.time()
+    run = dict(k=args.k, settings=ScoringSettings(args.window, args.stride),
+               cache=None if args.no_cache else default_cache(), ref_model=ref_model, observer=observer, progress=bar)
     try:
-        result = score_documents(model, docs, scores, k=args.k, settings=ScoringSettings(args.window, args.stride),
-                                 cache=None if args.no_cache else default_cache(), ref_model=ref_model,
-                                 observer=observer, progress=bar)
+        if args.investigation:  # saved row by row; the result holds every row of the investigation so far
+            from .store import InvestigationStore, run_investigation
+
+            with InvestigationStore(args.store) as store:
+                result = run_investigation(store, args.investigation, model, docs, scores, ingest_errors=errors, **run)
+            print(f"Saved in investigation '{result.investigation.name}' ({result.investigation.id}); "
+                  f"{result.skipped} document(s) were already done.", file=sys.stderr)
+        else:
+            result = score_documents(model, docs, scores, **run)
     finally:
         bar.close()
     for name, message in result.errors.items():

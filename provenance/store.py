@@ -147,14 +147,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _to_jsonable(value):
+def to_jsonable(value):
     """numpy / pandas values -> plain Python for JSON (NaN and infinities kept as floats)."""
     if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_to_jsonable(v) for v in value.tolist()]
+        return [to_jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (pd.Timestamp, datetime)):
@@ -166,7 +166,7 @@ def _to_jsonable(value):
 
 def dumps(value) -> str:
     """JSON text for the store (NaN allowed, so a missing score survives a round trip)."""
-    return json.dumps(_to_jsonable(value), ensure_ascii=False, allow_nan=True)
+    return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=True)
 
 
 class InvestigationStore:
@@ -457,7 +457,7 @@ class InvestigationStore:
             if found is None:
                 raise StoreError(f"The investigation has no score row for '{document}'.")
             row = json.loads(found["row"])
-            row.update(_to_jsonable(fields))
+            row.update(to_jsonable(fields))
             con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND document = ?",
                         (dumps(row), inv.id, document))
 
@@ -664,7 +664,7 @@ def open_investigation(store: InvestigationStore, ref: str | None, model, record
 
 
 def _comparable(record: dict) -> str:
-    return json.dumps(_to_jsonable(record), sort_keys=True)
+    return json.dumps(to_jsonable(record), sort_keys=True)
 
 
 def run_investigation(
