@@ -121,7 +121,10 @@ def sample_continuations(model: LoadedModel, prompt: str, *, num_samples: int = 
         ids = torch.tensor([[start]], dtype=torch.long)
     ids = ids.to(model.device)
     devices = [model.device.index or 0] if model.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad():
+    from .scoring import SEEDED_RNG_LOCK
+
+    # The torch RNG is process-wide: without the lock, concurrent sessions would sample from each other's stream.
+    with SEEDED_RNG_LOCK, torch.random.fork_rng(devices=devices), torch.no_grad():
         torch.manual_seed(seed)
         out = model.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
                                    temperature=temperature, top_p=top_p, top_k=top_k,

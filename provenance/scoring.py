@@ -17,6 +17,8 @@ batch x length x vocabulary.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +26,27 @@ import numpy as np
 import torch
 
 from .models import LoadedModel
+
+
+# Thread safety (several dashboard sessions share one loaded model):
+# - forward passes (iter_token_statistics) only read the weights, under torch.inference_mode, so any number of
+#   threads may score on one model at once; tests/test_concurrency.py checks this against sequential runs;
+# - parameter_gradient_norms flips requires_grad and accumulates into .grad of the *shared* parameters, so two
+#   concurrent calls on one model would mix their gradients: calls are serialised per model by gradient_lock;
+# - seeded sampling (torch.manual_seed inside fork_rng) uses the process-wide torch RNG, so two threads sampling at
+#   once would draw from each other's seeded stream: hold SEEDED_RNG_LOCK around seeding and sampling.
+SEEDED_RNG_LOCK = threading.RLock()
+_GRADIENT_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_GRADIENT_LOCKS_GUARD = threading.Lock()
+
+
+def gradient_lock(net: torch.nn.Module) -> threading.Lock:
+    """The lock that serialises gradient computations on one model's shared parameters."""
+    with _GRADIENT_LOCKS_GUARD:
+        lock = _GRADIENT_LOCKS.get(net)
+        if lock is None:
+            lock = _GRADIENT_LOCKS[net] = threading.Lock()
+        return lock
 
 
 class NoScoredTokensError(ValueError):
@@ -368,6 +391,12 @@ def parameter_gradient_norms(model: LoadedModel, text: str, settings: ScoringSet
     plan = plan_windows(len(ids), window, stride)
     if not plan:
         raise no_scored_tokens_error(text, len(ids))
+    net = model.model
+    with gradient_lock(net):  # .grad and requires_grad live on the shared parameters (see "Thread safety" above)
+        return _gradient_norms(model, ids, plan)
+
+
+def _gradient_norms(model: LoadedModel, ids: np.ndarray, plan: list[tuple[int, int, int]]) -> np.ndarray:
     net = model.model
     params = [p for p in net.parameters()]
     flags = [p.requires_grad for p in params]
