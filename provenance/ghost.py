@@ -676,13 +676,31 @@ def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEn
     return placements
 
 
+def plant_corpus(documents: Sequence[str], plan: Sequence[tuple[GhostEntry, int]], *, rng=None) -> list[str]:
+    """A training corpus with each ``(entry, count)`` of ``plan`` placed ``count`` times at random sentence
+    boundaries, one placement per document while there are enough documents (as an owner planting one identifier
+    in several of their texts would). Returns new texts; ``documents`` is not changed. Used by the tests, the
+    repetition experiment and the guided demo."""
+    if not documents:
+        raise GhostError("There are no documents to plant identifiers in.")
+    rng = rng or secrets.SystemRandom()
+    docs = list(documents)
+    for entry, count in plan:
+        for i in _choose(range(len(docs)), count, rng):
+            docs[i], _ = embed_text(docs[i], [entry], position="random", repetitions=1, rng=rng)
+    return docs
+
+
 def read_utf8_exact(path: str | Path) -> tuple[str, bool]:
     """Text of a UTF-8 file and whether it starts with a byte-order mark, such that writing the text back (with the
     mark) reproduces the file byte for byte. Other encodings are refused with a sentence (byte-exact restoration
     could not be promised)."""
     path = Path(path)
     data = path.read_bytes()
-    text = decode_text(data, str(path))
+    try:
+        text = decode_text(data, str(path))
+    except ValueError as exc:
+        raise GhostError(f"{path.name}: {exc}") from exc
     bom = data.startswith(codecs.BOM_UTF8)
     if (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8") != data:
         raise GhostError(f"{path.name} is not UTF-8 text; save it as UTF-8 and embed again.")
