@@ -694,7 +694,8 @@ def run_investigation(
     process loses at most one batch. ``ingest_errors`` (files that could not be read) are kept as the artifact
     ``ingest_errors``. ``progress(tokens_done, tokens_total)`` covers the whole run. When ``should_stop()`` turns
     True the run ends between batches with status 'interrupted' and ``cancelled=True``; other errors mark the
-    investigation 'failed' and are raised again.
+    investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
+    finished row saved; calling this again with the same documents resumes it.
     """
     from .pipeline import score_documents, validate_scores
     from .scoring import ScoringCancelled, ScoringSettings, tokenize
