@@ -139,7 +139,7 @@ def ngram_coverage(model: LoadedModel, text: str, *, num_samples: int = DEFAULT_
     """N-gram coverage membership score of one text (higher = more likely a member), in [0, max_n - min_n + 1].
 
     The model continues ``split_halves(text)[0]`` ``num_samples`` times; each continuation is as many tokens long
-    as the true second half (at most ``max_new_tokens``, default 256). Returns the best continuation's coverage
+    as the true second half (at most ``max_new_tokens``, default 256, and half the model's context). Returns the best continuation's coverage
     summed over L = min_n..max_n. A text whose second half has no words scores 0 (nothing can be covered).
     """
     prefix, reference = split_halves(text)
@@ -147,6 +147,8 @@ def ngram_coverage(model: LoadedModel, text: str, *, num_samples: int = DEFAULT_
         return 0.0
     n_ref_tokens = len(model.tokenizer(reference, add_special_tokens=False)["input_ids"])
     budget = DEFAULT_MAX_NEW_TOKENS if max_new_tokens is None else max_new_tokens
-    samples = sample_continuations(model, prefix, num_samples=num_samples, max_new_tokens=max(1, min(n_ref_tokens,
-                                   budget)), temperature=temperature, top_p=top_p, seed=seed)
+    # at most half the context, so the prompt always keeps the other half
+    n_new = max(1, min(n_ref_tokens, budget, model.context_length // 2))
+    samples = sample_continuations(model, prefix, num_samples=num_samples, max_new_tokens=n_new,
+                                   temperature=temperature, top_p=top_p, seed=seed)
     return coverage_score(samples, reference, min_n, max_n)

@@ -546,6 +546,7 @@ class OverlapIndex:
         self._lsh_count = 0
         self._ensemble: MinHashLSHEnsemble | None = None
         self._ensemble_count = -1
+        self._pool = None  # one Redis connection pool shared by every LSH table (datasketch opens one per table)
 
     # -- facts ---------------------------------------------------------------------------------------------------
 
@@ -648,7 +649,8 @@ class OverlapIndex:
     def _storage(self, part: str) -> dict:
         if not self.storage_config:
             return {"type": "dict"}
-        return {**self.storage_config, "basename": f"{self.redis_prefix}:{part}".encode()}
+        return {"type": "redis", "redis": {"connection_pool": self._connection_pool()},
+                "redis_buffer": {"transaction": False}, "basename": f"{self.redis_prefix}:{part}".encode()}
 
     @property
     def redis_prefix(self) -> str:
@@ -741,10 +743,17 @@ class OverlapIndex:
 
     # -- Redis ---------------------------------------------------------------------------------------------------
 
+    def _connection_pool(self):
+        if self._pool is None:
+            import redis
+
+            self._pool = redis.ConnectionPool(**_redis_params(self.storage_config["redis"]))
+        return self._pool
+
     def _redis(self):
         import redis
 
-        return redis.Redis(**_redis_params(self.storage_config["redis"]))
+        return redis.Redis(connection_pool=self._connection_pool())
 
     def drop_storage(self) -> int:
         """Delete every Redis key of this index (its LSH tables); return how many were deleted. No-op in memory."""
@@ -838,11 +847,13 @@ def _check_storage_config(config: dict | None) -> dict | None:
                          "'port': ...}}.")
     try:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
     except ImportError as exc:
         raise ValueError("Redis storage needs the 'redis' Python package (pip install redis).") from exc
     params = _redis_params(config["redis"])
     try:
-        redis.Redis(**params).ping()
+        redis.Redis(**{**params, "retry": Retry(NoBackoff(), 0)}).ping()  # fail fast, no retries
     except redis.RedisError as exc:
         where = f"{params.get('host', 'localhost')}:{params.get('port', 6379)}"
         raise ValueError(f"Could not reach the Redis server at {where} ({exc}); start it or check host and port.") \
