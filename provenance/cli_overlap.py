@@ -27,6 +27,9 @@ def register(subparsers) -> None:
                    help="near-duplicate (Jaccard) threshold of the LSH (default 0.5)")
     b.add_argument("--containment-threshold", type=float, default=0.8,
                    help="containment threshold of the LSH Ensemble (default 0.8)")
+    b.add_argument("--containment-recall", type=float, default=0.5,
+                   help="weight of missed containments vs false candidates in the ensemble (default 0.5); 0.9 finds "
+                        "short excerpts of much longer documents, at about 3.5x the memory")
     b.add_argument("--no-containment", action="store_true",
                    help="do not build the containment ensemble now (it is built on the first query)")
     _add_common(b)
@@ -70,7 +73,8 @@ def _run_build(args: argparse.Namespace) -> int:
 
     params = IndexParams(ngram=args.ngram, num_perm=args.num_perm, seed=args.seed,
                          jaccard_threshold=args.jaccard_threshold,
-                         containment_threshold=args.containment_threshold).validate()
+                         containment_threshold=args.containment_threshold,
+                         ensemble_recall_weight=args.containment_recall).validate()
     bar = ProgressBar("indexing", unit="doc", min_total=200)
     t0 = time.time()
     try:

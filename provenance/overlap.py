@@ -53,7 +53,7 @@ CORPUS_SUFFIXES = {".parquet", ".zip"}  # read here; everything else goes throug
 
 _WORD_RE = re.compile(r"\w+")
 _SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
-_SIGNATURE_BATCH_SHINGLES = 200_000  # shingles hashed per numpy batch: 200k x 128 perms x 4 bytes = 100 MB peak
+_SIGNATURE_BATCH_SHINGLES = 8192  # shingles permuted per numpy batch (8192 x 128 perms x 4 bytes = 4 MiB: cache-sized)
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 _MAX_SEED_POSITIONS = 64  # span search: positions followed per repeated n-gram, bounds repetitive texts
 
@@ -78,8 +78,11 @@ class IndexParams:
     ngram: words per shingle. num_perm: MinHash permutations (the standard error of an estimated Jaccard J is
     about sqrt(J (1 - J) / num_perm)). seed: MinHash permutation seed. jaccard_threshold: the MinHashLSH
     near-duplicate threshold. containment_threshold: the MinHashLSHEnsemble containment threshold.
-    ensemble_partitions, ensemble_max_r: datasketch's ``num_part`` and ``m`` for the ensemble (memory grows with
-    ``m``; every document sits in one partition).
+    ensemble_partitions, ensemble_max_r: datasketch's ``num_part`` and ``m`` for the ensemble (every document sits
+    in one partition). ensemble_recall_weight: weight of false negatives when datasketch picks the ensemble's bands
+    (0.5 = its default). At 0.5 a query is found reliably inside documents up to about twice its length; an excerpt
+    of a document 5-20 times longer (Jaccard 0.05-0.2) needs about 0.9, which stores about 3.5 times as many LSH
+    entries per document (memory).
     """
 
     ngram: int = 5
@@ -89,6 +92,7 @@ class IndexParams:
     containment_threshold: float = 0.8
     ensemble_partitions: int = 16
     ensemble_max_r: int = 4
+    ensemble_recall_weight: float = 0.5
 
     def validate(self) -> IndexParams:
         """Raise ValueError with a sentence when a setting is out of range; return self."""
@@ -107,6 +111,9 @@ class IndexParams:
             raise ValueError("The number of ensemble partitions must be a whole number from 1 to 64.")
         if not isinstance(self.ensemble_max_r, int) or not 2 <= self.ensemble_max_r <= min(16, self.num_perm):
             raise ValueError("The ensemble's largest band size (m) must be a whole number from 2 to 16.")
+        w = self.ensemble_recall_weight
+        if not isinstance(w, (int, float)) or not 0.0 < w < 1.0 or (1.0 - w) + w != 1.0:
+            raise ValueError(f"The ensemble's recall weight must be between 0 and 1, e.g. 0.5 or 0.9; got {w!r}.")
         return self
 
 
@@ -192,7 +199,8 @@ def minhash_signatures(hash_sets: Sequence[np.ndarray], num_perm: int = 128, see
         if np.any(lengths == 0):
             raise ValueError("Every set needs at least one element to have a MinHash signature.")
         mixed = _fmix32(np.concatenate(batch).astype(np.uint32, copy=False))
-        permuted = mixed[:, None] * a[None, :] + b[None, :]  # (n_items, num_perm), wraps mod 2^32
+        permuted = np.multiply.outer(mixed, a)  # (n_items, num_perm), wraps mod 2^32
+        permuted += b
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         out[start:stop] = np.minimum.reduceat(permuted, offsets, axis=0)
         start = stop
@@ -689,6 +697,8 @@ class OverlapIndex:
         part = f"ens:{n}"
         ensemble = MinHashLSHEnsemble(threshold=self.params.containment_threshold, num_perm=self.params.num_perm,
                                       num_part=self.params.ensemble_partitions, m=self.params.ensemble_max_r,
+                                      weights=(1.0 - self.params.ensemble_recall_weight,
+                                               self.params.ensemble_recall_weight),
                                       storage_config=self._storage(part), prepickle=False)
         bounds_key = f"{self.redis_prefix}:{part}:bounds"
         stored = self._redis().get(bounds_key) if self.storage_config else None

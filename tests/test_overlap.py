@@ -148,6 +148,24 @@ def test_planted_near_duplicate_and_contained_text_are_found_unrelated_is_not(do
     assert long_doc.text[top["match_start"]: top["match_end"]] == excerpt
 
 
+def test_recall_weight_finds_short_excerpts_of_much_longer_documents(docs):
+    with pytest.raises(ValueError, match="recall weight"):
+        IndexParams(ensemble_recall_weight=1.5).validate()
+    long_docs = sorted(docs, key=lambda d: -len(d.text.split()))[:20]  # 250-300 words
+    rng = random.Random(12)
+    queries = []
+    for d in long_docs:
+        tokens = d.text.split()
+        start = rng.randrange(len(tokens) - 40)
+        queries.append(Document(d.name, " ".join(tokens[start: start + 40])))  # 1/7 of the document
+    idx = OverlapIndex(IndexParams(ensemble_recall_weight=0.9))
+    idx.add_documents(docs)
+    m = query_index(idx, queries).matches
+    found = {(q, x) for q, x in zip(m["document"], m["match"])}
+    assert sum((d.name, d.name) in found for d in long_docs) >= 19
+    assert (m["containment_exact"] == 1.0).all()
+
+
 def test_all_candidates_reports_estimates_and_unverified(docs, index):
     near = perturb(docs[3].text, random.Random(2), 2)
     result = query_index(index, [Document("q", near)], only_verified=False)
