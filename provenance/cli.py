@@ -18,7 +18,8 @@ import pandas as pd
 from . import attacks
 from .models import DEFAULT_SPEC, ModelLoadError
 
-COMMAND_MODULES: list[str] = ["provenance.cli_ghost", "provenance.cli_overlap", "provenance.cli_report"]
+COMMAND_MODULES: list[str] = ["provenance.cli_ghost", "provenance.cli_sets", "provenance.cli_overlap",
+                              "provenance.cli_report"]
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl", ".parquet")
 
