@@ -1,36 +1,172 @@
-"""Documents: paste text, score it with the chosen model, read likelihood, perplexity and every score."""
+"""Documents: upload or paste texts, score them, compare them with a reference set, and read the verdicts."""
 
+from datetime import datetime
+
+import pandas as pd
 import streamlit as st
 
+from provenance import charts
 from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS
-from provenance.ingest import Document
-from provenance.pipeline import score_documents
-from ui.session import get_model, shared_stats_cache
+from provenance.cache import cached_token_statistics
+from provenance.ingest import Document, IngestError, unique_names
+from provenance.pipeline import score_documents, token_table
+from provenance.report import collect_report, render_report, report_filename
+from provenance.scoring import ScoringSettings
+from provenance.store import StoreError, run_investigation
+from provenance.verdicts import compare_sets, save_comparison
+from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
+from ui.uploads import UPLOAD_TYPES, read_uploads
+from ui.widgets import Progress, download_table, show_figure, verdict_card
+
+# top_k alternatives are kept for the per-token view's hover
+SETTINGS = ScoringSettings(top_k=5)
+CHOOSABLE_SCORES = list(DEFAULT_SCORES) + ["ref", "gradnorm"]
 
 st.title("Documents")
-st.caption("Was this text used to train the model? Paste a text to see how likely the model finds it. "
+st.caption("Was this text used to train the model? Upload your documents (or paste a text), add a reference set of "
+           "texts the model cannot have seen, and read a verdict with its p-value and false-positive rate. "
            "Every score is oriented so that higher means more likely a training member.")
 
-text = st.text_area("Text", height=200, placeholder="Paste a paragraph or more here.")
-if st.button("Score", type="primary", disabled=not text.strip()):
+upload_tab, paste_tab = st.tabs(["Upload files", "Paste text"])
+with upload_tab:
+    files = st.file_uploader("Documents to test", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             help="txt, md, html, pdf, docx, jsonl/csv with a 'text' column, or a zip of these")
+with paste_tab:
+    pasted = st.text_area("Text", height=180, placeholder="Paste a paragraph or more here.")
+with st.expander("Reference set (optional): texts the model cannot have seen", icon=":material/balance:"):
+    st.markdown("Texts written after the model was released, or never published. Your documents are compared "
+                "with them: a document scoring above nearly all of them gets a small p-value. About 20 or more "
+                "reference texts are needed for a verdict at a 5% false-positive rate.")
+    reference_files = st.file_uploader("Reference texts", type=UPLOAD_TYPES, accept_multiple_files=True,
+                                       key="reference_files")
+with st.expander("Settings", icon=":material/tune:"):
+    has_ref_model = st.session_state.get("ref_model_args") is not None
+    scores = st.multiselect("Scores", [s for s in CHOOSABLE_SCORES if s != "ref" or has_ref_model],
+                            default=list(DEFAULT_SCORES) + (["ref"] if has_ref_model else []),
+                            format_func=lambda s: f"{s}: {SCORE_DESCRIPTIONS[s]}")
+    fpr = st.select_slider("False-positive rate of the verdicts", [0.001, 0.01, 0.05, 0.1], value=0.05)
+    k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, 0.2, 0.05)
+
+documents, errors = read_uploads(files or [])
+if pasted.strip():
+    documents.append(Document("pasted text", pasted))
+documents = unique_names(documents)
+reference_docs, reference_errors = read_uploads(reference_files or [])
+for err in errors + reference_errors:
+    st.warning(f"Skipped {err}", icon=":material/warning:")
+
+name = st.text_input("Investigation name", value=st.session_state.setdefault(
+    "documents_default_name", f"Documents {datetime.now():%Y-%m-%d %H:%M:%S}"),
+    help="Every investigation is saved; reopen it on the History page. Scoring again under the same name resumes "
+         "it and skips documents already done.")
+start = st.button(f"Score {len(documents)} document(s)" if documents else "Score", type="primary",
+                  disabled=not documents or not scores)
+
+
+def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> None:
+    store = shared_store()
+    ref_model = get_reference_model() if "ref" in scores else None
+    st.session_state["documents_investigation"] = name
+    st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; what is done is kept.")
+    progress = Progress(len(documents))
+    live = st.empty()
+    rows: list[dict] = []
+
+    def on_row(row: dict) -> None:
+        rows.append(row)
+        progress.document_done()
+        live.dataframe(pd.DataFrame(rows), hide_index=True)
+
+    try:
+        result = run_investigation(store, name, model, documents, scores, k=k, settings=SETTINGS,
+                                   cache=shared_stats_cache(), ref_model=ref_model, ingest_errors=ingest_errors,
+                                   progress=progress, on_row=on_row, batch_documents=8)
+    except StoreError as exc:
+        st.error(str(exc))
+        return
+    live.empty()
+    progress.finish(f"Scored {result.scored_now} document(s); {result.skipped} were already done.")
+    if reference_docs and len(result.table):
+        with st.spinner(f"Scoring {len(reference_docs)} reference text(s) and calibrating..."):
+            reference = score_documents(model, reference_docs, scores, k=k, settings=SETTINGS,
+                                        cache=shared_stats_cache(), ref_model=ref_model)
+            if len(reference.table):
+                texts = {d.name: d.text for d in store.documents(name)}
+                suspect = result.table[[c for c in result.table.columns if c in reference.table.columns]]
+                comparison = compare_sets([texts[d] for d in suspect["document"]], suspect,
+                                          [d.text for d in reference_docs if d.name in set(reference.table.document)],
+                                          reference.table, scores, fpr=fpr)
+                save_comparison(store, name, comparison, reference.table)
+
+
+if start:
     model = get_model()
     if model is not None:
-        with st.spinner("Scoring..."):
-            result = score_documents(model, [Document("pasted text", text)], DEFAULT_SCORES,
-                                     cache=shared_stats_cache())
-        st.session_state["documents_result"] = result
+        run(model, documents, errors)
 
-result = st.session_state.get("documents_result")
-if result is not None:
-    for name, message in result.errors.items():
-        st.error(message)
-    if len(result.table):
-        row = result.table.iloc[0]
-        cols = st.columns(3)
-        cols[0].metric("Tokens scored", int(row["tokens"]))
-        cols[1].metric("Perplexity", f"{row['perplexity']:.1f}")
-        cols[2].metric("Mean log-likelihood per token", f"{-row['nll']:.3f}")
-        st.dataframe(result.table, hide_index=True, use_container_width=True)
-        with st.expander("What the scores mean"):
-            for name in DEFAULT_SCORES:
-                st.markdown(f"- **{name}**: {SCORE_DESCRIPTIONS[name]}")
+
+def show_results(investigation: str) -> None:
+    store = shared_store()
+    inv = store.find(investigation)
+    if inv is None:
+        return
+    table = store.results(inv.id).drop(columns=["sha256"], errors="ignore")
+    artifacts = store.artifacts(inv.id)
+    st.divider()
+    st.subheader(f"Results: {inv.name}")
+    if inv.status != "complete":
+        st.info(f"{inv.message or inv.status}  ({len(table)} document(s) scored so far; press Score again "
+                "to resume.)", icon=":material/pause_circle:")
+    for document, message in store.unscorable(inv.id).items():
+        st.warning(message, icon=":material/warning:")
+    if table.empty:
+        return
+    shift = artifacts.get("shift_check")
+    if shift and shift.get("confounded"):
+        st.error(f"**Check your sets first.** {shift['reason']}", icon=":material/error:")
+    if inv.verdict:
+        verdict_card("Your documents as a set", inv.verdict["statement"], inv.verdict.get("method", ""))
+    if "verdict" in table:
+        cols = st.columns(min(3, len(table)))
+        for i, row in enumerate(table.sort_values("p_value").head(3).itertuples(index=False)):
+            with cols[i % len(cols)]:
+                verdict_card(str(row.document), row.verdict, f"{int(row.tokens)} tokens scored")
+    else:
+        st.caption("Add a reference set to turn these scores into verdicts with p-values.")
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_table(table, f"{inv.name}-scores", key="doc_table")
+    data = collect_report(store, inv.id)
+    st.download_button("Download report (HTML)", lambda: render_report(store, inv.id, "html"),
+                       report_filename(data.investigation, "html"), "text/html", icon=":material/summarize:",
+                       on_click="ignore", key="doc_report")
+
+    likelihood_tab, distribution_tab, token_tab = st.tabs(["Likelihood and perplexity", "Score distributions",
+                                                           "Per-token view"])
+    with likelihood_tab:
+        show_figure(charts.perplexity_bar(table, value="loss", title="Log-likelihood per token (higher = more "
+                                                                       "likely)"), "likelihood", "fig_likelihood")
+        show_figure(charts.perplexity_bar(table), "perplexity", "fig_perplexity")
+    with distribution_tab:
+        reference = artifacts.get("reference_scores")
+        score_columns = [c for c in (inv.settings or {}).get("scores", DEFAULT_SCORES) if c in table]
+        if isinstance(reference, pd.DataFrame) and not reference.empty:
+            show_figure(charts.documents_vs_reference(table, reference, score_columns), "distributions", "fig_dist")
+        else:
+            show_figure(charts.score_distributions(table, score_columns), "distributions", "fig_dist")
+    with token_tab:
+        chosen = st.selectbox("Document", table["document"].tolist(), key="token_doc")
+        if chosen and st.toggle("Show the per-token view", value=len(table) == 1, key="token_toggle"):
+            model = get_model()
+            texts = {d.name: d.text for d in store.documents(inv.id)}
+            if model is not None and chosen in texts:
+                stats = cached_token_statistics(model, [texts[chosen]], SETTINGS, cache=shared_stats_cache())[0]
+                tokens = token_table(model, stats)
+                shares = charts.bucket_shares(tokens)
+                st.caption("Share of tokens the model ranked in its top 10 / 100 / 1000 guesses: " + " · ".join(
+                    f"{r.bucket} {r.share:.0%}" for r in shares.itertuples()))
+                show_figure(charts.token_view(tokens), f"tokens-{chosen}", "fig_tokens")
+                download_table(tokens, f"tokens-{chosen}", key="token_table")
+
+
+if st.session_state.get("documents_investigation"):
+    show_results(st.session_state["documents_investigation"])

@@ -173,5 +173,90 @@ def comparison_scatter(compare: pd.DataFrame, column: str = "perplexity", *, nam
     return apply_style(fig, title=title or f"{score_label(column)}: {names[0]} vs {names[1]}", height=420)
 
 
-__all__ = ["COLORS", "apply_style", "comparison_scatter", "empty_figure", "perplexity_bar", "score_distributions",
-           "score_label"]
+__all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "comparison_scatter", "empty_figure",
+           "documents_vs_reference", "perplexity_bar", "score_distributions", "score_label", "token_view"]
+
+
+# ---------------------------------------------------------------------------------------------- per-token view
+
+BUCKET_COLORS = {"top 10": "#b8e6b0", "top 100": "#fbe79a", "top 1000": "#f6b3a4", "beyond 1000": "#d4b8e8"}
+
+
+def token_view(tokens: pd.DataFrame, *, chars_per_line: int = 110, max_tokens: int = 2000,
+               title: str | None = "Each token coloured by how highly the model ranked it") -> go.Figure:
+    """GLTR-style view of one document (``pipeline.token_table`` output): tokens laid out as text, each on a
+    background coloured by its rank bucket (green = among the model's top 10 guesses ... purple = beyond 1000).
+    A memorised text is mostly green. Hover shows the token's probability, rank and the top alternatives.
+    Only the first ``max_tokens`` tokens are drawn (the title says so)."""
+    if tokens.empty:
+        return empty_figure("No scored tokens to show.")
+    shown = tokens.head(max_tokens)
+    x, y, widths, labels = [], [], [], []
+    col, line = 0, 0
+    for token in shown["token"].astype(str):
+        parts = token.split("\n")
+        if len(parts) > 1:  # a newline inside the token starts a new line after it
+            line += len(parts) - 1
+            col = 0
+            token = parts[-1]
+        width = max(1, len(token))
+        if col + width > chars_per_line:
+            line, col = line + 1, 0
+        x.append(col)
+        y.append(line)
+        widths.append(width)
+        labels.append(token.replace(" ", "\u00a0"))
+        col += width
+    frame = shown.assign(_x=x, _y=y, _w=widths, _label=labels)
+    fig = go.Figure()
+    for bucket, color in BUCKET_COLORS.items():
+        part = frame[frame["bucket"] == bucket]
+        if part.empty:
+            continue
+        fig.add_trace(go.Bar(
+            base=part["_x"], x=part["_w"], y=part["_y"], orientation="h", name=bucket, marker_color=color,
+            marker_line=dict(width=0.5, color="white"), text=part["_label"], textposition="inside",
+            insidetextanchor="start", textangle=0, textfont=dict(family="monospace", size=12, color="#222"),
+            customdata=np.column_stack([part["token"], part["probability"], part["rank"], part["alternatives"]]),
+            hovertemplate="token %{customdata[0]!r}<br>probability %{customdata[1]:.3g} · rank %{customdata[2]}"
+                          "<br>top alternatives: %{customdata[3]}<extra>%{fullData.name}</extra>"))
+    n_lines = int(frame["_y"].max()) + 1
+    fig.update_layout(barmode="overlay", bargap=0.05, uniformtext=dict(minsize=8, mode="show"),
+                      legend=dict(orientation="h", y=1.02, x=0, title="rank of the actual token:"))
+    fig.update_yaxes(autorange="reversed", visible=False)
+    fig.update_xaxes(visible=False, range=[-0.5, chars_per_line + 0.5])
+    suffix = f" (first {max_tokens} of {len(tokens)} tokens)" if len(tokens) > max_tokens else ""
+    return apply_style(fig, title=(title or "") + suffix, height=min(2400, 90 + 24 * n_lines))
+
+
+def bucket_shares(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Fraction of a document's tokens in each rank bucket (columns bucket, share), in bucket order."""
+    counts = tokens["bucket"].value_counts(normalize=True) if not tokens.empty else pd.Series(dtype=float)
+    return pd.DataFrame({"bucket": list(BUCKET_COLORS), "share": [float(counts.get(b, 0.0)) for b in BUCKET_COLORS]})
+
+
+# ---------------------------------------------------------------------------------------------- documents vs reference
+
+
+def documents_vs_reference(documents: pd.DataFrame, reference: pd.DataFrame, scores: Sequence[str], *,
+                           document: str = "document",
+                           title: str | None = "Your documents against the reference set") -> go.Figure:
+    """One panel per score: the suspect documents' scores beside the reference texts' (texts the model cannot have
+    seen). Documents sitting above most of the reference are the ones with small p-values."""
+    present = [s for s in scores if s in documents and s in reference and not _finite_rows(documents, s).empty]
+    if not present or reference.empty:
+        return empty_figure("Add a reference set to compare your documents against.")
+    fig = make_subplots(rows=1, cols=len(present), subplot_titles=[score_label(s) for s in present],
+                        horizontal_spacing=min(0.08, 0.4 / len(present)))
+    groups = (("your documents", documents, COLORS["member"]), ("reference", reference, COLORS["non_member"]))
+    for j, score in enumerate(present, start=1):
+        for label, table, color in groups:
+            rows = _finite_rows(table, score)
+            names = rows[document].astype(str).tolist() if document in rows else [""] * len(rows)
+            fig.add_trace(go.Box(y=rows[score].to_numpy(dtype=float), name=label, boxpoints="all", jitter=0.4,
+                                 pointpos=0, marker=dict(color=color, size=6, opacity=0.75), line=dict(color=color),
+                                 fillcolor="rgba(0,0,0,0)", text=names, legendgroup=label, showlegend=j == 1,
+                                 hovertemplate="%{text}<br>%{y:.4g}<extra>" + label + "</extra>"), row=1, col=j)
+        fig.update_xaxes(showticklabels=False, row=1, col=j)
+    fig.update_yaxes(title="higher = more likely a member", row=1, col=1)
+    return apply_style(fig, title=title, height=400)

@@ -124,3 +124,48 @@ def _or_nan(compute: Callable[[], float]) -> float:
     except NoScoredTokensError:
         return math.nan
     return value if np.isfinite(value) else math.nan
+
+
+# GLTR's rank buckets (Gehrmann et al. 2019): how far down the model's ranking each actual token was.
+RANK_BUCKETS = ((10, "top 10"), (100, "top 100"), (1000, "top 1000"), (None, "beyond 1000"))
+
+
+def rank_bucket(rank: int) -> str:
+    for limit, label in RANK_BUCKETS:
+        if limit is None or rank <= limit:
+            return label
+    return RANK_BUCKETS[-1][1]
+
+
+def token_table(model: LoadedModel, stats: TokenStats, *, max_alternatives: int = 5) -> pd.DataFrame:
+    """One row per scored token: its text (from the character offsets), position, log-probability, probability,
+    rank, GLTR rank bucket, standardised log-probability z, and the model's top alternatives as readable text.
+
+    Columns: position (token index, >= 1), token, start, end (character offsets in ``stats.text``), logprob (nats),
+    probability, rank (1 = the model's first choice), bucket, z, alternatives ("'a' 0.31 · 'b' 0.12", empty when
+    the statistics were computed without ``top_k``).
+    """
+    if not stats.n_scored:
+        return pd.DataFrame(columns=["position", "token", "start", "end", "logprob", "probability", "rank",
+                                     "bucket", "z", "alternatives"])
+    decode = model.tokenizer.decode
+    offsets = stats.offsets[1:]
+    tokens, previous = [], None
+    for pos, (a, b) in enumerate(offsets, start=1):
+        piece = stats.text[a:b]
+        # byte-level tokenizers split one character into several tokens that share its span: show it once
+        tokens.append("" if (a, b) == previous else (piece or decode([int(stats.token_ids[pos])])))
+        previous = (a, b)
+    alternatives = [""] * stats.n_scored
+    if stats.top_ids.size:
+        k = min(max_alternatives, stats.top_ids.shape[1])
+        alternatives = [" · ".join(f"{decode([int(i)])!r} {np.exp(lp):.3g}" for i, lp in zip(ids[:k], lps[:k]))
+                        for ids, lps in zip(stats.top_ids, stats.top_logprobs)]
+    from .attacks import standardised_logprob
+
+    return pd.DataFrame({
+        "position": np.arange(1, stats.n_tokens), "token": tokens, "start": offsets[:, 0], "end": offsets[:, 1],
+        "logprob": stats.logprob.astype(float), "probability": np.exp(stats.logprob.astype(float)),
+        "rank": stats.rank, "bucket": [rank_bucket(int(r)) for r in stats.rank],
+        "z": standardised_logprob(stats), "alternatives": alternatives,
+    })

@@ -1,23 +1,13 @@
 """Shared fixtures. Tests never reach a model hub: HF_HUB_OFFLINE is forced on before anything imports transformers."""
 
 import os
-import random
-
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
-WORDS = ("the a cat dog bird sat ran flew on under over mat rug house tree river big small red blue green "
-         "quickly slowly happily old young bright dark near far and but then").split()
-
-
-def random_sentences(n: int, length: int = 40, seed: int = 0) -> list[str]:
-    """n texts of ``length`` words from a small fixed vocabulary, each ending with a full stop."""
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + "." for _ in range(n)]
-
+from textgen import random_sentences  # noqa: E402,F401  (re-exported for older imports)
 
 @pytest.fixture(scope="session")
 def tiny_model():

@@ -7,7 +7,7 @@ import threading
 import pandas as pd
 import pytest
 
-from conftest import random_sentences
+from textgen import random_sentences
 from provenance.cache import StatsCache
 from provenance.ingest import Document
 from provenance.pipeline import score_documents

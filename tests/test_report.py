@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import random_sentences
+from textgen import random_sentences
 from provenance import charts
 from provenance.cli import main
 from provenance.ingest import Document, IngestError

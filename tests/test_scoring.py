@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import random_sentences
+from textgen import random_sentences
 from provenance.cache import StatsCache, cached_token_statistics
 from provenance.ingest import Document
 from provenance.pipeline import score_documents

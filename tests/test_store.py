@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import random_sentences
+from textgen import random_sentences
 from provenance.ingest import Document, IngestError
 from provenance.pipeline import score_documents
 from provenance.scoring import ScoringSettings

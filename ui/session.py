@@ -81,3 +81,11 @@ def show_model_facts(model: LoadedModel) -> None:
             f"{info['device']} · {info['dtype']}")
     if slot is not None:
         slot.markdown(text)
+
+
+@st.cache_resource(show_spinner=False)
+def shared_store():
+    """The investigation store (SQLite, WAL), one per server process, safe to share between sessions."""
+    from provenance.store import InvestigationStore
+
+    return InvestigationStore()

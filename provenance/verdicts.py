@@ -1,0 +1,124 @@
+"""Scores -> calibrated verdicts for a suspect set against a reference set: the one path the CLI and the dashboard
+share. The statistics themselves are the pure functions of calibration.py; this module decides which apply, runs
+them in the right order (shift check first) and packages the result for tables, cards and reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import calibration
+from .calibration import DatasetInference, ShiftCheck
+
+
+@dataclass
+class SetComparison:
+    """Everything a suspect-vs-reference comparison found.
+
+    ``documents``: the suspect score table with ``p_<score>``, ``p_value`` and ``verdict`` columns added.
+    ``inference``: dataset inference over the whole suspect set (None when a set is too small, see ``notes``).
+    ``false_positive``: the same test on reference half vs reference half (should not be significant).
+    ``verdict``: the set-level verdict sentence (design.md's words), ``fpr`` the false-positive rate it is set at.
+    """
+
+    documents: pd.DataFrame
+    shift: ShiftCheck | None
+    inference: DatasetInference | None
+    false_positive: DatasetInference | None
+    thresholds: dict[str, float]
+    verdict: str
+    fpr: float
+    scores: list[str]
+    notes: list[str]
+
+    def summary(self) -> dict:
+        """Plain values (JSON-ready) for the store, reports and the CLI's summary file."""
+        n_evidence = int(self.documents["verdict"].str.startswith("evidence").sum()) if len(self.documents) else 0
+        return {
+            "verdict": self.verdict, "fpr": self.fpr, "scores": self.scores,
+            "dataset_inference": self.inference.summary() if self.inference else None,
+            "false_positive_mode": self.false_positive.summary() if self.false_positive else None,
+            "shift_check": self.shift.summary() if self.shift else None,
+            "thresholds_at_fpr": self.thresholds,
+            "documents": {"suspect": len(self.documents), "evidence": n_evidence},
+            "notes": self.notes,
+        }
+
+
+def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_texts: Sequence[str],
+                 reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = calibration.DEFAULT_FPR,
+                 min_tokens: int = calibration.DEFAULT_MIN_TOKENS, n_splits: int = calibration.DEFAULT_SPLITS,
+                 shift_threshold: float = calibration.DEFAULT_SHIFT_THRESHOLD, seed: int = 0) -> SetComparison:
+    """Compare a suspect set with a reference set (texts the model cannot have seen).
+
+    ``suspect`` / ``reference`` are score tables (pipeline.score_documents); the texts feed the distribution-shift
+    check, which runs first and marks every verdict confounded when a bag-of-words classifier separates the sets.
+    Per-document p-values and verdicts always; dataset inference and its false-positive mode when each set has at
+    least ``calibration.MIN_DATASET_DOCUMENTS`` documents (twice that in the reference set for the false-positive
+    mode). Every score is oriented higher = member.
+    """
+    scores = [s for s in dict.fromkeys(scores) if s in suspect and s in reference]
+    if not scores:
+        raise ValueError("None of the chosen scores was computed for both sets.")
+    notes: list[str] = []
+    shift = None
+    if min(len(suspect_texts), len(reference_texts)) >= 2:
+        shift = calibration.shift_check(suspect_texts, reference_texts, threshold=shift_threshold, seed=seed)
+    else:
+        notes.append("The distribution-shift check needs at least 2 texts in each set, so it was not run.")
+    documents = calibration.document_verdicts(suspect, reference, scores, fpr=fpr, min_tokens=min_tokens, shift=shift)
+    table = suspect.merge(documents.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
+    inference = false_positive = None
+    smallest = min(len(suspect), len(reference))
+    if smallest >= calibration.MIN_DATASET_DOCUMENTS:
+        inference = calibration.dataset_inference(suspect, reference, scores, n_splits=n_splits, seed=seed)
+        if len(reference) >= 2 * calibration.MIN_DATASET_DOCUMENTS:
+            false_positive = calibration.dataset_inference_false_positive(reference, scores, n_splits=n_splits,
+                                                                           seed=seed)
+        verdict = inference.verdict(fpr, shift)
+    else:
+        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} documents in each set "
+                     f"(here {len(suspect)} suspect and {len(reference)} reference).")
+        verdict = set_verdict_from_documents(table, fpr, shift)
+    return SetComparison(documents=table, shift=shift, inference=inference, false_positive=false_positive,
+                         thresholds=calibration.score_thresholds(reference, scores, fpr), verdict=verdict, fpr=fpr,
+                         scores=scores, notes=notes)
+
+
+def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: ShiftCheck | None) -> str:
+    """Without dataset inference: a Bonferroni verdict over the per-document p-values (valid, conservative)."""
+    p = documents["p_value"].dropna() if "p_value" in documents else pd.Series(dtype=float)
+    problems = [f"confounded sets: {shift.reason}"] if shift is not None and shift.confounded else []
+    if p.empty:
+        return calibration.verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
+    return calibration.verdict_words(min(1.0, float(p.min()) * len(p)), fpr, problems)
+
+
+def save_comparison(store, investigation: str, comparison: SetComparison, reference: pd.DataFrame) -> None:
+    """Keep a comparison with its investigation: per-document p-values and verdicts as result fields, the reference
+    scores and the set-level findings as artifacts, and the set verdict as the investigation's verdict."""
+    for row in comparison.documents.itertuples(index=False):
+        fields = {c: getattr(row, c) for c in comparison.documents.columns if c.startswith("p_") or c == "verdict"}
+        store.update_result_fields(investigation, row.document, fields)
+    store.put_artifact(investigation, "reference_scores", reference)
+    summary = comparison.summary()
+    for name in ("shift_check", "dataset_inference", "false_positive_mode"):
+        if summary[name] is not None:
+            store.put_artifact(investigation, name, summary[name])
+    p = comparison.inference.p_value if comparison.inference else None
+    method = ("dataset inference (Maini et al. 2024) against the reference set" if comparison.inference else
+              "smallest per-document p-value against the reference set, Bonferroni-corrected")
+    store.set_verdict(investigation, {"label": verdict_label(comparison.verdict), "statement": comparison.verdict,
+                                      "p_value": p, "fpr": comparison.fpr, "method": method,
+                                      "notes": comparison.notes})
+
+
+def verdict_label(verdict: str) -> str:
+    """'evidence of training', 'no evidence' or 'inconclusive' from a verdict sentence."""
+    for label in ("evidence of training", "no evidence", "inconclusive"):
+        if verdict.startswith(label):
+            return label
+    return "inconclusive"

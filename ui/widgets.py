@@ -1,0 +1,88 @@
+"""Small Streamlit pieces every page uses: progress with time left, verdict cards, download buttons."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from provenance.verdicts import verdict_label
+
+
+class Progress:
+    """A progress bar with 'documents and tokens done, time left'. Call it as ``progress(tokens_done, total)``;
+    call ``document_done()`` as each document finishes. Drawing it also lets a click on Stop interrupt the run."""
+
+    def __init__(self, n_documents: int, label: str = "Scoring"):
+        self.n_documents, self.label = n_documents, label
+        self.documents = 0
+        self.start = time.time()
+        self.bar = st.progress(0.0, text=f"{label}: starting...")
+
+    def document_done(self, *_) -> None:
+        self.documents += 1
+
+    def __call__(self, done: int, total: int) -> None:
+        fraction = done / total if total else 1.0
+        elapsed = time.time() - self.start
+        left = elapsed / fraction - elapsed if fraction > 0.02 else None
+        when = f", about {format_seconds(left)} left" if left is not None and fraction < 1 else ""
+        self.bar.progress(min(1.0, fraction), text=f"{self.label}: {self.documents} of {self.n_documents} documents, "
+                                                   f"{done:,} of {total:,} tokens{when}")
+
+    def finish(self, message: str) -> None:
+        self.bar.progress(1.0, text=message)
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+CARD_STYLE = {
+    "evidence of training": ("Evidence of training", "red"),
+    "no evidence": ("No evidence of training", "green"),
+    "inconclusive": ("Inconclusive", "gray"),
+}
+
+
+def verdict_card(title: str, verdict: str, explanation: str = "") -> None:
+    """A bordered card: a coloured plain-language headline, the verdict sentence (p-value and false-positive rate,
+    or why it is inconclusive) and an optional explanation."""
+    headline, color = CARD_STYLE[verdict_label(verdict)]
+    with st.container(border=True):
+        st.markdown(f"**{title}**")
+        st.markdown(f"### :{color}[{headline}]")
+        st.markdown(verdict[:1].upper() + verdict[1:])
+        if explanation:
+            st.caption(explanation)
+
+
+def download_table(table: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and JSON download buttons for a table."""
+    cols = st.columns(2)
+    # callables: the file is built only when the button is clicked, not on every rerun
+    cols[0].download_button("Download CSV", lambda: table.to_csv(index=False).encode(), f"{name}.csv", "text/csv",
+                            key=f"{key}_csv", icon=":material/download:", on_click="ignore")
+    cols[1].download_button("Download JSON", lambda: table.to_json(orient="records", indent=1).encode(),
+                            f"{name}.json", "application/json", key=f"{key}_json", icon=":material/download:",
+                            on_click="ignore")
+
+
+def show_figure(fig: go.Figure, name: str, key: str) -> None:
+    """A Plotly chart (with its own PNG download in the toolbar) plus a standalone HTML download."""
+    st.plotly_chart(fig, width="stretch", key=key,
+                    config={"toImageButtonOptions": {"filename": name}, "displaylogo": False})
+    def standalone_html() -> bytes:  # plotly.js inlined so the file opens offline
+        buffer = io.StringIO()
+        fig.write_html(buffer, include_plotlyjs=True, full_html=True)
+        return buffer.getvalue().encode()
+
+    st.download_button("Download figure (HTML)", standalone_html, f"{name}.html", "text/html", key=f"{key}_html",
+                       icon=":material/download:", on_click="ignore")
