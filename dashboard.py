@@ -8,6 +8,7 @@ st.set_page_config(page_title="Provenance: was this text used to train this mode
 
 PAGES = [
     st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),
+    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/science:"),
 ]
 
 page = st.navigation(PAGES)

@@ -174,7 +174,8 @@ def comparison_scatter(compare: pd.DataFrame, column: str = "perplexity", *, nam
 
 
 __all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "comparison_scatter", "empty_figure",
-           "documents_vs_reference", "perplexity_bar", "score_distributions", "score_label", "token_view"]
+           "documents_vs_reference", "perplexity_bar", "roc_figure", "score_distributions", "score_label",
+           "token_view"]
 
 
 # ---------------------------------------------------------------------------------------------- per-token view
@@ -260,3 +261,36 @@ def documents_vs_reference(documents: pd.DataFrame, reference: pd.DataFrame, sco
         fig.update_xaxes(showticklabels=False, row=1, col=j)
     fig.update_yaxes(title="higher = more likely a member", row=1, col=1)
     return apply_style(fig, title=title, height=400)
+
+
+# ---------------------------------------------------------------------------------------------- labelled sets
+
+
+def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_scale: bool = False,
+               title: str | None = None) -> go.Figure:
+    """ROC curves of every score (``calibration.roc_curves`` long table: score, fpr, tpr), with the chance line.
+    ``log_scale`` draws both axes in log scale, where the low-FPR region that matters for verdicts is visible
+    (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first."""
+    if roc.empty:
+        return empty_figure("No ROC curve to show yet.")
+    auc = dict(zip(evaluation["score"], evaluation["auc"])) if evaluation is not None else {}
+    order = sorted(roc["score"].unique(), key=lambda s: -auc.get(s, 0.0))
+    fig = go.Figure()
+    floor = 1e-3
+    chance = np.logspace(-3, 0, 50) if log_scale else np.array([0.0, 1.0])
+    fig.add_trace(go.Scatter(x=chance, y=chance, mode="lines", name="chance", line=dict(color=COLORS["neutral"],
+                                                                                          dash="dash"),
+                             hoverinfo="skip"))
+    for score in order:
+        part = roc[roc["score"] == score]
+        x, y = part["fpr"].to_numpy(dtype=float), part["tpr"].to_numpy(dtype=float)
+        if log_scale:
+            x, y = np.clip(x, floor, 1), np.clip(y, floor, 1)
+        label = f"{score_label(score)} (AUC {auc[score]:.3f})" if score in auc else score_label(score)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(shape="hv"),
+                                 hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
+    axis = dict(type="log", range=[np.log10(floor), 0]) if log_scale else dict(range=[0, 1])
+    fig.update_xaxes(title="false-positive rate (non-members called members)", **axis)
+    fig.update_yaxes(title="true-positive rate (members found)", **axis)
+    default = "ROC curves, log-log (low false-positive rates)" if log_scale else "ROC curves"
+    return apply_style(fig, title=title or default, height=460)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import calibration
@@ -122,3 +123,84 @@ def verdict_label(verdict: str) -> str:
         if verdict.startswith(label):
             return label
     return "inconclusive"
+
+
+META_SCORE_NAME = "meta_classifier"
+
+
+@dataclass
+class LabelledEvaluation:
+    """Every score evaluated on a labelled set (research mode).
+
+    ``table``: one row per score (and the chunk-feature meta-classifier) with ``score, auc, auc_low, auc_high,
+    tpr_at_1pct_fpr, tpr_at_0_1pct_fpr``, sorted by AUC. ``roc``: long table ``score, fpr, tpr, threshold``.
+    ``inference``: dataset inference of members (as suspect) against non-members (None with too few documents).
+    """
+
+    table: pd.DataFrame
+    roc: pd.DataFrame
+    shift: ShiftCheck
+    meta: calibration.MetaClassifierResult | None
+    inference: DatasetInference | None
+    n_members: int
+    n_non_members: int
+    notes: list[str]
+
+    def summary(self) -> dict:
+        return {
+            "members": self.n_members, "non_members": self.n_non_members, "shift_check": self.shift.summary(),
+            "meta_classifier": None if self.meta is None else {"auc": self.meta.auc, "auc_low": self.meta.auc_low,
+                                                               "auc_high": self.meta.auc_high,
+                                                               "folds": self.meta.folds},
+            "dataset_inference": self.inference.summary() if self.inference else None,
+            "scores": self.table.to_dict(orient="records"), "notes": self.notes,
+        }
+
+
+def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.DataFrame, scores: Sequence[str], *,
+                      stats: dict | None = None, chunk_tokens: int = calibration.DEFAULT_CHUNK_TOKENS, k: float = 0.2,
+                      n_bootstrap: int = calibration.DEFAULT_BOOTSTRAP, seed: int = 0) -> LabelledEvaluation:
+    """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR per
+    score, the document-level meta-classifier over chunk features (when ``stats``, document name -> TokenStats, is
+    given), and dataset inference of members against non-members.
+
+    ``texts`` and ``labels`` (1 = member, 0 = non-member) are the whole labelled set, for the shift check;
+    ``table`` holds the score rows of the documents that could be scored, with a ``label`` column.
+    """
+    y_all = pd.Series(labels, dtype=int)
+    members = [t for t, y in zip(texts, y_all) if y == 1]
+    non_members = [t for t, y in zip(texts, y_all) if y == 0]
+    if not members or not non_members:
+        raise ValueError(f"The labelled set needs both members and non-members; it has {len(members)} member(s) and "
+                         f"{len(non_members)} non-member(s).")
+    shift = calibration.shift_check(members, non_members, seed=seed, names=("member", "non-member"))
+    if "label" not in table:
+        raise ValueError("The score table needs a 'label' column (1 = member, 0 = non-member).")
+    y = table["label"].to_numpy(dtype=int)
+    scores = [s for s in dict.fromkeys(scores) if s in table]
+    evaluation = calibration.evaluate_scores(table, y, scores, n_bootstrap=n_bootstrap, seed=seed)
+    roc = calibration.roc_curves(table, y, scores)
+    notes: list[str] = []
+    meta = None
+    if stats is not None:
+        features = np.stack([calibration.document_features(stats[name], chunk_tokens, k) for name in table["document"]])
+        try:
+            meta = calibration.meta_classifier(features, y, n_bootstrap=n_bootstrap, seed=seed)
+        except ValueError as exc:
+            notes.append(f"Meta-classifier not run: {exc}")
+        if meta is not None:
+            row = calibration.evaluation_row(META_SCORE_NAME, y, meta.out_of_fold, n_bootstrap=n_bootstrap, seed=seed)
+            evaluation = pd.concat([evaluation, pd.DataFrame([row])], ignore_index=True)
+            roc = pd.concat([roc, calibration.roc_points(y, meta.out_of_fold).assign(score=META_SCORE_NAME)],
+                            ignore_index=True)
+    evaluation = evaluation.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
+    inference = None
+    member_rows, other_rows = table[y == 1], table[y == 0]
+    if min(len(member_rows), len(other_rows)) >= calibration.MIN_DATASET_DOCUMENTS:
+        inference = calibration.dataset_inference(member_rows, other_rows, scores, seed=seed)
+    else:
+        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} members and "
+                     f"{calibration.MIN_DATASET_DOCUMENTS} non-members.")
+    return LabelledEvaluation(table=evaluation, roc=roc[["score", "fpr", "tpr", "threshold"]], shift=shift, meta=meta,
+                              inference=inference, n_members=int(y.sum()), n_non_members=int(len(y) - y.sum()),
+                              notes=notes)

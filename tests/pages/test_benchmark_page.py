@@ -1,0 +1,46 @@
+"""AppTest: the Benchmark page with a labelled upload: shift check first, AUC table, ROC curves, dataset inference."""
+
+import json
+
+from apptest_helpers import button, open_page
+from textgen import random_sentences
+
+
+def _labelled_jsonl(n: int = 24) -> bytes:
+    texts = random_sentences(n, length=40, seed=5)
+    rows = [{"text": t, "label": "member" if i % 2 else "Non-Member"} for i, t in enumerate(texts)]
+    return "\n".join(json.dumps(r) for r in rows).encode()
+
+
+def test_labelled_upload_gives_auc_table_and_roc_curves(tiny_model_dir):
+    at = open_page("benchmark", model=tiny_model_dir)
+    at.run()
+    assert button(at, "Evaluate").disabled
+    at.file_uploader[0].set_value([("set.jsonl", _labelled_jsonl(), "application/json"),
+                                   ("bad.jsonl", b'{"text": "no label here"}\nnot json\n', "application/json")])
+    at.run()
+    assert not at.exception
+    assert "12 members, 12 non-members" in " ".join(m.value for m in at.markdown)
+    # the shift check is shown before anything is scored: one generator for both labels, so no shift
+    assert any("Distribution-shift check" in s.value for s in at.success)
+    assert any("bad.jsonl" in w.value for w in at.warning)
+    button(at, "Evaluate").click()
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert {"score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr"} <= set(table.columns)
+    assert {"loss", "minkpp", "meta_classifier"} <= set(table["score"])
+    assert (table["auc_low"] <= table["auc"]).all() and (table["auc"] <= table["auc_high"]).all()
+    assert list(table["auc"]) == sorted(table["auc"], reverse=True)
+    assert len(at.get("plotly_chart")) == 2
+    assert any("Dataset inference" in m.value for m in at.markdown)
+
+
+def test_one_sided_labels_explain_themselves(tiny_model_dir):
+    at = open_page("benchmark", model=tiny_model_dir)
+    at.run()
+    rows = "\n".join(json.dumps({"text": t, "label": 1}) for t in random_sentences(5, seed=9)).encode()
+    at.file_uploader[0].set_value([("members.jsonl", rows, "application/json")])
+    at.run()
+    assert any("at least 2 members and 2 non-members" in e.value for e in at.error)
+    assert button(at, "Evaluate").disabled
