@@ -8,6 +8,8 @@ st.set_page_config(page_title="Provenance: was this text used to train this mode
 
 PAGES = [
     st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+    st.Page("pages/ghost_sentences.py", title="Ghost sentences", icon=":material/fingerprint:"),
     st.Page("pages/benchmark.py", title="Benchmark", icon=":material/science:"),
 ]
 

@@ -174,7 +174,8 @@ def comparison_scatter(compare: pd.DataFrame, column: str = "perplexity", *, nam
 
 
 __all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "comparison_scatter", "empty_figure",
-           "documents_vs_reference", "perplexity_bar", "roc_figure", "score_distributions", "score_label",
+           "documents_vs_reference", "ghost_null_histogram", "perplexity_bar", "roc_figure", "score_distributions",
+           "score_label",
            "token_view"]
 
 
@@ -294,3 +295,33 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
     fig.update_yaxes(title="true-positive rate (members found)", **axis)
     default = "ROC curves, log-log (low false-positive rates)" if log_scale else "ROC curves"
     return apply_style(fig, title=title or default, height=460)
+
+
+# ---------------------------------------------------------------------------------------------- ghost sentences
+
+
+def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *,
+                         title: str | None = "Your identifiers among fresh, never-published draws") -> go.Figure:
+    """Histogram of the null: NLL (nats/token) of M fresh passphrases from the same generator, which no model can
+    have trained on; a vertical marker for each registered identifier (``identifiers`` with columns identifier,
+    nll, p_value). An identifier far to the left of the null (lower NLL, more familiar) has a small p-value."""
+    null = np.asarray(null_nll, dtype=float)
+    null = null[np.isfinite(null)]
+    if null.size == 0:
+        return empty_figure("No null draws to show.")
+    fig = go.Figure(go.Histogram(x=null, nbinsx=min(60, max(10, null.size // 15)), name=f"{null.size} fresh draws",
+                                 marker_color=COLORS["neutral"], opacity=0.6,
+                                 hovertemplate="NLL %{x:.3g}: %{y} draws<extra></extra>"))
+    for row in identifiers.itertuples(index=False):
+        if not np.isfinite(row.nll):
+            continue
+        color = COLORS["member"] if row.p_value <= 0.01 else COLORS["primary"]
+        fig.add_vline(x=float(row.nll), line=dict(color=color, width=2))
+        fig.add_trace(go.Scatter(x=[row.nll], y=[0], mode="markers", marker=dict(color=color, size=11,
+                                                                                   symbol="triangle-up"),
+                                 name=_short(str(row.identifier), 30), showlegend=False,
+                                 hovertemplate=f"{row.identifier}<br>NLL %{{x:.3g}}<br>p = {row.p_value:.3g}"
+                                               "<extra></extra>"))
+    fig.update_xaxes(title="NLL per token (lower = more familiar to the model)")
+    fig.update_yaxes(title="fresh draws")
+    return apply_style(fig, title=title, height=380)

@@ -119,8 +119,9 @@ def save_comparison(store, investigation: str, comparison: SetComparison, refere
 
 def verdict_label(verdict: str) -> str:
     """'evidence of training', 'no evidence' or 'inconclusive' from a verdict sentence."""
+    text = verdict.strip().lower()
     for label in ("evidence of training", "no evidence", "inconclusive"):
-        if verdict.startswith(label):
+        if text.startswith(label):
             return label
     return "inconclusive"
 
