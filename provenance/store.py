@@ -292,11 +292,12 @@ class InvestigationStore:
         return [_investigation_from_row(r) for r in rows]
 
     def table(self) -> pd.DataFrame:
-        """All investigations as a table for display: id, name, status, model, documents, scored, ... ."""
-        columns = ["id", "name", "status", "model", "documents", "scored", "unscorable", "verdict", "created_at",
-                   "updated_at"]
+        """All investigations as a table for display: id, name, status, model, documents, scored, unscorable,
+        pending, verdict (its label), created_at, updated_at."""
+        columns = ["id", "name", "status", "model", "documents", "scored", "unscorable", "pending", "verdict",
+                   "created_at", "updated_at"]
         rows = [{"id": i.id, "name": i.name, "status": i.status, "model": i.model_name, "documents": i.n_documents,
-                 "scored": i.n_scored, "unscorable": i.n_unscorable,
+                 "scored": i.n_scored, "unscorable": i.n_unscorable, "pending": i.n_pending,
                  "verdict": (i.verdict or {}).get("label", ""), "created_at": i.created_at,
                  "updated_at": i.updated_at} for i in self.list()]
         return pd.DataFrame(rows, columns=columns)
@@ -531,6 +532,27 @@ class InvestigationStore:
         return compare_tables(a, b)
 
 
+def compare_facts(a: Investigation, b: Investigation) -> pd.DataFrame:
+    """Two investigations' facts side by side (model, status, counts, verdict, every setting): columns ``fact``,
+    ``first``, ``second`` and ``same`` (False where they differ), so a reader sees why their scores may differ."""
+    def facts(inv: Investigation) -> dict:
+        out = {"name": inv.name, "model": inv.model_name, "model identity": inv.model_identity,
+               "status": inv.status, "documents": inv.n_documents, "scored": inv.n_scored,
+               "unscorable": inv.n_unscorable, "pending": inv.n_pending,
+               "verdict": (inv.verdict or {}).get("statement") or (inv.verdict or {}).get("label") or "",
+               "created": inv.created_at, "updated": inv.updated_at}
+        out.update({f"setting: {k}": v for k, v in inv.settings.items()})
+        return out
+
+    fa, fb = facts(a), facts(b)
+    keys = list(dict.fromkeys(list(fa) + list(fb)))
+    show = lambda v: "" if v is None else (json.dumps(to_jsonable(v)) if isinstance(v, (dict, list)) else str(v))  # noqa: E731
+    rows = [{"fact": k, "first": show(fa.get(k)), "second": show(fb.get(k))} for k in keys]
+    frame = pd.DataFrame(rows, columns=["fact", "first", "second"])
+    frame["same"] = frame["first"] == frame["second"]
+    return frame
+
+
 def compare_tables(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Join two result tables on ``sha256`` (first occurrence of each text) and subtract shared numeric columns."""
     keys = ["document", "sha256"]
@@ -640,6 +662,17 @@ def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_mo
         "ref_model": None if ref_model is None else {"spec": ref_model.spec, "identity": ref_model.identity},
         "observer": None if observer is None else {"spec": observer.spec, "identity": observer.identity},
     }
+
+
+def scoring_settings_from_record(record: dict, *, min_top_k: int = 0):
+    """The ``ScoringSettings`` an investigation was scored with (from its stored settings record), so a later view
+    (e.g. per-token statistics) sees the same windows; ``min_top_k`` asks for at least that many alternatives."""
+    from .scoring import ScoringSettings
+
+    defaults = ScoringSettings()
+    return ScoringSettings(window=record.get("window", defaults.window), stride=record.get("stride", defaults.stride),
+                           top_k=max(int(record.get("top_k") or 0), min_top_k),
+                           max_window=int(record.get("max_window") or defaults.max_window))
 
 
 def open_investigation(store: InvestigationStore, ref: str | None, model, record: dict) -> Investigation:
