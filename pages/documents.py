@@ -5,18 +5,16 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from provenance import charts
 from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS
-from provenance.cache import cached_token_statistics
 from provenance.ingest import Document, IngestError, unique_names
-from provenance.pipeline import score_documents, token_table
-from provenance.report import collect_report, render_report, report_filename
+from provenance.pipeline import score_documents
 from provenance.scoring import ScoringSettings
 from provenance.store import StoreError, run_investigation
 from provenance.verdicts import compare_sets, save_comparison
+from ui.results import show_investigation
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
 from ui.uploads import UPLOAD_TYPES, read_uploads
-from ui.widgets import Progress, download_table, show_figure, verdict_card
+from ui.widgets import Progress
 
 # top_k alternatives are kept for the per-token view's hover
 SETTINGS = ScoringSettings(top_k=5)
@@ -105,68 +103,9 @@ if start:
         run(model, documents, errors)
 
 
-def show_results(investigation: str) -> None:
-    store = shared_store()
-    inv = store.find(investigation)
-    if inv is None:
-        return
-    table = store.results(inv.id).drop(columns=["sha256"], errors="ignore")
-    artifacts = store.artifacts(inv.id)
-    st.divider()
-    st.subheader(f"Results: {inv.name}")
-    if inv.status != "complete":
-        st.info(f"{inv.message or inv.status}  ({len(table)} document(s) scored so far; press Score again "
-                "to resume.)", icon=":material/pause_circle:")
-    for document, message in store.unscorable(inv.id).items():
-        st.warning(message, icon=":material/warning:")
-    if table.empty:
-        return
-    shift = artifacts.get("shift_check")
-    if shift and shift.get("confounded"):
-        st.error(f"**Check your sets first.** {shift['reason']}", icon=":material/error:")
-    if inv.verdict:
-        verdict_card("Your documents as a set", inv.verdict["statement"], inv.verdict.get("method", ""))
-    if "verdict" in table:
-        cols = st.columns(min(3, len(table)))
-        for i, row in enumerate(table.sort_values("p_value").head(3).itertuples(index=False)):
-            with cols[i % len(cols)]:
-                verdict_card(str(row.document), row.verdict, f"{int(row.tokens)} tokens scored")
-    else:
-        st.caption("Add a reference set to turn these scores into verdicts with p-values.")
-    st.dataframe(table, hide_index=True, width="stretch")
-    download_table(table, f"{inv.name}-scores", key="doc_table")
-    data = collect_report(store, inv.id)
-    st.download_button("Download report (HTML)", lambda: render_report(store, inv.id, "html"),
-                       report_filename(data.investigation, "html"), "text/html", icon=":material/summarize:",
-                       on_click="ignore", key="doc_report")
-
-    likelihood_tab, distribution_tab, token_tab = st.tabs(["Likelihood and perplexity", "Score distributions",
-                                                           "Per-token view"])
-    with likelihood_tab:
-        show_figure(charts.perplexity_bar(table, value="loss", title="Log-likelihood per token (higher = more "
-                                                                       "likely)"), "likelihood", "fig_likelihood")
-        show_figure(charts.perplexity_bar(table), "perplexity", "fig_perplexity")
-    with distribution_tab:
-        reference = artifacts.get("reference_scores")
-        score_columns = [c for c in (inv.settings or {}).get("scores", DEFAULT_SCORES) if c in table]
-        if isinstance(reference, pd.DataFrame) and not reference.empty:
-            show_figure(charts.documents_vs_reference(table, reference, score_columns), "distributions", "fig_dist")
-        else:
-            show_figure(charts.score_distributions(table, score_columns), "distributions", "fig_dist")
-    with token_tab:
-        chosen = st.selectbox("Document", table["document"].tolist(), key="token_doc")
-        if chosen and st.toggle("Show the per-token view", value=len(table) == 1, key="token_toggle"):
-            model = get_model()
-            texts = {d.name: d.text for d in store.documents(inv.id)}
-            if model is not None and chosen in texts:
-                stats = cached_token_statistics(model, [texts[chosen]], SETTINGS, cache=shared_stats_cache())[0]
-                tokens = token_table(model, stats)
-                shares = charts.bucket_shares(tokens)
-                st.caption("Share of tokens the model ranked in its top 10 / 100 / 1000 guesses: " + " · ".join(
-                    f"{r.bucket} {r.share:.0%}" for r in shares.itertuples()))
-                show_figure(charts.token_view(tokens), f"tokens-{chosen}", "fig_tokens")
-                download_table(tokens, f"tokens-{chosen}", key="token_table")
-
-
 if st.session_state.get("documents_investigation"):
-    show_results(st.session_state["documents_investigation"])
+    shown = shared_store().find(st.session_state["documents_investigation"])
+    if shown is not None:
+        st.divider()
+        show_investigation(shared_store(), shown.id, key_prefix="documents",
+                           resume_hint="press Score again to resume")
