@@ -1,0 +1,216 @@
+"""AppTest: the History page lists saved investigations, reopens one as it was, compares two, renames and deletes.
+
+Each test gets its own empty store (``ui.session.shared_store`` is patched for the test), so what one test saves
+never shows up in another's list."""
+
+import pandas as pd
+import pytest
+from textgen import random_sentences
+from apptest_helpers import button, open_page
+
+from provenance.ingest import Document, IngestError
+from provenance.models import load_model
+from provenance.scoring import ScoringSettings
+from provenance.store import InvestigationStore, run_investigation
+
+SETTINGS = ScoringSettings(top_k=5)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    import ui.session
+
+    fresh = InvestigationStore(tmp_path / "history.sqlite")
+    monkeypatch.setattr(ui.session, "shared_store", lambda: fresh)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture(scope="module")
+def page_model(tiny_model_dir):
+    """The tiny model loaded from its folder, as the sidebar loads it (same spec, same identity)."""
+    return load_model(tiny_model_dir)
+
+
+def _docs(n, seed, prefix="doc"):
+    return [Document(f"{prefix}{i}.txt", t) for i, t in enumerate(random_sentences(n, length=40, seed=seed))]
+
+
+def _run(store, name, model, documents, **kwargs):
+    return run_investigation(store, name, model, documents, settings=SETTINGS, **kwargs).investigation
+
+
+def _texts(at):
+    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in
+             getattr(at, kind)]
+    return " ".join(str(p) for p in parts)
+
+
+def _plotly_keys(at):
+    return [node.proto.id for node in at.get("plotly_chart")]
+
+
+def test_empty_store_says_how_to_start(store):
+    at = open_page("history")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "History"
+    assert any("No investigations yet" in i.value and "Documents page" in i.value for i in at.info)
+    assert not at.dataframe
+
+
+def test_list_and_reopen_shows_tables_figures_and_artifacts(store, page_model):
+    first = _run(store, "Novel chapters", page_model, _docs(3, seed=1) + [Document("tiny.txt", "a")],
+                 ingest_errors=[IngestError("broken.pdf", "broken.pdf: the PDF is damaged.")])
+    store.put_artifact(first.id, "ghost_detection", pd.DataFrame({"identifier": ["alpha beta"], "p_value": [0.01]}))
+    store.put_artifact(first.id, "set_comparison", {"auc": 0.61, "note": "sets compared"})
+    second = store.create("Half done", model_spec=page_model.spec, model_identity=page_model.identity,
+                          model_info=page_model.describe())
+    store.add_documents(second.id, _docs(2, seed=5))
+    at = open_page("history")
+    at.run()
+    assert not at.exception, at.exception
+    listing = at.dataframe[0].value
+    assert set(listing["name"]) == {"Novel chapters", "Half done"}
+    assert {"model", "status", "scored", "pending", "verdict", "created_at", "updated_at"} <= set(listing.columns)
+    half = listing.set_index("name").loc["Half done"]
+    assert half["pending"] == 2 and half["scored"] == 0 and half["status"] == "created"
+
+    at.selectbox(key="history_open").set_value(first.id)
+    at.run()
+    assert not at.exception, at.exception
+    results = at.dataframe[1].value
+    assert list(results["document"]) == ["doc0.txt", "doc1.txt", "doc2.txt"]
+    assert {"loss", "perplexity", "mink"} <= set(results.columns)
+    keys = _plotly_keys(at)
+    assert any("history_fig_perplexity" in k for k in keys) and any("history_fig_dist" in k for k in keys)
+    text = _texts(at)
+    assert "tiny.txt" in text  # the unscorable document says why
+    assert "Stored results attached to this investigation" in text
+    labels = [e.label for e in at.expander]
+    assert {"Ghost detection", "Set comparison", "Ingest errors"} <= set(labels)
+    tables = [d.value for d in at.dataframe]
+    assert any("identifier" in t.columns for t in tables) and any("source" in t.columns for t in tables)
+    assert at.json and '"auc"' in at.json[0].value
+
+    at.selectbox(key="history_open").set_value(second.id)
+    at.run()
+    assert not at.exception
+    assert "2 pending" in _texts(at) and "No document of this investigation has been scored yet" in _texts(at)
+
+
+def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_dir):
+    from provenance.pipeline import score_documents
+    from provenance.verdicts import compare_sets, save_comparison
+
+    run = run_investigation(store, "With verdict", page_model, _docs(4, seed=2), settings=SETTINGS)
+    reference_docs = _docs(20, seed=3, prefix="ref")
+    reference = score_documents(page_model, reference_docs, settings=SETTINGS)
+    texts = {d.name: d.text for d in store.documents(run.investigation.id)}
+    suspect = run.table[[c for c in run.table.columns if c in reference.table.columns]]
+    comparison = compare_sets([texts[d] for d in suspect["document"]], suspect, [d.text for d in reference_docs],
+                              reference.table, ["loss", "zlib", "mink"], fpr=0.05)
+    save_comparison(store, run.investigation.id, comparison, reference.table)
+
+    # another model is selected in the sidebar: a sentence says which one to pick, nothing is loaded
+    at = open_page("history")
+    at.run()
+    at.toggle(key="history_token_toggle").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    cards = " ".join(m.value for m in at.markdown)
+    assert "Your documents as a set" in cards
+    assert any(h in cards for h in ("Evidence of training", "No evidence of training", "Inconclusive"))
+    assert {"p_value", "verdict"} <= set(at.dataframe[1].value.columns)
+    assert any(tiny_model_dir in i.value and "sidebar" in i.value for i in at.info)
+    assert not any("history_fig_tokens" in k for k in _plotly_keys(at))
+
+    # the investigation's own model is selected: the per-token view is computed on demand
+    at = open_page("history", model=tiny_model_dir)
+    at.run()
+    at.selectbox(key="history_token_doc").set_value("doc1.txt")
+    at.toggle(key="history_token_toggle").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("history_fig_tokens" in k for k in _plotly_keys(at))
+    assert any("Share of tokens the model ranked" in c.value for c in at.caption)
+
+
+def test_compare_two_investigations(store, page_model):
+    shared = _docs(3, seed=4)
+    a = _run(store, "First run", page_model, shared)
+    b = _run(store, "Second run", page_model, [Document(f"renamed-{d.name}", d.text) for d in shared[:2]], k=0.5)
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_compare_a").set_value(a.id)
+    at.selectbox(key="history_compare_b").set_value(b.id)
+    at.run()
+    assert not at.exception, at.exception
+    facts = next(d.value for d in at.dataframe if "fact" in d.value.columns)
+    k_row = facts.set_index("fact").loc["setting: k"]
+    assert k_row["first"] == "0.2" and k_row["second"] == "0.5" and not k_row["same"]
+    diff = next(d.value for d in at.dataframe if "perplexity_diff" in d.value.columns)
+    assert len(diff) == 2 and list(diff["document_b"]) == ["renamed-doc0.txt", "renamed-doc1.txt"]
+    assert (diff["perplexity_diff"].abs() < 1e-6).all()  # same model, same texts: same perplexity
+    assert any("history_fig_compare" in k for k in _plotly_keys(at))
+    at.selectbox(key="history_compare_column").set_value("mink")
+    at.run()
+    assert not at.exception
+
+    # the same investigation twice, and two with nothing in common, say so
+    at.selectbox(key="history_compare_b").set_value(a.id)
+    at.run()
+    assert any("two different" in i.value for i in at.info)
+    c = _run(store, "Unrelated", page_model, _docs(2, seed=9, prefix="other"))
+    at.run()
+    at.selectbox(key="history_compare_b").set_value(c.id)
+    at.run()
+    assert any("share no scored document" in i.value for i in at.info)
+
+
+def test_rename_and_name_clash(store, page_model):
+    a = _run(store, "Old name", page_model, _docs(1, seed=6))
+    _run(store, "Taken", page_model, _docs(1, seed=7))
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(a.id)
+    at.run()
+    at.text_input(key=f"history_rename_{a.id}").input("Taken")
+    button(at, "Rename").click()
+    at.run()
+    assert not at.exception
+    assert any("already exists" in e.value for e in at.error)
+    assert store.get(a.id).name == "Old name"
+    at.text_input(key=f"history_rename_{a.id}").input("New name")
+    button(at, "Rename").click()
+    at.run()
+    assert not at.exception
+    assert any("Renamed to 'New name'" in s.value for s in at.success)
+    assert store.get(a.id).name == "New name"
+    assert "New name" in set(at.dataframe[0].value["name"])
+
+
+def test_delete_asks_for_confirmation(store, page_model):
+    keep = _run(store, "Keep me", page_model, _docs(1, seed=8))
+    doomed = _run(store, "Delete me", page_model, _docs(2, seed=9))
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(doomed.id)
+    at.run()
+    button(at, "Delete").click()
+    at.run()
+    assert any("cannot be undone" in w.value and "Delete me" in w.value for w in at.warning)
+    assert store.find(doomed.id) is not None  # nothing is deleted before the confirmation
+    button(at, "Cancel").click()
+    at.run()
+    assert not any("cannot be undone" in w.value for w in at.warning)
+    assert store.find(doomed.id) is not None
+    button(at, "Delete").click()
+    at.run()
+    button(at, "Yes, delete it").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert store.find(doomed.id) is None and store.find(keep.id) is not None
+    assert any("Deleted 'Delete me'" in s.value for s in at.success)
+    assert list(at.dataframe[0].value["name"]) == ["Keep me"]
+    assert at.selectbox(key="history_open").value == keep.id
