@@ -727,6 +727,11 @@ def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Seque
     """
     if not entries:
         raise GhostError("No identifiers were selected to embed.")
+    names = [Path(p).name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise GhostError(f"Several input files are named {', '.join(repeated)}; their marked copies would overwrite "
+                         "each other in the output folder. Embed them in separate runs.")
     out_dir = Path(out_dir)
     documents = []
     for i, raw in enumerate(paths):
@@ -894,7 +899,8 @@ def last_k_prompts(entry: GhostEntry, k: int, context: str = "") -> tuple[str, l
     g = entry.generator
     prefix, words, _ = g.split(entry.identifier)
     if not 1 <= k < len(words):
-        raise GhostError(f"k must be between 1 and {len(words) - 1} for identifiers of {len(words)} words.")
+        raise GhostError(f"The last-k words test needs k between 1 and {len(words) - 1} for identifiers of "
+                         f"{len(words)} words; got k = {k}.")
     return context + prefix + g.separator.join(words[:-k]), words[-k:]
 
 
@@ -995,20 +1001,25 @@ def detect(model: LoadedModel, entries: Sequence[GhostEntry], *, n_null: int = D
 
     Every identifier is ranked among ``n_null`` draws from its own generator settings, scored with the same model,
     ``context`` and scoring settings. The identifiers in ``entries`` and ``exclude`` never appear among the draws.
-    ``rng`` draws the nulls (``secrets.SystemRandom()`` by default).
+    ``rng`` draws the nulls (``secrets.SystemRandom()`` by default). Identifiers of one generator share one set of
+    draws (cached in ``null_cache``): each p-value is still exactly uniform for an unseen identifier, and the
+    dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
+    ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part.
     """
     if not entries:
         raise GhostError("The registry has no identifiers to test.")
     if not 0 < alpha < 1:
         raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
-    run = dict(progress=progress, should_stop=should_stop)
+    for e in entries:  # refuse impossible k before any scoring
+        for k in last_k:
+            last_k_prompts(e, k)
     excluded = set(exclude) | {e.identifier for e in entries}
     observed, tokens = identifier_nll(model, [e.identifier for e in entries], context=context, settings=settings,
-                                      cache=cache, **run)
+                                      cache=cache, should_stop=should_stop)
     nulls: dict[str, np.ndarray] = {}
     for g in dict.fromkeys(e.generator for e in entries):
         nulls[g.key()] = null_nll(model, g, n_null, context=context, exclude=excluded, settings=settings,
-                                  null_cache=null_cache, rng=rng, **run)
+                                  null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop)
     rows = []
     for i, (e, nll) in enumerate(zip(entries, observed)):
         null = nulls[e.generator.key()]

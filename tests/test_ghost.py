@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import pytest
-from conftest import random_sentences
+from textgen import random_sentences
 from scipy.stats import kstest
 
 from provenance import ghost
@@ -270,6 +270,28 @@ def test_verdict_words_and_false_positive_rate():
     words, sentence = ghost.verdict_for(0.3, 3, 1000, 0.01)
     assert words == "no evidence" and "0.01" in sentence
     assert ghost.verdict_for(1 / 51, 1, 50, 0.01)[0].startswith("inconclusive (too few null draws")
+
+
+def test_embedding_refuses_two_inputs_with_the_same_name(tmp_path, entries):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "doc.txt").write_text("One. Two.")
+    with pytest.raises(ghost.GhostError, match="overwrite each other"):
+        ghost.embed_files([tmp_path / "a" / "doc.txt", tmp_path / "b" / "doc.txt"], tmp_path / "out", entries)
+
+
+def test_context_is_scored_but_only_the_identifier_counts(tiny_model):
+    ids = ghost.generate_identifiers(ghost.GhostGenerator(), 3, rng=random.Random(2))
+    alone, n_alone = ghost.identifier_nll(tiny_model, ids)
+    after, n_after = ghost.identifier_nll(tiny_model, ids, context="The cat sat on the mat. ")
+    assert np.all(n_after >= n_alone) and np.all(n_after <= n_alone + 1)  # + the token that was first alone
+    assert not np.allclose(alone, after)
+
+
+def test_detect_refuses_a_last_k_as_long_as_the_identifier(tiny_model):
+    entries = ghost.new_entries(ghost.Registry(), ghost.GhostGenerator(words=3), 1)
+    with pytest.raises(ghost.GhostError, match="k between 1 and 2"):
+        ghost.detect(tiny_model, entries, n_null=10, last_k=(1, 3))
 
 
 # ------------------------------------------------------------------------------------------------ detection
