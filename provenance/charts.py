@@ -175,7 +175,7 @@ def comparison_scatter(compare: pd.DataFrame, column: str = "perplexity", *, nam
 
 __all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "comparison_scatter", "empty_figure",
            "documents_vs_reference", "ghost_null_histogram", "perplexity_bar", "roc_figure", "score_distributions",
-           "score_label",
+           "score_label", "similarity_histogram",
            "token_view"]
 
 
@@ -325,3 +325,46 @@ def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *,
     fig.update_xaxes(title="NLL per token (lower = more familiar to the model)")
     fig.update_yaxes(title="fresh draws")
     return apply_style(fig, title=title, height=380)
+
+
+# ---------------------------------------------------------------------------------------------- corpus overlap
+
+
+def similarity_histogram(matches: pd.DataFrame, *, jaccard_threshold: float | None = None,
+                         containment_threshold: float | None = None, bin_size: float = 0.05,
+                         title: str | None = "Similarity of the candidates to your documents") -> go.Figure:
+    """Histograms of the candidates' similarities (``matches`` from ``overlap.query_index``: one row per query
+    document and candidate, columns jaccard_est, jaccard_exact, containment_est, containment_exact in [0, 1]).
+
+    Two panels share the y axis: Jaccard (near-duplicates) and containment (share of your document inside the
+    corpus document), each with the MinHash estimate and the exact value overlaid, and a dashed line at the
+    threshold a match must reach. Higher = more of your text is in the corpus."""
+    panels = [("jaccard", "Jaccard (near-duplicate)", jaccard_threshold),
+              ("containment", "containment (your text inside)", containment_threshold)]
+    columns = [f"{m}_{kind}" for m, _, _ in panels for kind in ("est", "exact")]
+    if matches is None or not len(matches) or not any(c in matches for c in columns):
+        return empty_figure("No candidates to show: nothing in the corpus resembles your documents.")
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[label[0].upper() + label[1:] for _, label, _ in panels])
+    styles = {"est": ("estimated (MinHash)", COLORS["neutral"]), "exact": ("exact", COLORS["primary"])}
+    for col, (measure, label, threshold) in enumerate(panels, start=1):
+        for kind, (kind_label, color) in styles.items():
+            column = f"{measure}_{kind}"
+            values = pd.to_numeric(matches[column], errors="coerce").to_numpy(dtype=float) if column in matches \
+                else np.empty(0)
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                continue
+            fig.add_trace(go.Histogram(
+                x=np.clip(values, 0.0, 1.0), xbins=dict(start=0.0, end=1.0 + 1e-9, size=bin_size),
+                name=kind_label, legendgroup=kind, showlegend=col == 1, marker_color=color, opacity=0.6,
+                hovertemplate=f"{label}, {kind_label} %{{x}}: %{{y}} candidate(s)<extra></extra>"), row=1, col=col)
+        if threshold is not None and np.isfinite(threshold):
+            fig.add_vline(x=float(threshold), line=dict(color=COLORS["member"], width=2, dash="dash"), row=1,
+                          col=col, annotation_text=f"threshold {threshold:g}", annotation_position="top left")
+        fig.update_xaxes(title=f"{label} (higher = more of your text in the corpus)", range=[0, 1.0], row=1,
+                         col=col)
+    fig.update_yaxes(title="candidates", row=1, col=1)
+    fig.update_layout(barmode="overlay", legend=dict(orientation="h", y=-0.25))
+    return apply_style(fig, title=title, height=400)
+
