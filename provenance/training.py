@@ -180,7 +180,8 @@ def fine_tune(model: LoadedModel, texts: Sequence[str], *, epochs: int = 3, lear
         raise ValueError("The training corpus is empty after tokenisation.")
     if lora_rank is not None:
         if trainable is not None:
-            raise ValueError("Give either 'trainable' (full fine-tuning of chosen parameters) or 'lora_rank', not both.")
+            raise ValueError("Give either 'trainable' (full fine-tuning of chosen parameters) or 'lora_rank', "
+                             "not both.")
         add_lora(net, lora_rank, lora_alpha, lora_targets)
         trainable = is_lora_parameter
 
