@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/history.py", title="History", icon=":material/history:"),
     st.Page("pages/ghost_sentences.py", title="Ghost sentences", icon=":material/fingerprint:"),
     st.Page("pages/benchmark.py", title="Benchmark", icon=":material/science:"),
+    st.Page("pages/overlap.py", title="Corpus overlap", icon=":material/join_inner:"),
 ]
 
 page = st.navigation(PAGES)

@@ -1036,8 +1036,9 @@ def build_index(corpus: str | Path | Sequence[str | Path] | Sequence[Document], 
 
     With ``directory`` the index is saved there; an existing index there is only extended when ``append`` is
     True (its own parameters are kept). ``containment`` also builds the containment ensemble now. Progress is
-    ``progress(done, total)`` in documents, first for hashing, then for each LSH structure. Returns the index
-    and one IngestError per input or document that could not be used.
+    ``progress(done, total)`` in documents, phase after phase, each ending with done == total: when appending,
+    first re-opening the existing index (its near-duplicate LSH), then hashing, then each LSH structure. Returns
+    the index and one IngestError per input or document that could not be used.
     """
     if corpus and all(isinstance(d, Document) for d in corpus):
         documents, errors = list(corpus), []
@@ -1048,7 +1049,7 @@ def build_index(corpus: str | Path | Sequence[str | Path] | Sequence[Document], 
         raise OverlapIndexError(f"{directory} already holds an overlap index; add to it with append (--append) "
                                 "or choose a new folder.")
     if existing:
-        index = load_index(directory, storage_config=storage_config)
+        index = load_index(directory, storage_config=storage_config, progress=progress)
     else:
         index = OverlapIndex(params, storage_config=storage_config)
     report = index.add_documents(documents, progress=progress, should_stop=should_stop)
