@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/ghost_sentences.py", title="Ghost sentences", icon=":material/fingerprint:"),
     st.Page("pages/benchmark.py", title="Benchmark", icon=":material/science:"),
     st.Page("pages/overlap.py", title="Corpus overlap", icon=":material/join_inner:"),
+    st.Page("pages/demo.py", title="Guided demo", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)
