@@ -82,6 +82,12 @@ def without_folder(name: str, folder: Path) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
+def default_folder() -> Path:
+    """A new folder under index_root(), named once per session."""
+    stamp = st.session_state.setdefault("overlap_stamp", f"{datetime.now():%Y%m%d-%H%M%S}")
+    return index_root() / f"corpus-{stamp}"
+
+
 def set_index(index, source: str) -> None:
     st.session_state["overlap_index"] = index
     st.session_state["overlap_index_source"] = source
@@ -152,15 +158,154 @@ def summary_sentence(matches: pd.DataFrame, names: list[str], jaccard: float, co
     n = len(names)
     if not hit:
         return ""
-    verb = "has" if len(hit) == 1 else "have"
+    has, are = ("has", "is") if len(hit) == 1 else ("have", "are")
     parts = []
     if near:
         parts.append(f"{len(near)} with a near-duplicate (exact Jaccard ≥ {jaccard:g})")
     if inside:
         parts.append(f"{len(inside)} contained in a corpus document (≥ {containment:.0%} of its word "
                      f"{ngram}-grams inside)")
-    return (f"{len(hit)} of your {n} document(s) {verb} near-duplicates or are contained in the corpus: "
+    return (f"{len(hit)} of your {n} document(s) {has} near-duplicates or {are} contained in the corpus: "
             f"{' and '.join(parts)}; {found['match'].nunique()} corpus document(s) match in all.")
+
+
+def index_box(index) -> None:
+    """What the index in this session holds, and a way to save it while it has unsaved documents."""
+    facts = index.describe()
+    with st.container(border=True):
+        st.markdown(f"**Index:** {facts['documents']:,} document(s) · word {facts['ngram']}-grams · "
+                    f"{facts['num_perm']} permutations · near-duplicate threshold {facts['jaccard_threshold']:g} · "
+                    f"containment threshold {facts['containment_threshold']:g}")
+        unsaved = facts["unsaved_documents"]
+        st.caption(f"{st.session_state.get('overlap_index_source', '')}."
+                   + (f" {unsaved:,} document(s) not saved yet." if unsaved else ""))
+        if facts["unsaved_documents"]:
+            cols = st.columns([4, 1], vertical_alignment="bottom")
+            save_text = cols[0].text_input("Save it to a folder", key="overlap_save_folder",
+                                           value=str(default_folder()))
+            if cols[1].button("Save", key="overlap_save", disabled=not save_text.strip()):
+                try:
+                    saved = index.save(Path(save_text.strip()).expanduser())
+                except (OverlapIndexError, OSError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["overlap_index_source"] = f"saved in `{saved}`"
+                    st.success(f"Saved in `{saved}`; reopen it later with 'Open a saved index'.")
+
+
+def query_section(index) -> None:
+    """Your documents (uploads or pasted), the reporting thresholds, and the lookup with progress."""
+    st.subheader("2. Your documents")
+    upload_tab, paste_tab = st.tabs(["Upload files", "Paste text"])
+    with upload_tab:
+        query_files = st.file_uploader("Documents to look up", type=UPLOAD_TYPES, accept_multiple_files=True,
+                                       key="overlap_query_files",
+                                       help="txt, md, html, pdf, docx, jsonl/csv with a 'text' column, or a zip "
+                                            "of these")
+    with paste_tab:
+        pasted = st.text_area("Text", height=180, placeholder="Paste a paragraph or more here.", key="overlap_pasted")
+    with st.expander("Which matches to report", icon=":material/tune:"):
+        cols = st.columns(3)
+        min_jaccard = cols[0].slider("Exact Jaccard at least", 0.05, 1.0, float(index.params.jaccard_threshold), 0.05,
+                                     key="overlap_min_jaccard")
+        min_containment = cols[1].slider("or exact containment at least", 0.05, 1.0,
+                                         float(index.params.containment_threshold), 0.05, key="overlap_min_containment")
+        max_candidates = cols[2].number_input("Candidates checked per document", 1, 1000, 50, key="overlap_max_cand")
+        st.caption("The index proposes candidates whose estimated similarity passes its thresholds; each is then "
+                   "checked exactly against the corpus text, and reported when its exact Jaccard or containment "
+                   "reaches these values.")
+
+    queries, query_errors = read_uploads(query_files or [])
+    if pasted.strip():
+        queries.append(Document("pasted text", pasted))
+    queries = unique_names(queries)
+    for err in query_errors:
+        st.warning(f"Skipped {err}", icon=":material/warning:")
+
+    if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
+                 key="overlap_query"):
+        st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")
+        progress = PhaseProgress(["Comparing with the corpus"])
+        try:
+            result = overlap.query_index(index, queries, min_jaccard=float(min_jaccard),
+                                         min_containment=float(min_containment), only_verified=False,
+                                         max_candidates=int(max_candidates), progress=progress)
+        except (OverlapIndexError, ValueError, OSError) as exc:
+            progress.finish("The lookup stopped.")
+            st.error(str(exc))
+        else:
+            progress.finish(f"Compared {len(queries)} document(s) with {len(index):,} corpus document(s).")
+            st.session_state["overlap_result"] = {"result": result, "texts": {d.name: d.text for d in queries},
+                                                  "thresholds": (float(min_jaccard), float(min_containment))}
+
+
+def results_section(index, shown: dict) -> None:
+    """Summary sentence, matches table, side-by-side spans and the similarity histogram."""
+    result, texts = shown["result"], shown["texts"]
+    min_jaccard_used, min_containment_used = shown["thresholds"]
+    st.divider()
+    st.subheader("3. What was found")
+    for reason in result.errors.values():
+        st.warning(reason, icon=":material/warning:")
+    verified = result.matches[result.matches["verified"]] if len(result.matches) else result.matches
+    sentence = summary_sentence(result.matches, list(texts), min_jaccard_used, min_containment_used,
+                                index.params.ngram)
+    if sentence:
+        st.markdown(f"#### {sentence}")
+    else:
+        st.info(f"None of your {len(texts)} document(s) has a near-duplicate in the corpus or is contained in one of "
+                f"its {len(index):,} documents (exact Jaccard ≥ {min_jaccard_used:g} or containment ≥ "
+                f"{min_containment_used:g}). This is not proof of absence: a short excerpt of a much longer document, "
+                "or a heavily edited copy, can stay below the thresholds; a lower containment threshold or a higher "
+                "recall weight finds more.", icon=":material/search_off:")
+
+    show_all = st.toggle("Also list candidates that failed the exact check", key="overlap_show_all",
+                         help="Candidates the index proposed whose exact similarity is below the thresholds.")
+    table = (result.matches if show_all else verified)[TABLE_COLUMNS]
+    if len(table):
+        sort_by = st.selectbox("Sort by", ["containment_exact", "jaccard_exact", "longest_span_words", "jaccard_est",
+                                           "containment_est", "document"], key="overlap_sort",
+                               format_func=lambda c: c.replace("_", " "))
+        keys = [sort_by] if sort_by == "document" else [sort_by, "document"]
+        table = table.sort_values(keys, ascending=[k == "document" for k in keys], kind="stable")
+        table = table.reset_index(drop=True)
+        similarity = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f")
+                      for c in ("jaccard_est", "containment_est", "jaccard_exact", "containment_exact",
+                                "match_containment_exact")}
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={**similarity, "longest_span_words": st.column_config.NumberColumn("longest span "
+                                                                                                        "(words)"),
+                                    "longest_span": st.column_config.TextColumn("longest span", width="large")})
+        download_table(table, "overlap-matches", key="overlap_table")
+
+    if len(verified):
+        st.markdown("**Side by side**")
+        options = list(range(len(verified)))
+        pick = st.selectbox("Match", options, key="overlap_pick", format_func=lambda i: (
+            f"{verified.iloc[i]['document']} ↔ {verified.iloc[i]['match']} (containment "
+            f"{verified.iloc[i]['containment_exact']:.2f}, Jaccard {verified.iloc[i]['jaccard_exact']:.2f})"))
+        row = verified.iloc[min(int(pick or 0), len(verified) - 1)]
+        spans = result.spans[(result.spans["document"] == row["document"])
+                             & (result.spans["match_id"] == row["match_id"])]
+        try:
+            match_text = index.document_text(int(row["match_id"]))
+        except (OverlapIndexError, IndexError) as exc:
+            st.error(str(exc))
+        else:
+            st.caption(f"Highlighted: the {len(spans)} longest run(s) of identical words (case and punctuation "
+                       f"ignored), {', '.join(str(w) for w in spans['words'])} words.")
+            left, right = st.columns(2)
+            with left:
+                text_box(f"Your document: {row['document']}", highlighted(
+                    texts.get(row["document"], ""), list(zip(spans["query_start"], spans["query_end"]))))
+            with right:
+                text_box(f"Corpus document: {row['match']}", highlighted(
+                    match_text, list(zip(spans["match_start"], spans["match_end"]))))
+
+    if len(result.matches):
+        show_figure(charts.similarity_histogram(result.matches, jaccard_threshold=min_jaccard_used,
+                                                containment_threshold=min_containment_used),
+                    "overlap-similarities", "fig_overlap_similarities")
 
 
 st.title("Corpus overlap")
@@ -178,6 +323,10 @@ with build_tab:
                                     key="overlap_corpus_files",
                                     help="txt, md, html, pdf, docx; jsonl, csv or parquet tables with a text "
                                          "column (one document per row); or a zip of these")
+    corpus_path = st.text_input("... or a corpus file or folder on this computer", key="overlap_corpus_path",
+                                placeholder="/data/corpus or /data/corpus.parquet",
+                                help="For corpora too large to upload: a folder (read recursively), a .jsonl, .csv "
+                                     "or .parquet table with a text column, or a .zip of these.").strip()
     with st.expander("Settings", icon=":material/tune:"):
         cols = st.columns(3)
         ngram = cols[0].number_input("Words per n-gram", 1, 64, IndexParams.ngram, key="overlap_ngram",
@@ -205,15 +354,16 @@ with build_tab:
     keep = st.radio("Keep the index", [KEEP_SESSION, KEEP_NEW, KEEP_APPEND], horizontal=True, key="overlap_keep")
     folder_text = ""
     if keep != KEEP_SESSION:
-        folder_text = st.text_input("Index folder", key="overlap_build_folder", value=str(
-            index_root() / f"corpus-{st.session_state.setdefault('overlap_stamp', f'{datetime.now():%Y%m%d-%H%M%S}')}"),
-            help="A new folder is created if needed; name it after the corpus so you can reopen it later.")
+        folder_text = st.text_input("Index folder", key="overlap_build_folder", value=str(default_folder()),
+                                    help="A new folder is created if needed; name it after the corpus so you can "
+                                         "reopen it later.")
         if keep == KEEP_APPEND:
             st.caption("The documents are added to the index already in this folder, hashed with that index's own "
                        "settings (the settings above are not used).")
     label = "Add to the index" if keep == KEEP_APPEND else "Build the index"
-    if st.button(f"{label} ({len(corpus_files)} file(s))" if corpus_files else label, type="primary",
-                 disabled=not corpus_files or (keep != KEEP_SESSION and not folder_text.strip()),
+    sources = len(corpus_files) + bool(corpus_path)
+    if st.button(f"{label} ({sources} source(s))" if sources else label, type="primary",
+                 disabled=not sources or (keep != KEEP_SESSION and not folder_text.strip()),
                  key="overlap_build"):
         folder = Path(folder_text.strip()).expanduser() if keep != KEEP_SESSION else None
         try:
@@ -227,9 +377,11 @@ with build_tab:
             with tempfile.TemporaryDirectory(prefix="provenance-corpus-") as tmp:
                 tmp_path = Path(tmp)
                 write_uploads(corpus_files, tmp_path)
-                with st.spinner(f"Reading {len(corpus_files)} file(s)..."):
-                    docs, corpus_errors = overlap.read_corpus(tmp_path, text_column=text_column.strip() or "text")
-                docs = [Document(without_folder(d.name, tmp_path), d.text) for d in docs]
+                with st.spinner(f"Reading {sources} source(s)..."):
+                    paths = ([tmp_path] if corpus_files else []) + ([Path(corpus_path).expanduser()] if corpus_path
+                                                                     else [])
+                    docs, corpus_errors = overlap.read_corpus(paths, text_column=text_column.strip() or "text")
+                docs = unique_names([Document(without_folder(d.name, tmp_path), d.text) for d in docs])
                 for err in corpus_errors:
                     st.warning(f"Skipped {without_folder(err.source, tmp_path)}: {err.message}",
                                icon=":material/warning:")
@@ -245,9 +397,11 @@ with build_tab:
             else:
                 for err in skipped:
                     st.warning(f"Skipped {err}", icon=":material/warning:")
-                where = f"saved in {folder}" if folder is not None else "kept in this session only"
+                where = f"saved in `{folder}`" if folder is not None else "kept in this session only"
                 progress.finish(f"Indexed {len(docs) - len(skipped)} document(s).")
-                set_index(index, f"built from {len(corpus_files)} uploaded file(s), {where}")
+                what = " and ".join(([f"{len(corpus_files)} uploaded file(s)"] if corpus_files else [])
+                                    + ([f"`{corpus_path}`"] if corpus_path else []))
+                set_index(index, f"built from {what}, {where}")
                 st.success(f"The index holds {len(index):,} document(s), {where}.")
 
 with open_tab:
@@ -265,142 +419,14 @@ with open_tab:
             st.error(str(exc))
         else:
             progress.finish(f"Opened {len(index):,} document(s).")
-            set_index(index, f"opened from {folder}")
+            set_index(index, f"opened from `{folder}`")
+
 
 index = st.session_state.get("overlap_index")
 if index is None:
     st.info("Build an index from your corpus files or open a saved index folder to start.")
-    st.stop()
-
-facts = index.describe()
-with st.container(border=True):
-    st.markdown(f"**Index:** {facts['documents']:,} document(s) · word {facts['ngram']}-grams · "
-                f"{facts['num_perm']} permutations · near-duplicate threshold {facts['jaccard_threshold']:g} · "
-                f"containment threshold {facts['containment_threshold']:g}")
-    st.caption(f"{st.session_state.get('overlap_index_source', '')}."
-               + (f" {facts['unsaved_documents']:,} document(s) not saved yet." if facts["unsaved_documents"] else ""))
-    if facts["unsaved_documents"]:
-        cols = st.columns([4, 1], vertical_alignment="bottom")
-        save_text = cols[0].text_input("Save it to a folder", key="overlap_save_folder", value=str(
-            index_root() / f"corpus-{st.session_state.setdefault('overlap_stamp', f'{datetime.now():%Y%m%d-%H%M%S}')}"))
-        if cols[1].button("Save", key="overlap_save", disabled=not save_text.strip()):
-            try:
-                saved = index.save(Path(save_text.strip()).expanduser())
-            except (OverlapIndexError, OSError) as exc:
-                st.error(str(exc))
-            else:
-                st.session_state["overlap_index_source"] = f"saved in {saved}"
-                st.success(f"Saved in {saved}; reopen it later with 'Open a saved index'.")
-
-# ---------------------------------------------------------------------------------------------- 2. the query
-
-st.subheader("2. Your documents")
-upload_tab, paste_tab = st.tabs(["Upload files", "Paste text"])
-with upload_tab:
-    query_files = st.file_uploader("Documents to look up", type=UPLOAD_TYPES, accept_multiple_files=True,
-                                   key="overlap_query_files",
-                                   help="txt, md, html, pdf, docx, jsonl/csv with a 'text' column, or a zip of these")
-with paste_tab:
-    pasted = st.text_area("Text", height=180, placeholder="Paste a paragraph or more here.", key="overlap_pasted")
-with st.expander("Which matches to report", icon=":material/tune:"):
-    cols = st.columns(3)
-    min_jaccard = cols[0].slider("Exact Jaccard at least", 0.05, 1.0, float(index.params.jaccard_threshold), 0.05,
-                                 key="overlap_min_jaccard")
-    min_containment = cols[1].slider("or exact containment at least", 0.05, 1.0,
-                                     float(index.params.containment_threshold), 0.05, key="overlap_min_containment")
-    max_candidates = cols[2].number_input("Candidates checked per document", 1, 1000, 50, key="overlap_max_cand")
-    st.caption("The index proposes candidates whose estimated similarity passes its thresholds; each is then checked "
-               "exactly against the corpus text, and reported when its exact Jaccard or containment reaches these "
-               "values.")
-
-queries, query_errors = read_uploads(query_files or [])
-if pasted.strip():
-    queries.append(Document("pasted text", pasted))
-queries = unique_names(queries)
-for err in query_errors:
-    st.warning(f"Skipped {err}", icon=":material/warning:")
-
-if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
-             key="overlap_query"):
-    st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")
-    progress = PhaseProgress(["Comparing with the corpus"])
-    try:
-        result = overlap.query_index(index, queries, min_jaccard=float(min_jaccard),
-                                     min_containment=float(min_containment), only_verified=False,
-                                     max_candidates=int(max_candidates), progress=progress)
-    except (OverlapIndexError, ValueError, OSError) as exc:
-        progress.finish("The lookup stopped.")
-        st.error(str(exc))
-    else:
-        progress.finish(f"Compared {len(queries)} document(s) with {len(index):,} corpus document(s).")
-        st.session_state["overlap_result"] = {"result": result, "texts": {d.name: d.text for d in queries},
-                                              "thresholds": (float(min_jaccard), float(min_containment))}
-
-# ---------------------------------------------------------------------------------------------- 3. the results
-
-shown = st.session_state.get("overlap_result")
-if shown is None:
-    st.stop()
-result, texts = shown["result"], shown["texts"]
-min_jaccard_used, min_containment_used = shown["thresholds"]
-st.divider()
-st.subheader("3. What was found")
-for name, reason in result.errors.items():
-    st.warning(reason, icon=":material/warning:")
-verified = result.matches[result.matches["verified"]] if len(result.matches) else result.matches
-sentence = summary_sentence(result.matches, list(texts), min_jaccard_used, min_containment_used,
-                            index.params.ngram)
-if sentence:
-    st.markdown(f"#### {sentence}")
 else:
-    st.info(f"None of your {len(texts)} document(s) has a near-duplicate in the corpus or is contained in one of its "
-            f"{len(index):,} documents (exact Jaccard ≥ {min_jaccard_used:g} or containment ≥ "
-            f"{min_containment_used:g}). This is not proof of absence: a short excerpt of a much longer document, or "
-            "a heavily edited copy, can stay below the thresholds; a lower containment threshold or a higher recall "
-            "weight finds more.", icon=":material/search_off:")
-
-show_all = st.toggle("Also list candidates that failed the exact check", key="overlap_show_all",
-                     help="Candidates the index proposed whose exact similarity is below the thresholds.")
-table = (result.matches if show_all else verified)[TABLE_COLUMNS]
-if len(table):
-    sort_by = st.selectbox("Sort by", ["containment_exact", "jaccard_exact", "longest_span_words", "jaccard_est",
-                                       "containment_est", "document"], key="overlap_sort",
-                           format_func=lambda c: c.replace("_", " "))
-    table = table.sort_values([sort_by, "document"], ascending=[sort_by == "document", True],
-                              kind="stable").reset_index(drop=True)
-    similarity = {c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f")
-                  for c in ("jaccard_est", "containment_est", "jaccard_exact", "containment_exact",
-                            "match_containment_exact")}
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={**similarity, "longest_span_words": st.column_config.NumberColumn("longest span "
-                                                                                                    "(words)"),
-                                "longest_span": st.column_config.TextColumn("longest span", width="large")})
-    download_table(table, "overlap-matches", key="overlap_table")
-
-if len(verified):
-    st.markdown("**Side by side**")
-    options = list(range(len(verified)))
-    pick = st.selectbox("Match", options, key="overlap_pick", format_func=lambda i: (
-        f"{verified.iloc[i]['document']} ↔ {verified.iloc[i]['match']} (containment "
-        f"{verified.iloc[i]['containment_exact']:.2f}, Jaccard {verified.iloc[i]['jaccard_exact']:.2f})"))
-    row = verified.iloc[pick]
-    spans = result.spans[(result.spans["document"] == row["document"]) & (result.spans["match_id"] == row["match_id"])]
-    try:
-        match_text = index.document_text(int(row["match_id"]))
-    except (OverlapIndexError, IndexError) as exc:
-        st.error(str(exc))
-    else:
-        st.caption(f"Highlighted: the {len(spans)} longest run(s) of identical words (case and punctuation ignored), "
-                   f"{', '.join(str(w) for w in spans['words'])} words.")
-        left, right = st.columns(2)
-        with left:
-            text_box(f"Your document: {row['document']}", highlighted(
-                texts.get(row["document"], ""), list(zip(spans["query_start"], spans["query_end"]))))
-        with right:
-            text_box(f"Corpus document: {row['match']}", highlighted(
-                match_text, list(zip(spans["match_start"], spans["match_end"]))))
-
-if len(result.matches):
-    show_figure(charts.similarity_histogram(result.matches, jaccard_threshold=min_jaccard_used,
-                                            containment_threshold=min_containment_used),
-                "overlap-similarities", "fig_overlap_similarities")
+    index_box(index)
+    query_section(index)
+    if st.session_state.get("overlap_result") is not None:
+        results_section(index, st.session_state["overlap_result"])

@@ -142,18 +142,26 @@ def test_nothing_matched_says_so_and_user_text_is_escaped():
     assert not any("<script>" in m.value for m in at.markdown)
 
 
-def test_paste_finds_the_corpus_text_and_escapes_it(tmp_path):
+def test_corpus_folder_by_path_paste_escaping_and_save_later(tmp_path):
     rows = [{"id": f"r{i}", "text": t} for i, t in enumerate(random_sentences(10, length=50, seed=5))]
     rows.append({"id": "html", "text": "Intro <b>bold</b> & *stars* " + random_sentences(1, length=50, seed=6)[0]})
+    corpus_dir = tmp_path / "corpus"  # a corpus on this computer, read by path instead of uploaded
+    corpus_dir.mkdir()
+    (corpus_dir / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     at = open_page("overlap")
     at.run()
-    _build(at, [("t.jsonl", "\n".join(json.dumps(r) for r in rows).encode(), "application/jsonl")])
+    at.text_input(key="overlap_corpus_path").set_value(str(corpus_dir))
+    at.run()
+    at.button(key="overlap_build").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["overlap_index"]) == 11
     at.text_area(key="overlap_pasted").set_value(rows[-1]["text"])
     at.run()
     at.button(key="overlap_query").click()
     at.run()
     assert not at.exception
-    assert at.dataframe[0].value["match"].tolist() == ["t.jsonl:html"]
+    assert at.dataframe[0].value["match"].tolist() == [f"{corpus_dir / 't.jsonl'}:html"]
     marked = [m.value for m in at.markdown if "<mark>" in m.value]
     assert len(marked) == 2
     assert all("&lt;b&gt;bold&lt;/b&gt;" in m and "<b>" not in m and "&#42;stars&#42;" in m for m in marked)
