@@ -143,16 +143,27 @@ def _run_compare(args: argparse.Namespace) -> int:
     suspect_docs = _load(args.suspect, "suspect")
     reference_docs = _load(args.reference, "reference")
     t0 = time.time()
-    shift = calibration.shift_check([d.text for d in suspect_docs], [d.text for d in reference_docs],
-                                    threshold=args.shift_threshold, seed=args.seed)
+    notes: list[str] = []
+    shift = None
+    if min(len(suspect_docs), len(reference_docs)) >= 2:
+        shift = calibration.shift_check([d.text for d in suspect_docs], [d.text for d in reference_docs],
+                                        threshold=args.shift_threshold, seed=args.seed)
+    else:
+        notes.append("The shift check needs at least 2 documents in each set, so it was not run: nothing checks "
+                     "that the suspect and reference texts are alike.")
     model = load_model_from_args(args)
     suspect = _score(model, suspect_docs, scores, args, "scoring suspect set")
     reference = _score(model, reference_docs, scores, args, "scoring reference set")
     if suspect.table.empty or reference.table.empty:
         raise CliError("No document of the suspect or the reference set could be scored.")
-    inference = calibration.dataset_inference(suspect.table, reference.table, scores, n_splits=args.splits,
-                                              seed=args.seed)
-    false_positive = None
+    inference = false_positive = None
+    if min(len(suspect.table), len(reference.table)) >= calibration.MIN_DATASET_DOCUMENTS:
+        inference = calibration.dataset_inference(suspect.table, reference.table, scores, n_splits=args.splits,
+                                                  seed=args.seed)
+    else:
+        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} scored documents in "
+                     f"each set (suspect: {len(suspect.table)}, reference: {len(reference.table)}), so only "
+                     "per-document verdicts were made.")
     if len(reference.table) >= 2 * calibration.MIN_DATASET_DOCUMENTS:
         false_positive = calibration.dataset_inference_false_positive(reference.table, scores,
                                                                        n_splits=args.splits, seed=args.seed)
@@ -160,20 +171,28 @@ def _run_compare(args: argparse.Namespace) -> int:
                                              min_tokens=args.min_tokens, shift=shift)
     table = suspect.table.merge(verdicts.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
     out = write_table(table, args.out)
+    thresholds = calibration.score_thresholds(reference.table, scores, args.fpr)
     summary = {
         "model": model.name, "fpr": args.fpr, "scores": scores, "verdict_scores": verdict_scores,
-        "verdict": inference.verdict(args.fpr, shift),
-        "dataset_inference": inference.summary(),
+        "verdict": inference.verdict(args.fpr, shift) if inference else None,
+        "dataset_inference": inference.summary() if inference else None,
         "false_positive_mode": false_positive.summary() if false_positive else None,
-        "shift_check": shift.summary(),
-        "thresholds_at_fpr": calibration.score_thresholds(reference.table, scores, args.fpr),
+        "shift_check": shift.summary() if shift else None,
+        # score above which one document is called a member at this FPR; null: the reference set is too small
+        "thresholds_at_fpr": {s: (v if np.isfinite(v) else None) for s, v in thresholds.items()},
         "documents": {"suspect": len(suspect.table), "reference": len(reference.table),
                       "evidence": int(table["verdict"].str.startswith("evidence").sum())},
+        "notes": notes,
     }
     summary_file = _write_summary(summary, out)
-    print(f"Shift check: {shift.reason}.", file=sys.stderr)
-    print(f"Dataset inference: p = {calibration.format_p(inference.p_value)} with {inference.n_suspect} suspect and "
-          f"{inference.n_reference} reference documents -> {summary['verdict']}.", file=sys.stderr)
+    if shift is not None:
+        prefix = "WARNING: the sets are confounded: " if shift.confounded else "Shift check: "
+        print(f"{prefix}{shift.reason}.", file=sys.stderr)
+    for note in notes:
+        print(f"Note: {note}", file=sys.stderr)
+    if inference is not None:
+        print(f"Dataset inference: p = {calibration.format_p(inference.p_value)} with {inference.n_suspect} suspect "
+              f"and {inference.n_reference} reference documents -> {summary['verdict']}.", file=sys.stderr)
     if false_positive is not None:
         print(f"False-positive mode (reference half vs reference half): p = "
               f"{calibration.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
@@ -191,7 +210,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     labels = np.array(label_list, dtype=int)
     for err in errors:
         print(f"skipped {err}", file=sys.stderr)
-    n_members = int(labels.sum()) if len(labels) else 0
+    if not docs:
+        raise CliError("No labelled document could be read, so nothing was evaluated.")
+    n_members = int(labels.sum())
     if n_members == 0 or n_members == len(labels):
         raise CliError(f"The labelled set needs both members and non-members; it has {n_members} member(s) and "
                        f"{len(labels) - n_members} non-member(s).")

@@ -253,6 +253,7 @@ def test_shift_check_tells_different_vocabularies_apart():
     shift = cal.shift_check(a, b, n_bootstrap=300)
     assert shift.auc > 0.9 and shift.confounded
     assert shift.auc_low <= shift.auc <= shift.auc_high
+    assert shift.p_value == pytest.approx(1 / 101) and shift.n_permutations == 100
     assert "differ in what they say" in shift.reason and "not from training" in shift.reason
 
 
@@ -262,6 +263,17 @@ def test_shift_check_is_near_chance_for_a_random_split_of_one_set():
     shift = cal.shift_check(texts[:200], texts[200:], n_bootstrap=300)
     assert abs(shift.auc - 0.5) < 0.1
     assert not shift.confounded and "barely tells" in shift.reason
+    assert shift.p_value > 0.05
+
+
+def test_shift_check_does_not_cry_wolf_for_a_few_texts():
+    # 3 texts against 100 from the same generator: the AUC alone swings widely (above 0.6 in about 40% of draws),
+    # the permutation p-value keeps false "confounded" flags at its level
+    flags = []
+    for seed in range(10):
+        texts = word_documents(VOCABULARY, 103, seed=100 + seed)
+        flags.append(cal.shift_check(texts[:3], texts[3:], n_bootstrap=0, seed=seed).confounded)
+    assert sum(flags) <= 2
 
 
 # ---------------------------------------------------------------------------------------------------------------
