@@ -398,16 +398,24 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
 
     ``table`` has one row per document and one column per score; ``labels`` (n,) holds 1 = member, 0 = non-member.
     Returns one row per score with EVALUATION_COLUMNS: AUC with a bootstrap confidence interval, TPR at 1% and 0.1%
-    FPR, and how many members / non-members had that score. Sorted by AUC, highest first.
+    FPR, and how many members / non-members had that score. Sorted by AUC, highest first; a score that no member
+    or no non-member has gets NaN figures and comes last.
     """
     _require_columns(table, scores, "labelled")
     y = np.asarray(labels).ravel()
     if len(y) != len(table):
         raise ValueError(f"There are {len(y)} labels but {len(table)} scored documents.")
-    rows = [evaluation_row(s, y, table[s].to_numpy(dtype=np.float64), n_bootstrap=n_bootstrap,
-                           confidence=confidence, seed=seed) for s in dict.fromkeys(scores)]
-    return (pd.DataFrame(rows, columns=EVALUATION_COLUMNS).sort_values("auc", ascending=False, kind="stable")
-            .reset_index(drop=True))
+    rows = []
+    for s in dict.fromkeys(scores):
+        x = table[s].to_numpy(dtype=np.float64)
+        try:
+            rows.append(evaluation_row(s, y, x, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed))
+        except ValueError:  # no member or no non-member has this score: report it as missing, keep the others
+            have = np.isfinite(x)
+            rows.append({"score": s, "n_members": int((y[have] == 1).sum()),
+                         "n_non_members": int((y[have] == 0).sum())})
+    return (pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
+            .sort_values("auc", ascending=False, kind="stable", na_position="last").reset_index(drop=True))
 
 
 def evaluation_row(name: str, labels: ArrayLike, scores: ArrayLike, *, n_bootstrap: int = DEFAULT_BOOTSTRAP,
