@@ -27,43 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance import ghost  # noqa: E402
-from provenance.training import build_small_model, fine_tune, train_tokenizer  # noqa: E402
-
-SUBJECTS = ("the farmer", "a teacher", "my neighbour", "the old sailor", "a small child", "the mayor", "her brother",
-            "the baker", "our guide", "a tired nurse", "the young painter", "his cousin", "the driver", "a student")
-VERBS = ("carried", "painted", "found", "sold", "watched", "repaired", "described", "borrowed", "cleaned", "opened",
-         "remembered", "followed", "visited", "measured", "forgot", "noticed")
-OBJECTS = ("the wooden boat", "a heavy basket", "the blue door", "an old map", "the quiet garden", "a broken clock",
-           "the narrow bridge", "a letter", "the market stall", "the red kite", "a jar of honey", "the stone wall")
-ENDINGS = ("before dawn", "after the storm", "near the river", "in the village", "on a cold morning", "without a word",
-           "for the second time", "under the bright lamps", "at the edge of town", "during the festival")
-
-
-def background_corpus(n_docs: int, sentences_per_doc: int, seed: int) -> list[str]:
-    """Synthetic documents of simple English sentences (a few hundred distinct words, no wordlist passphrases)."""
-    rng = random.Random(seed)
-    docs = []
-    for _ in range(n_docs):
-        sentences = [f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(ENDINGS)}."
-                     for _ in range(sentences_per_doc)]
-        docs.append(" ".join(s[0].upper() + s[1:] for s in sentences))
-    return docs
-
-
-def summarise(table: pd.DataFrame, counts: dict[str, int], alpha: float) -> pd.DataFrame:
-    """One row per repetition count: identifiers, detection rate, last-k hit rates, median p and exposure."""
-    table = table.assign(repetitions=table["id"].map(counts))
-    rows = []
-    for reps, group in table.groupby("repetitions"):
-        rows.append({"repetitions": int(reps), "identifiers": len(group),
-                     "detection_rate": float((group["p_value"] < alpha).mean()),
-                     "last_k_hit_rate": float(group["last_k_hit"].mean()),
-                     "last_3_hit_rate": float(group["last_3_hit"].mean()),
-                     "median_p": float(group["p_value"].median()),
-                     "median_exposure_bits": float(group["exposure_bits"].median())})
-    return pd.DataFrame(rows)
-
+from provenance import ghost, planting  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -92,20 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
 
     generator = ghost.GhostGenerator(words=args.words)
-    registry = ghost.Registry()
-    planted = {r: ghost.new_entries(registry, generator, args.per_count, rng=rng) for r in reps}
-    absent = ghost.new_entries(registry, generator, args.per_count, rng=rng)
-    decoys = ghost.new_entries(ghost.Registry(list(registry.entries)), generator, args.decoys, rng=rng)
-    background = background_corpus(args.docs, args.sentences, args.seed)
-    plan = [(e, r) for r, es in planted.items() for e in es] + [(d, 1) for d in decoys]
-    corpus = ghost.plant_corpus(background, plan, rng=rng)
-
+    background = planting.background_corpus(args.docs, args.sentences, args.seed)
+    plan = planting.plan_planting(background, reps, per_count=args.per_count, absent=args.per_count,
+                                  decoys=args.decoys, generator=generator, rng=rng)
     if args.model == "tiny":
-        words = ghost.load_wordlist(generator.wordlist)
-        tokenizer = train_tokenizer(background + [" ".join(words[i: i + 50]) for i in range(0, len(words), 50)],
-                                    2000)
-        model = build_small_model([], tokenizer=tokenizer, hidden_size=64, layers=2, context_length=128,
-                                  seed=args.seed, name="tiny-ghost")
+        model = planting.small_model_for(background, generator, seed=args.seed)
         if args.device:
             model.model.to(args.device)
             model.device = torch.device(args.device)
@@ -113,19 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         from provenance.models import load_model
 
         model = load_model(args.model, device=args.device)
-    print(f"model {model.name}: {model.n_parameters:,} parameters on {model.device}; corpus {len(corpus)} documents",
-          file=sys.stderr)
-    tuned, report = fine_tune(model, corpus, epochs=args.epochs, learning_rate=args.learning_rate,
-                              batch_size=args.batch_size, seed=args.seed, lora_rank=args.lora_rank)
+    print(f"model {model.name}: {model.n_parameters:,} parameters on {model.device}; corpus {len(plan.corpus)} "
+          "documents", file=sys.stderr)
+    tuned, report = planting.train_on_plan(model, plan, epochs=args.epochs, learning_rate=args.learning_rate,
+                                           batch_size=args.batch_size, seed=args.seed, lora_rank=args.lora_rank)
     print(f"fine-tuned: {report.steps} steps, {report.tokens_seen:,} tokens, final loss {report.final_loss:.3f}, "
           f"{report.seconds:.0f} s", file=sys.stderr)
-
-    entries = [e for es in planted.values() for e in es] + absent
-    counts = {e.id: r for r, es in planted.items() for e in es} | {e.id: 0 for e in absent}
-    exclude = registry.identifiers + [d.identifier for d in decoys]
-    result = ghost.detect(tuned, entries, n_null=args.null, alpha=args.alpha, exclude=exclude,
-                          rng=random.Random(args.seed + 1))
-    summary = summarise(result.table, counts, args.alpha)
+    result = planting.detect_planted(tuned, plan, n_null=args.null, alpha=args.alpha,
+                                     rng=random.Random(args.seed + 1))
+    summary = planting.summarise(result.table, args.alpha)
     print(f"\nGhost sentences of {args.words} words, {args.per_count} per count, M = {args.null} null draws, "
           f"detection at p < {args.alpha}; {args.decoys} decoys; {report.tokens_seen // max(1, args.epochs):,} "
           f"tokens per epoch x {args.epochs} epochs ({'LoRA r=' + str(args.lora_rank) if args.lora_rank else 'full'}"
@@ -133,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else summary.to_string(index=False))
     print(f"\nAll tested together: {result.sentence}")
     if args.out:
-        result.table.assign(repetitions=result.table["id"].map(counts)).to_csv(args.out, index=False)
+        result.table.to_csv(args.out, index=False)
     return 0
 
 

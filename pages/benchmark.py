@@ -95,6 +95,7 @@ def evaluate(model) -> None:
     if result.inference:
         store.put_artifact(inv, "dataset_inference", result.inference.summary())
     st.session_state["benchmark_result"] = (inv, result)
+    st.rerun()  # draw the finished results without the Stop button and progress bar
 
 
 if start:

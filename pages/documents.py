@@ -83,7 +83,8 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
         st.error(str(exc))
         return
     live.empty()
-    progress.finish(f"Scored {result.scored_now} document(s); {result.skipped} were already done.")
+    message = f"Scored {result.scored_now} document(s); {result.skipped} were already done."
+    progress.finish(message)
     if reference_docs and len(result.table):
         with st.spinner(f"Scoring {len(reference_docs)} reference text(s) and calibrating..."):
             reference = score_documents(model, reference_docs, scores, k=k, settings=SETTINGS,
@@ -95,8 +96,12 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
                                           [d.text for d in reference_docs if d.name in set(reference.table.document)],
                                           reference.table, scores, fpr=fpr)
                 save_comparison(store, name, comparison, reference.table)
+    st.session_state["documents_message"] = message
+    st.rerun()  # draw the finished results without the Stop button and progress bar
 
 
+if "documents_message" in st.session_state:
+    st.success(st.session_state.pop("documents_message"), icon=":material/check_circle:")
 if start:
     model = get_model()
     if model is not None:

@@ -183,6 +183,7 @@ with detect_tab:
                                            "method": "ghost sentences: exact null of fresh draws, Fisher's method"})
                 store.set_status(inv.id, "complete", f"{len(entries)} identifier(s) tested.")
                 st.session_state["ghost_result"] = result
+                st.rerun()  # draw the finished results without the Stop button and progress bar
     result = st.session_state.get("ghost_result")
     if result is not None:
         verdict_card("Were your identifiers trained on?", result.sentence,

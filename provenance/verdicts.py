@@ -90,9 +90,16 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
 
 
 def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: ShiftCheck | None) -> str:
-    """Without dataset inference: a Bonferroni verdict over the per-document p-values (valid, conservative)."""
-    p = documents["p_value"].dropna() if "p_value" in documents else pd.Series(dtype=float)
+    """Without dataset inference: a Bonferroni verdict over the documents whose own verdict is conclusive (valid,
+    conservative). When none is conclusive, the set is inconclusive for the same reason."""
     problems = [f"confounded sets: {shift.reason}"] if shift is not None and shift.confounded else []
+    if documents.empty or "p_value" not in documents:
+        return calibration.verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
+    conclusive = ~documents["verdict"].str.startswith("inconclusive")
+    if not conclusive.any():
+        first = documents["verdict"].iloc[0]
+        return first if first.startswith("inconclusive") else calibration.verdict_words(float("nan"), fpr, problems)
+    p = documents.loc[conclusive, "p_value"].dropna()
     if p.empty:
         return calibration.verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
     return calibration.verdict_words(min(1.0, float(p.min()) * len(p)), fpr, problems)

@@ -9,10 +9,9 @@ import pytest
 from textgen import random_sentences
 from scipy.stats import kstest
 
-from provenance import ghost
+from provenance import ghost, planting
 from provenance.cli import main as cli_main
 from provenance.scoring import TokenStats
-from provenance.training import build_small_model, fine_tune, train_tokenizer
 
 PLANT_COUNTS = (5, 20, 50)
 N_PER_COUNT = 2
@@ -306,18 +305,15 @@ def planted(tmp_path_factory):
     planted and fresh identifiers are tokenised alike."""
     rng = random.Random(0)
     generator = ghost.GhostGenerator()
-    registry = ghost.Registry()
-    by_count = {c: ghost.new_entries(registry, generator, N_PER_COUNT, rng=rng) for c in PLANT_COUNTS}
-    absent = ghost.new_entries(registry, generator, N_ABSENT, rng=rng)
-    decoys = ghost.new_entries(ghost.Registry(list(registry.entries)), generator, N_DECOYS, rng=rng)
     background = random_sentences(200, length=40, seed=1)
-    plan = [(e, c) for c, es in by_count.items() for e in es] + [(d, 1) for d in decoys]
-    corpus = ghost.plant_corpus(background, plan, rng=rng)
-    words = ghost.load_wordlist("eff-long")
-    tokenizer = train_tokenizer(background + [" ".join(words[i: i + 50]) for i in range(0, len(words), 50)], 1000)
-    model = build_small_model([], tokenizer=tokenizer, hidden_size=64, layers=2, context_length=128, name="ghost")
-    model, report = fine_tune(model, corpus, epochs=8, learning_rate=3e-3, batch_size=16, block_size=128)
-    exclude = [e.identifier for e in registry.entries] + [d.identifier for d in decoys]
+    plan = planting.plan_planting(background, PLANT_COUNTS, per_count=N_PER_COUNT, absent=N_ABSENT,
+                                  decoys=N_DECOYS, generator=generator, rng=rng)
+    model = planting.small_model_for(background, generator, vocab_size=1000, name="ghost")
+    model, report = planting.train_on_plan(model, plan, epochs=8)
+    registry = ghost.Registry(list(plan.tested))
+    by_count = {c: [e for e in plan.tested if plan.repetitions[e.id] == c] for c in PLANT_COUNTS}
+    absent = [e for e in plan.tested if plan.repetitions[e.id] == 0]
+    decoys, exclude = plan.decoys, plan.exclude
     # One set of M null draws, scored once and shared by the tests through the cache (as in real use).
     null_dir = tmp_path_factory.mktemp("nulls")
     null_cache = ghost.NullCache(null_dir)

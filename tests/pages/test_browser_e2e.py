@@ -1,0 +1,96 @@
+"""End to end in a real headless browser: `streamlit run dashboard.py`, upload a .txt file, score it with the default
+model, and find the results table, a Plotly chart and a verdict card. Screenshots are kept in screenshots/."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from apptest_helpers import ROOT
+from textgen import random_sentences
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    env = dict(os.environ, PROVENANCE_STORE=str(tmp_path / "store.sqlite"), HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+                             "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_upload_score_and_read_results_in_chromium(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    doc = tmp_path / "my-article.txt"
+    doc.write_text("The committee met on Tuesday to discuss the new library. After a long debate, members agreed "
+                   "that the building would open in the spring, with longer hours on weekends and a room for "
+                   "children's reading groups.")
+    references = []
+    for i, text in enumerate(random_sentences(6, length=40, seed=21)):
+        path = tmp_path / f"reference-{i}.txt"
+        path.write_text(text)
+        references.append(str(path))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Streamlit scrolls inside its own container, so a tall viewport is what captures the whole page
+        page = browser.new_page(viewport={"width": 1400, "height": 3400})
+        start = time.time()
+        page.goto(server)
+        expect(page.get_by_role("heading", name="Documents")).to_be_visible(timeout=30_000)
+        first_render = time.time() - start
+        page.screenshot(path=str(SHOTS / "01-first-page.png"))
+        inputs = page.locator("input[type=file]")
+        inputs.nth(0).set_input_files(str(doc))
+        page.get_by_text("Reference set (optional)").click()
+        inputs.nth(1).set_input_files(references)
+        button = page.get_by_role("button", name="Score 1 document(s)")
+        expect(button).to_be_enabled(timeout=30_000)
+        button.click()
+        expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=240_000)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Your documents as a set")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Inconclusive").first).to_be_visible()  # 6 reference texts are too few for 5% FPR
+        page.wait_for_timeout(1500)  # let the charts finish drawing
+        page.screenshot(path=str(SHOTS / "02-results.png"))
+        browser.close()
+    print(f"first page rendered in {first_render:.1f} s")
