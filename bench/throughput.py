@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provenance import attacks  # noqa: E402
 from provenance.models import load_model  # noqa: E402
-from provenance.scoring import ScoringSettings, _batches, _Segment, token_statistics, tokenize  # noqa: E402
+from provenance.scoring import _batches, _Segment, token_statistics, tokenize  # noqa: E402
 
 WORDS = ("time people year way day man thing woman life child world school state family student group country "
          "problem hand part place case week company system program question work government number night point "

@@ -18,14 +18,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from . import attacks, calibration
+from .verdicts import compare_sets, evaluate_labelled
 from .cli import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
                   write_table)
-
-META_SCORE_NAME = "chunk_meta"
-
 
 def register(subparsers) -> None:
     """Add the ``sets`` command group (``compare`` and ``evaluate``) to the top-level parser."""
@@ -143,61 +140,34 @@ def _run_compare(args: argparse.Namespace) -> int:
     suspect_docs = _load(args.suspect, "suspect")
     reference_docs = _load(args.reference, "reference")
     t0 = time.time()
-    notes: list[str] = []
-    shift = None
-    if min(len(suspect_docs), len(reference_docs)) >= 2:
-        shift = calibration.shift_check([d.text for d in suspect_docs], [d.text for d in reference_docs],
-                                        threshold=args.shift_threshold, seed=args.seed)
-    else:
-        notes.append("The shift check needs at least 2 documents in each set, so it was not run: nothing checks "
-                     "that the suspect and reference texts are alike.")
     model = load_model_from_args(args)
     suspect = _score(model, suspect_docs, scores, args, "scoring suspect set")
     reference = _score(model, reference_docs, scores, args, "scoring reference set")
     if suspect.table.empty or reference.table.empty:
         raise CliError("No document of the suspect or the reference set could be scored.")
-    inference = false_positive = None
-    if min(len(suspect.table), len(reference.table)) >= calibration.MIN_DATASET_DOCUMENTS:
-        inference = calibration.dataset_inference(suspect.table, reference.table, scores, n_splits=args.splits,
-                                                  seed=args.seed)
-    else:
-        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} scored documents in "
-                     f"each set (suspect: {len(suspect.table)}, reference: {len(reference.table)}), so only "
-                     "per-document verdicts were made.")
-    if len(reference.table) >= 2 * calibration.MIN_DATASET_DOCUMENTS:
-        false_positive = calibration.dataset_inference_false_positive(reference.table, scores,
-                                                                       n_splits=args.splits, seed=args.seed)
-    verdicts = calibration.document_verdicts(suspect.table, reference.table, verdict_scores, fpr=args.fpr,
-                                             min_tokens=args.min_tokens, shift=shift)
-    table = suspect.table.merge(verdicts.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
-    out = write_table(table, args.out)
-    thresholds = calibration.score_thresholds(reference.table, scores, args.fpr)
-    summary = {
-        "model": model.name, "fpr": args.fpr, "scores": scores, "verdict_scores": verdict_scores,
-        "verdict": inference.verdict(args.fpr, shift) if inference else None,
-        "dataset_inference": inference.summary() if inference else None,
-        "false_positive_mode": false_positive.summary() if false_positive else None,
-        "shift_check": shift.summary() if shift else None,
-        # score above which one document is called a member at this FPR; null: the reference set is too small
-        "thresholds_at_fpr": {s: (v if np.isfinite(v) else None) for s, v in thresholds.items()},
-        "documents": {"suspect": len(suspect.table), "reference": len(reference.table),
-                      "evidence": int(table["verdict"].str.startswith("evidence").sum())},
-        "notes": notes,
-    }
+    comparison = compare_sets([d.text for d in suspect_docs], suspect.table, [d.text for d in reference_docs],
+                              reference.table, scores, fpr=args.fpr, min_tokens=args.min_tokens,
+                              n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
+                              verdict_scores=verdict_scores)
+    out = write_table(comparison.documents, args.out)
+    summary = {"model": model.name, "verdict_scores": verdict_scores, **comparison.summary()}
+    summary["documents"]["reference"] = len(reference.table)
     summary_file = _write_summary(summary, out)
+    shift, inference, false_positive = comparison.shift, comparison.inference, comparison.false_positive
     if shift is not None:
         prefix = "WARNING: the sets are confounded: " if shift.confounded else "Shift check: "
         print(f"{prefix}{shift.reason}.", file=sys.stderr)
-    for note in notes:
+    for note in comparison.notes:
         print(f"Note: {note}", file=sys.stderr)
     if inference is not None:
         print(f"Dataset inference: p = {calibration.format_p(inference.p_value)} with {inference.n_suspect} suspect "
-              f"and {inference.n_reference} reference documents -> {summary['verdict']}.", file=sys.stderr)
+              f"and {inference.n_reference} reference documents.", file=sys.stderr)
     if false_positive is not None:
         print(f"False-positive mode (reference half vs reference half): p = "
               f"{calibration.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
-    print(f"{summary['documents']['evidence']} of {len(table)} suspect document(s) show evidence of training at "
-          f"FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
+    print(f"Verdict for the set: {comparison.verdict}.", file=sys.stderr)
+    print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
+          f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
     return 0
 
 
@@ -218,26 +188,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                        f"{len(labels) - n_members} non-member(s).")
     t0 = time.time()
     label_by_name = {d.name: int(y) for d, y in zip(docs, labels)}
-    members = [d.text for d in docs if label_by_name[d.name] == 1]
-    non_members = [d.text for d in docs if label_by_name[d.name] == 0]
-    shift = calibration.shift_check(members, non_members, seed=args.seed, names=("member", "non-member"))
     model = load_model_from_args(args)
     result = _score(model, docs, scores, args, "scoring labelled set")
-    y = result.table["document"].map(label_by_name).to_numpy(dtype=int)
-    table = calibration.evaluate_scores(result.table, y, scores, n_bootstrap=args.bootstrap, seed=args.seed)
-    features = np.stack([calibration.document_features(result.stats[name], args.chunk_tokens, args.k)
-                         for name in result.table["document"]])
-    meta = calibration.meta_classifier(features, y, n_bootstrap=args.bootstrap, seed=args.seed)
-    meta_row = calibration.evaluation_row(META_SCORE_NAME, y, meta.out_of_fold, n_bootstrap=args.bootstrap,
-                                          seed=args.seed)
-    table = (pd.concat([table, pd.DataFrame([meta_row])], ignore_index=True)
-             .sort_values("auc", ascending=False, kind="stable").reset_index(drop=True))
+    scored = result.table.assign(label=result.table["document"].map(label_by_name))
+    evaluation = evaluate_labelled([d.text for d in docs], labels.tolist(), scored, scores, stats=result.stats,
+                                   chunk_tokens=args.chunk_tokens, k=args.k, n_bootstrap=args.bootstrap,
+                                   seed=args.seed)
+    table, shift, y = evaluation.table, evaluation.shift, scored["label"].to_numpy(dtype=int)
     out = write_table(table, args.out)
-    summary = {"model": model.name, "documents": len(result.table), "members": int(y.sum()),
-               "non_members": int(len(y) - y.sum()), "shift_check": shift.summary(),
-               "meta_classifier": {"auc": meta.auc, "auc_low": meta.auc_low, "auc_high": meta.auc_high,
-                                   "folds": meta.folds, "chunk_tokens": args.chunk_tokens},
-               "scores": table.to_dict(orient="records")}
+    summary = {"model": model.name, "documents": len(scored), **evaluation.summary()}
     summary_file = _write_summary(summary, out)
     if shift.confounded:
         print(f"WARNING: members and non-members differ by themselves: {shift.reason}. The AUCs below may measure "

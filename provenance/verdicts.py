@@ -43,7 +43,8 @@ class SetComparison:
             "dataset_inference": self.inference.summary() if self.inference else None,
             "false_positive_mode": self.false_positive.summary() if self.false_positive else None,
             "shift_check": self.shift.summary() if self.shift else None,
-            "thresholds_at_fpr": self.thresholds,
+            # the score above which one document is called a member at this FPR; None: reference set too small
+            "thresholds_at_fpr": {k: (float(v) if np.isfinite(v) else None) for k, v in self.thresholds.items()},
             "documents": {"suspect": len(self.documents), "evidence": n_evidence},
             "notes": self.notes,
         }
@@ -52,25 +53,33 @@ class SetComparison:
 def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_texts: Sequence[str],
                  reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = calibration.DEFAULT_FPR,
                  min_tokens: int = calibration.DEFAULT_MIN_TOKENS, n_splits: int = calibration.DEFAULT_SPLITS,
-                 shift_threshold: float = calibration.DEFAULT_SHIFT_THRESHOLD, seed: int = 0) -> SetComparison:
+                 shift_threshold: float = calibration.DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
+                 verdict_scores: Sequence[str] | None = None) -> SetComparison:
     """Compare a suspect set with a reference set (texts the model cannot have seen).
 
     ``suspect`` / ``reference`` are score tables (pipeline.score_documents); the texts feed the distribution-shift
     check, which runs first and marks every verdict confounded when a bag-of-words classifier separates the sets.
     Per-document p-values and verdicts always; dataset inference and its false-positive mode when each set has at
     least ``calibration.MIN_DATASET_DOCUMENTS`` documents (twice that in the reference set for the false-positive
-    mode). Every score is oriented higher = member.
+    mode). Every score is oriented higher = member. ``verdict_scores`` (default: all ``scores``) are the scores
+    the per-document p-values combine (Bonferroni); dataset inference always weighs all ``scores``.
     """
     scores = [s for s in dict.fromkeys(scores) if s in suspect and s in reference]
     if not scores:
         raise ValueError("None of the chosen scores was computed for both sets.")
+    verdict_scores = [s for s in dict.fromkeys(verdict_scores or scores)]
+    unknown = [s for s in verdict_scores if s not in scores]
+    if unknown:
+        raise ValueError(f"The verdict scores {', '.join(unknown)} are not among the scores computed "
+                         f"({', '.join(scores)}).")
     notes: list[str] = []
     shift = None
     if min(len(suspect_texts), len(reference_texts)) >= 2:
         shift = calibration.shift_check(suspect_texts, reference_texts, threshold=shift_threshold, seed=seed)
     else:
         notes.append("The distribution-shift check needs at least 2 texts in each set, so it was not run.")
-    documents = calibration.document_verdicts(suspect, reference, scores, fpr=fpr, min_tokens=min_tokens, shift=shift)
+    documents = calibration.document_verdicts(suspect, reference, verdict_scores, fpr=fpr, min_tokens=min_tokens,
+                                              shift=shift)
     table = suspect.merge(documents.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
     inference = false_positive = None
     smallest = min(len(suspect), len(reference))
@@ -133,7 +142,7 @@ def verdict_label(verdict: str) -> str:
     return "inconclusive"
 
 
-META_SCORE_NAME = "meta_classifier"
+META_SCORE_NAME = "chunk_meta"
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_labelled_upload_gives_auc_table_and_roc_curves(tiny_model_dir):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert {"score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr"} <= set(table.columns)
-    assert {"loss", "minkpp", "meta_classifier"} <= set(table["score"])
+    assert {"loss", "minkpp", "chunk_meta"} <= set(table["score"])
     assert (table["auc_low"] <= table["auc"]).all() and (table["auc"] <= table["auc_high"]).all()
     assert list(table["auc"]) == sorted(table["auc"], reverse=True)
     assert len(at.get("plotly_chart")) == 2
