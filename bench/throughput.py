@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provenance import attacks  # noqa: E402
 from provenance.models import load_model  # noqa: E402
-from provenance.scoring import _batches, _Segment, token_statistics, tokenize  # noqa: E402
+from provenance.scoring import _batches, _Segment, default_batching, token_statistics, tokenize  # noqa: E402
 
 WORDS = ("time people year way day man thing woman life child world school state family student group country "
          "problem hand part place case week company system program question work government number night point "
@@ -51,19 +51,20 @@ def make_documents(n: int, seed: int = 0) -> list[str]:
 
 
 @torch.inference_mode()
-def run_bare(model, texts: list[str], max_batch_tokens: int) -> int:
+def run_bare(model, texts: list[str], max_batch_tokens: int, max_batch_size: int) -> int:
     """The model's forward pass with full logits, batched and padded exactly like the engine. Returns tokens."""
     tokenised = [tokenize(model, t)[0] for t in texts]
     segs = [_Segment(i, 0, len(ids), 1) for i, ids in enumerate(tokenised) if len(ids) > 1]
     pad = model.tokenizer.pad_token_id or 0
-    for batch in _batches(segs, max_batch_tokens, 64):
+    for batch in _batches(segs, max_batch_tokens, max_batch_size):
         longest = max(s.end for s in batch)
         ids = torch.full((len(batch), longest), pad, dtype=torch.long)
         mask = torch.zeros_like(ids)
         for b, s in enumerate(batch):
             ids[b, : s.end] = torch.from_numpy(tokenised[s.text_index])
             mask[b, : s.end] = 1
-        model.model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), use_cache=False).logits
+        mask = None if bool(mask.all()) else mask.to(model.device)  # as the engine does
+        model.model(input_ids=ids.to(model.device), attention_mask=mask, use_cache=False).logits
     return sum(len(ids) - 1 for ids in tokenised)
 
 
@@ -89,8 +90,8 @@ def run_naive(model, texts: list[str]) -> int:
     return n
 
 
-def run_engine(model, texts: list[str], max_batch_tokens: int) -> int:
-    stats = token_statistics(model, texts, max_batch_tokens=max_batch_tokens)
+def run_engine(model, texts: list[str], max_batch_tokens: int, max_batch_size: int) -> int:
+    stats = token_statistics(model, texts, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size)
     for s in stats:
         if s.n_scored:
             attacks.loss(s), attacks.zlib_score(s), attacks.mink(s), attacks.minkpp(s)
@@ -104,7 +105,7 @@ import json, resource, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from bench.throughput import make_documents
 from provenance.models import load_model
-from provenance.scoring import token_statistics, tokenize
+from provenance.scoring import _batches, _Segment, default_batching, token_statistics, tokenize  # noqa: E402
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 m = load_model({spec!r}, device={device!r}, dtype={dtype!r})
 text, n = "", 0
@@ -137,23 +138,27 @@ def main() -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--dtype", default=None)
     ap.add_argument("--max-batch-tokens", type=int, default=None)
+    ap.add_argument("--max-batch-size", type=int, default=None)
     ap.add_argument("--peak-tflops", type=float, default=989.0,
                     help="accelerator's dense bf16 peak, for the roofline fraction (H100 SXM: 989)")
     ap.add_argument("--skip-naive", action="store_true")
     args = ap.parse_args()
 
     model = load_model(args.model, device=args.device, dtype=args.dtype)
-    mbt = args.max_batch_tokens or (32768 if model.device.type == "cuda" else 4096)
+    default_tokens, default_size = default_batching(model.device)
+    mbt, mbs = args.max_batch_tokens or default_tokens, args.max_batch_size or default_size
     docs = make_documents(args.docs)
     lengths = [len(tokenize(model, d)[0]) for d in docs]
     print(f"model {model.name} {model.describe()['parameters_human']} on {model.device} {model.dtype}; "
           f"{len(docs)} documents, {sum(lengths)} tokens, lengths {min(lengths)}-{max(lengths)} "
           f"(median {sorted(lengths)[len(lengths) // 2]})")
-    run_engine(model, docs[:4], mbt), run_bare(model, docs[:4], mbt)  # warm-up
+    print(f"batching: at most {mbs} row(s) and {mbt} tokens per forward pass (the engine's default on this device)")
+    run_engine(model, docs[:4], mbt, mbs), run_bare(model, docs[:4], mbt, mbs)  # warm-up
     totals = {"engine": [0.0, 0], "bare": [0.0, 0], "naive": [0.0, 0]}
     for r in range(args.rounds):
         part = docs[r:: args.rounds]
-        methods = [("bare", lambda: run_bare(model, part, mbt)), ("engine", lambda: run_engine(model, part, mbt))]
+        methods = [("bare", lambda: run_bare(model, part, mbt, mbs)),
+                   ("engine", lambda: run_engine(model, part, mbt, mbs))]
         if not args.skip_naive:
             methods.append(("naive", lambda: run_naive(model, part)))
         for name, fn in methods if r % 2 == 0 else methods[::-1]:

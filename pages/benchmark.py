@@ -12,6 +12,7 @@ from provenance.ingest import labelled_documents_from_bytes, unique_names
 from provenance.scoring import ScoringSettings
 from provenance.store import StoreError, run_investigation
 from provenance.verdicts import evaluate_labelled
+from ui.results import report_downloads
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
 from ui.widgets import Progress, download_table, show_figure, verdict_card
 
@@ -128,3 +129,4 @@ if saved:
     for note in result.notes:
         st.caption(note)
     download_table(pd.DataFrame(result.roc), "roc-points", key="bench_roc")
+    report_downloads(shared_store(), shared_store().get(inv), key_prefix="bench")

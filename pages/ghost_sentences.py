@@ -12,6 +12,7 @@ import streamlit as st
 
 from provenance import charts, ghost
 from provenance.ingest import safe_filename
+from ui.results import report_downloads
 from ui.session import get_model, shared_stats_cache, shared_store
 from ui.widgets import Progress, download_table, show_figure, verdict_card
 
@@ -183,6 +184,7 @@ with detect_tab:
                                            "method": "ghost sentences: exact null of fresh draws, Fisher's method"})
                 store.set_status(inv.id, "complete", f"{len(entries)} identifier(s) tested.")
                 st.session_state["ghost_result"] = result
+                st.session_state["ghost_investigation"] = inv.id
                 st.rerun()  # draw the finished results without the Stop button and progress bar
     result = st.session_state.get("ghost_result")
     if result is not None:
@@ -193,3 +195,5 @@ with detect_tab:
             show_figure(charts.ghost_null_histogram(null, result.table), f"ghost-null-{i}", f"fig_ghost_null_{i}")
         st.dataframe(result.table, hide_index=True, width="stretch")
         download_table(result.table, "ghost-detection", key="ghost_table")
+        if st.session_state.get("ghost_investigation"):
+            report_downloads(shared_store(), shared_store().get(st.session_state["ghost_investigation"]), "ghost")

@@ -703,6 +703,18 @@ def _expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[IngestError]]
     return files, errors
 
 
+def read_file(path: Path, limits: IngestLimits = DEFAULT_LIMITS) -> bytes | IngestError:
+    """A file's bytes, or an IngestError when it is over ``limits.max_file_bytes`` (checked before reading) or
+    cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            return IngestError(str(path), _too_big_message(size, limits))
+        return path.read_bytes()
+    except OSError as exc:
+        return IngestError(str(path), f"could not be read ({exc.strerror or exc}).")
+
+
 def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id_column: str = "id",
                    limits: IngestLimits = DEFAULT_LIMITS) -> tuple[list[Document], list[IngestError]]:
     """Read files and folders into documents with unique names; unreadable inputs become IngestErrors.
@@ -712,14 +724,9 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
     files, errors = _expand(paths)
     docs: list[Document] = []
     for path in files:
-        try:
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                errors.append(IngestError(str(path), _too_big_message(size, limits)))
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            errors.append(IngestError(str(path), f"could not be read ({exc.strerror or exc})."))
+        data = read_file(path, limits)
+        if isinstance(data, IngestError):
+            errors.append(data)
             continue
         got, errs = documents_from_bytes(str(path), data, text_column=text_column, id_column=id_column,
                                          limits=limits)
@@ -729,7 +736,7 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
 
 
 __all__ = ["Document", "IngestError", "IngestLimits", "DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "decode_text",
-           "documents_from_bytes", "load_documents", "unique_names", "safe_filename", "html_to_text",
+           "documents_from_bytes", "load_documents", "read_file", "unique_names", "safe_filename", "html_to_text",
            "pdf_to_text", "docx_to_text", "sniff_binary"]
 
 
@@ -820,14 +827,9 @@ def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "
     docs: list[Document] = []
     labels: list[int] = []
     for path in files:
-        try:
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                errors.append(IngestError(str(path), _too_big_message(size, limits)))
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            errors.append(IngestError(str(path), f"could not be read ({exc.strerror or exc})."))
+        data = read_file(path, limits)
+        if isinstance(data, IngestError):
+            errors.append(data)
             continue
         got, got_labels, errs = labelled_documents_from_bytes(str(path), data, text_column=text_column,
                                                               label_column=label_column, id_column=id_column,

@@ -40,7 +40,7 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH, MinHashLSHEnsemble
 from datasketch.lshensemble_partition import optimal_partitions
 
-from .ingest import Document, IngestError, IngestLimits, documents_from_bytes, unique_names
+from .ingest import Document, IngestError, IngestLimits, documents_from_bytes, read_file, unique_names
 
 log = logging.getLogger(__name__)
 
@@ -470,14 +470,9 @@ def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = 
             elif file.suffix.lower() == ".parquet":
                 got, errs = parquet_documents(str(file), file, text_column=text_column, id_column=id_column)
             else:
-                try:
-                    if file.stat().st_size > limits.max_file_bytes:
-                        errors.append(IngestError(str(file), f"is larger than {limits.max_file_bytes // 2**20} MiB; "
-                                                             "split it into smaller files."))
-                        continue
-                    data = file.read_bytes()
-                except OSError as exc:
-                    errors.append(IngestError(str(file), f"could not be read ({exc.strerror})."))
+                data = read_file(file, limits)
+                if isinstance(data, IngestError):
+                    errors.append(data)
                     continue
                 got, errs = documents_from_bytes(str(file), data, text_column=text_column, id_column=id_column,
                                                  limits=limits)

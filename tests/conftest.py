@@ -37,3 +37,16 @@ def default_model():
     from provenance.models import load_model
 
     return load_model("default")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine two threads per process
+    thrash (measured: the same fine-tune took 95 s with 2 threads, 13 s with 1, identical numbers). Modules that
+    train tiny models use it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

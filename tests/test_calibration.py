@@ -40,15 +40,7 @@ def word_documents(vocabulary: list[str], n: int, length: int = 30, seed: int = 
 VOCABULARY = pseudo_words(200, seed=11)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models train several times faster on one thread when the machine's few cores are shared."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,7 @@ N_DECOYS = 300
 N_NULL = 1000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and on a shared 2-core machine two threads per process thrash:
-    measured here under load, fine-tuning took 95 s with 2 threads and 13 s with 1 (same numbers)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------------------------ generation

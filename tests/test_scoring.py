@@ -38,7 +38,7 @@ def test_single_text_matches_direct_forward_pass(tiny_model, texts):
 
 
 def test_batch_equals_single(tiny_model, texts):
-    batched = token_statistics(tiny_model, texts, max_batch_tokens=512)
+    batched = token_statistics(tiny_model, texts, max_batch_tokens=512, max_batch_size=8)  # padded batches
     for text, b in zip(texts, batched):
         alone = token_statistics(tiny_model, [text])[0]
         assert b.n_scored == alone.n_scored == len(alone.token_ids) - 1

@@ -11,13 +11,7 @@ from provenance.scoring import token_statistics
 from provenance.training import LoRALinear, add_lora, fine_tune, merge_lora
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from intra-op threads; on a shared 2-core machine two threads per process thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _mean_nll(model, texts):

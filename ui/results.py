@@ -48,7 +48,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         st.warning(message, icon=":material/warning:")
     if table.empty:
         st.caption("No document of this investigation has been scored yet.")
-        _report_downloads(store, inv, key_prefix)
+        report_downloads(store, inv, key_prefix)
         _other_artifacts(artifacts, key_prefix)
         return
     shift = artifacts.get("shift_check")
@@ -68,7 +68,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         st.caption("Add a reference set to turn these scores into verdicts with p-values.")
     st.dataframe(table, hide_index=True, width="stretch")
     download_table(table, f"{inv.name}-scores", key=f"{key_prefix}_table")
-    _report_downloads(store, inv, key_prefix)
+    report_downloads(store, inv, key_prefix)
 
     likelihood_tab, distribution_tab, token_tab = st.tabs(["Likelihood and perplexity", "Score distributions",
                                                            "Per-token view"])
@@ -95,7 +95,7 @@ def _when(timestamp: str) -> str:
     return f"{timestamp[:16].replace('T', ' ')} UTC" if timestamp else "unknown"
 
 
-def _report_downloads(store: InvestigationStore, inv: Investigation, key_prefix: str) -> None:
+def report_downloads(store: InvestigationStore, inv: Investigation, key_prefix: str) -> None:
     """HTML / JSON / CSV report buttons; each report is built only when its button is clicked."""
     cols = st.columns(len(REPORT_FORMATS))
     for col, fmt in zip(cols, REPORT_FORMATS):
