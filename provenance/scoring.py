@@ -188,25 +188,38 @@ def _logits_from_hidden(model: LoadedModel, hidden: torch.Tensor) -> torch.Tenso
 def position_statistics(logits: torch.Tensor, targets: torch.Tensor, top_k: int = 0) -> dict[str, torch.Tensor]:
     """Statistics of next-token distributions. logits (N, V) float32, targets (N,) -> dict of (N,) tensors.
 
-    mu = sum p log p (minus the entropy), sigma = sqrt(sum p (log p - mu)^2) (the centred form of design.md's
-    sqrt(sum p (log p)^2 - mu^2), more accurate in float32), rank = 1 + #{v: log p(v) > log p(target)}.
+    logprob = log p(target); mu = sum_v p log p (minus the entropy); sigma = sqrt(sum_v p (log p - mu)^2) (the
+    centred form of design.md's sqrt(sum p (log p)^2 - mu^2), more accurate in float32); rank = 1 + #{v: p(v) >
+    p(target)}. One exponential per entry: log p = s - log Z with s = logits - max and Z = sum exp(s), and the
+    variance of log p equals the variance of s because they differ by a constant. ``logits`` is not modified.
     """
-    lp = torch.log_softmax(logits, dim=-1)
-    target_lp = lp.gather(-1, targets[:, None])
-    p = lp.exp()
-    mu = (p * lp).sum(-1)
-    sigma = (p * (lp - mu[:, None]).square()).sum(-1).clamp_min(0).sqrt()
-    rank = (lp > target_lp).sum(-1) + 1
-    out = {"logprob": target_lp[:, 0], "mu": mu, "sigma": sigma, "rank": rank}
+    shifted = logits - logits.max(-1, keepdim=True).values  # <= 0
+    p = shifted.exp()
+    z = p.sum(-1, keepdim=True)
+    log_z = z.log()
+    p.div_(z)
+    target_shifted = shifted.gather(-1, targets[:, None])
+    mean_shifted = (p * shifted).sum(-1, keepdim=True)
+    variance = (shifted - mean_shifted).square_().mul_(p).sum(-1)
+    out = {"logprob": (target_shifted - log_z)[:, 0], "mu": (mean_shifted - log_z)[:, 0],
+           "sigma": variance.clamp_min(0).sqrt(), "rank": (shifted > target_shifted).sum(-1) + 1}
     if top_k:
-        top_lp, top_ids = lp.topk(min(top_k, lp.shape[-1]), dim=-1)
-        out["top_logprobs"], out["top_ids"] = top_lp, top_ids
+        top, top_ids = shifted.topk(min(top_k, shifted.shape[-1]), dim=-1)
+        out["top_logprobs"], out["top_ids"] = top - log_z, top_ids
     return out
 
 
-def default_chunk(vocab_size: int, budget_bytes: int = 192 * 2**20) -> int:
-    """Positions per vocabulary chunk so that about five float32 (chunk, V) temporaries fit in the budget."""
-    return max(8, int(budget_bytes // (5 * 4 * vocab_size)))
+def default_chunk(vocab_size: int, budget_bytes: int = 96 * 2**20) -> int:
+    """Positions whose logits are projected at once: large enough that the output matrix is streamed from memory
+    rarely, small enough that a few float32 (chunk, V) tensors stay within ``budget_bytes``."""
+    return max(8, int(budget_bytes // (2 * 4 * vocab_size)))
+
+
+def default_block(vocab_size: int, cache_bytes: int = 2 * 2**20) -> int:
+    """Positions whose statistics are computed together: one float32 (block, V) tensor about the size of a CPU's
+    cache, so the several passes over it do not go back to main memory (measured: about 5x faster than whole
+    chunks for a 49k vocabulary)."""
+    return max(1, int(cache_bytes // (4 * vocab_size)))
 
 
 def default_batching(device: torch.device) -> tuple[int, int]:
@@ -280,8 +293,7 @@ def iter_token_statistics(
     total = sum(max(len(ids) - 1, 0) for ids, _ in tokenised)
     done = 0
     pad_id = model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else 0
-    vocab = model.model.get_output_embeddings().weight.shape[0]
-    chunk = chunk or default_chunk(vocab)
+    chunk = chunk or default_chunk(logits_width(model))
     for batch in _batches(segments, max_batch_tokens, max_batch_size):
         if should_stop is not None and should_stop():
             raise ScoringCancelled("Scoring was cancelled.")
@@ -340,21 +352,30 @@ def _score_batch(model: LoadedModel, batch: list[_Segment], tokenised, pad_id: i
     selected = _scored_hidden(model, input_ids, attention, flat_rows, flat_cols)
     observed = _scored_hidden(observer, input_ids, attention, flat_rows, flat_cols) if observer else None
     flat_targets = flat_targets.to(model.device)
+    block = default_block(logits_width(model)) if model.device.type == "cpu" else chunk
     collected: dict[str, list[torch.Tensor]] = {}
     for lo in range(0, len(flat_targets), chunk):
         logits = _logits_from_hidden(model, selected[lo: lo + chunk])
-        stats = position_statistics(logits, flat_targets[lo: lo + chunk], top_k)
-        if observed is not None:
-            obs_logits = _logits_from_hidden(observer, observed[lo: lo + chunk]).to(logits.device)
-            stats["xent"] = -(torch.softmax(obs_logits, -1) * torch.log_softmax(logits, -1)).sum(-1)
-        for name, value in stats.items():
-            collected.setdefault(name, []).append(value.cpu())
+        obs_logits = (_logits_from_hidden(observer, observed[lo: lo + chunk]).to(logits.device)
+                      if observed is not None else None)
+        for b in range(0, len(logits), block):
+            rows = slice(b, b + block)
+            stats = position_statistics(logits[rows], flat_targets[lo: lo + chunk][rows], top_k)
+            if obs_logits is not None:
+                stats["xent"] = -(torch.softmax(obs_logits[rows], -1) * torch.log_softmax(logits[rows], -1)).sum(-1)
+            for name, value in stats.items():
+                collected.setdefault(name, []).append(value.cpu())
     merged = {name: torch.cat(vals).numpy() for name, vals in collected.items()}
     out, lo = [], 0
     for n in owner:
         out.append({name: arr[lo: lo + n] for name, arr in merged.items()})
         lo += n
     return out
+
+
+def logits_width(model: LoadedModel) -> int:
+    """Number of logits per position (the output layer's rows; can exceed the tokenizer's vocabulary)."""
+    return int(model.model.get_output_embeddings().weight.shape[0])
 
 
 def _scored_hidden(model: LoadedModel, input_ids: torch.Tensor, attention: torch.Tensor, rows: torch.Tensor,

@@ -46,17 +46,18 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
                 f"{resume_hint}.)", icon=":material/pause_circle:")
     for message in store.unscorable(inv.id).values():
         st.warning(message, icon=":material/warning:")
-    if table.empty:
-        st.caption("No document of this investigation has been scored yet.")
-        report_downloads(store, inv, key_prefix)
-        _other_artifacts(artifacts, key_prefix)
-        return
     shift = artifacts.get("shift_check")
     if isinstance(shift, dict) and shift.get("confounded"):
         st.error(f"**Check your sets first.** {shift.get('reason', '')}", icon=":material/error:")
-    if inv.verdict:
+    if inv.verdict:  # also for investigations without document rows, such as a ghost-sentence test
         statement = inv.verdict.get("statement") or inv.verdict.get("label") or "inconclusive"
-        verdict_card("Your documents as a set", statement, inv.verdict.get("method", ""))
+        verdict_card("Your documents as a set" if len(table) else "Verdict", statement, inv.verdict.get("method", ""))
+    if table.empty:
+        if not inv.verdict:
+            st.caption("No document of this investigation has been scored yet.")
+        report_downloads(store, inv, key_prefix)
+        _other_artifacts(artifacts, key_prefix)
+        return
     if "verdict" in table and table["verdict"].notna().any():
         ranked = table.dropna(subset=["verdict"])
         ranked = ranked.sort_values("p_value") if "p_value" in ranked else ranked
