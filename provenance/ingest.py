@@ -150,10 +150,11 @@ def safe_filename(name: str, *, default: str = "document", max_length: int = 120
     max_length = max(8, max_length)
     if len(base) > max_length:
         ext = base.rpartition(".")[2] if "." in base else ""
+        # cutting can expose a trailing separator; strip it so that cleaning a clean name changes nothing
         if ext and len(ext) <= 10:
-            base = base[: max_length - len(ext) - 1].rstrip(" .") + "." + ext
+            base = base[: max_length - len(ext) - 1].rstrip(" ._-") + "." + ext
         else:
-            base = base[:max_length]
+            base = base[:max_length].rstrip(" ._-")
     return base.strip(" ") or default
 
 
