@@ -2,41 +2,41 @@
 
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
-from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS
-from provenance.ingest import Document, IngestError, unique_names
-from provenance.pipeline import score_documents
-from provenance.scoring import ScoringSettings
-from provenance.store import StoreError, run_investigation
-from provenance.verdicts import compare_sets, save_comparison
-from ui.results import show_investigation
+from provenance.ingest import Document, IngestError
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
-from ui.uploads import UPLOAD_TYPES, read_uploads
-from ui.widgets import Progress
-
-# top_k alternatives are kept for the per-token view's hover
-SETTINGS = ScoringSettings(top_k=5)
-CHOOSABLE_SCORES = list(DEFAULT_SCORES) + ["ref", "gradnorm"]
+from ui.uploads import UPLOAD_TYPES, documents_input, read_uploads
 
 st.title("Documents")
 st.caption("Was this text used to train the model? Upload your documents (or paste a text), add a reference set of "
            "texts the model cannot have seen, and read a verdict with its p-value and false-positive rate. "
            "Every score is oriented so that higher means more likely a training member.")
 
-upload_tab, paste_tab = st.tabs(["Upload files", "Paste text"])
-with upload_tab:
-    files = st.file_uploader("Documents to test", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             help="txt, md, html, pdf, docx, jsonl/csv with a 'text' column, or a zip of these")
-with paste_tab:
-    pasted = st.text_area("Text", height=180, placeholder="Paste a paragraph or more here.")
+documents, errors = documents_input("Documents to test", key="documents")
 with st.expander("Reference set (optional): texts the model cannot have seen", icon=":material/balance:"):
     st.markdown("Texts written after the model was released, or never published. Your documents are compared "
                 "with them: a document scoring above nearly all of them gets a small p-value. About 20 or more "
                 "reference texts are needed for a verdict at a 5% false-positive rate.")
     reference_files = st.file_uploader("Reference texts", type=UPLOAD_TYPES, accept_multiple_files=True,
                                        key="reference_files")
+
+# The scoring backend (and with it torch, 1-2 s to import) is imported only now, after the inputs are on screen:
+# on a cold start the page appears at once instead of after that import.
+import pandas as pd  # noqa: E402
+
+from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS  # noqa: E402
+from provenance.pipeline import score_documents  # noqa: E402
+from provenance.scoring import ScoringSettings  # noqa: E402
+from provenance.store import StoreError, run_investigation  # noqa: E402
+from provenance.verdicts import compare_sets, save_comparison  # noqa: E402
+from ui.results import show_investigation  # noqa: E402
+from ui.widgets import Progress  # noqa: E402
+
+# top_k alternatives are kept for the per-token view's hover
+SETTINGS = ScoringSettings(top_k=5)
+CHOOSABLE_SCORES = list(DEFAULT_SCORES) + ["ref", "gradnorm"]
+
 with st.expander("Settings", icon=":material/tune:"):
     has_ref_model = st.session_state.get("ref_model_args") is not None
     scores = st.multiselect("Scores", [s for s in CHOOSABLE_SCORES if s != "ref" or has_ref_model],
@@ -45,10 +45,6 @@ with st.expander("Settings", icon=":material/tune:"):
     fpr = st.select_slider("False-positive rate of the verdicts", [0.001, 0.01, 0.05, 0.1], value=0.05)
     k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, 0.2, 0.05)
 
-documents, errors = read_uploads(files or [])
-if pasted.strip():
-    documents.append(Document("pasted text", pasted))
-documents = unique_names(documents)
 reference_docs, reference_errors = read_uploads(reference_files or [])
 for err in errors + reference_errors:
     st.warning(f"Skipped {err}", icon=":material/warning:")

@@ -14,7 +14,7 @@ import streamlit as st
 from provenance import charts, overlap
 from provenance.ingest import Document, safe_filename, unique_names
 from provenance.overlap import IndexParams, OverlapIndexError
-from ui.uploads import UPLOAD_TYPES, read_uploads
+from ui.uploads import documents_input
 from ui.widgets import download_table, format_seconds, show_figure
 
 CORPUS_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "parquet", "zip"]
@@ -196,14 +196,7 @@ def index_box(index) -> None:
 def query_section(index) -> None:
     """Your documents (uploads or pasted), the reporting thresholds, and the lookup with progress."""
     st.subheader("2. Your documents")
-    upload_tab, paste_tab = st.tabs(["Upload files", "Paste text"])
-    with upload_tab:
-        query_files = st.file_uploader("Documents to look up", type=UPLOAD_TYPES, accept_multiple_files=True,
-                                       key="overlap_query_files",
-                                       help="txt, md, html, pdf, docx, jsonl/csv with a 'text' column, or a zip "
-                                            "of these")
-    with paste_tab:
-        pasted = st.text_area("Text", height=180, placeholder="Paste a paragraph or more here.", key="overlap_pasted")
+    queries, query_errors = documents_input("Documents to look up", key="overlap_query")
     with st.expander("Which matches to report", icon=":material/tune:"):
         cols = st.columns(3)
         min_jaccard = cols[0].slider("Exact Jaccard at least", 0.05, 1.0, float(index.params.jaccard_threshold), 0.05,
@@ -215,10 +208,6 @@ def query_section(index) -> None:
                    "checked exactly against the corpus text, and reported when its exact Jaccard or containment "
                    "reaches these values.")
 
-    queries, query_errors = read_uploads(query_files or [])
-    if pasted.strip():
-        queries.append(Document("pasted text", pasted))
-    queries = unique_names(queries)
     for err in query_errors:
         st.warning(f"Skipped {err}", icon=":material/warning:")
 

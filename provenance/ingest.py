@@ -444,6 +444,20 @@ def _csv_rows(text: str, text_column: str, limits: IngestLimits) -> Iterator[tup
         yield line_no, dict(zip(header, values))
 
 
+def _line_errors(name: str, problems: list[tuple[int, str]], limits: IngestLimits, *, no_rows: bool,
+                 text_column: str) -> list[IngestError]:
+    """One IngestError per bad line, up to ``limits.max_errors_per_file``, then one line summing up the rest; and a
+    sentence when the table gave no row at all."""
+    errors = [IngestError(name, msg) for _, msg in problems[: limits.max_errors_per_file]]
+    if len(problems) > limits.max_errors_per_file:
+        rest = [str(n) for n, _ in problems[limits.max_errors_per_file:]]
+        shown = ", ".join(rest[:10]) + (", ..." if len(rest) > 10 else "")
+        errors.append(IngestError(name, f"{len(rest)} more line(s) could not be used either (lines {shown})."))
+    if no_rows and not errors:
+        errors.append(IngestError(name, f"the table has no rows with a '{text_column}' value."))
+    return errors
+
+
 def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column: str, id_column: str,
                      limits: IngestLimits) -> tuple[list[Document], list[IngestError]]:
     docs: list[Document] = []
@@ -469,13 +483,7 @@ def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column:
         label = _display(str(ident), 120) if ident not in (None, "") and not isinstance(ident, (dict, list)) \
             else str(line_no)
         docs.append(Document(f"{name}:{label}", text))
-    errors = [IngestError(name, msg) for _, msg in problems[: limits.max_errors_per_file]]
-    if len(problems) > limits.max_errors_per_file:
-        rest = [str(n) for n, _ in problems[limits.max_errors_per_file:]]
-        shown = ", ".join(rest[:10]) + (", ..." if len(rest) > 10 else "")
-        errors.append(IngestError(name, f"{len(rest)} more line(s) could not be used either (lines {shown})."))
-    if not docs and not errors:
-        errors.append(IngestError(name, f"the table has no rows with a '{text_column}' value."))
+    errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
     return docs, errors
 
 
@@ -809,13 +817,7 @@ def labelled_documents_from_bytes(name: str, data: bytes, *, text_column: str = 
     if missing_label and not docs and missing_label == len(problems):
         return [], [], [IngestError(name, f"the table has no '{label_column}' column; add one with member / "
                                           "non-member (or 1 / 0, true / false) for every row.")]
-    errors = [IngestError(name, msg) for _, msg in problems[: limits.max_errors_per_file]]
-    if len(problems) > limits.max_errors_per_file:
-        rest = [str(n) for n, _ in problems[limits.max_errors_per_file:]]
-        shown = ", ".join(rest[:10]) + (", ..." if len(rest) > 10 else "")
-        errors.append(IngestError(name, f"{len(rest)} more line(s) could not be used either (lines {shown})."))
-    if not docs and not errors:
-        errors.append(IngestError(name, f"the table has no rows with a '{text_column}' value."))
+    errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
     return docs, labels, errors
 
 

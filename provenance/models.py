@@ -19,8 +19,10 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: the dashboard's first page must not wait for it
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ def cache_root() -> Path:
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """CUDA if present, else Apple MPS, else CPU; an explicit choice wins."""
+    import torch
+
     if device is not None and str(device) != "auto":
         return torch.device(device)
     if torch.cuda.is_available():
@@ -101,18 +105,20 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-           "float16": torch.float16, "fp16": torch.float16}
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16",
+           "fp16": "float16"}
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
     """bf16 on CUDA, fp32 elsewhere; an explicit choice wins."""
+    import torch
+
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype is not None and dtype != "auto":
         if dtype not in _DTYPES:
             raise ModelLoadError(f"Unknown dtype '{dtype}'. Choose one of: {', '.join(sorted(_DTYPES))}.")
-        return _DTYPES[dtype]
+        return getattr(torch, _DTYPES[dtype])
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
@@ -142,6 +148,7 @@ def converted_gguf_dir(gguf_path: Path) -> Path:
 
 def convert_gguf(gguf_path: Path, out_dir: Path | None = None) -> Path:
     """De-quantise a GGUF file once into a safetensors folder; return the folder (reused if present)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out_dir = out_dir or converted_gguf_dir(gguf_path)
@@ -256,6 +263,8 @@ def _folder_fingerprint(folder: Path) -> str:
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
     """SHA-256 over all parameter bytes: identifies an in-memory (e.g. freshly fine-tuned) model exactly."""
+    import torch
+
     h = hashlib.sha256()
     for name, p in model.state_dict().items():
         h.update(name.encode())

@@ -62,19 +62,16 @@ def score_documents(
 
     Returns a table with columns ``document, tokens, nll, perplexity`` and one column per score. ``tokens`` counts
     scored tokens. Documents with no scored token are left out of the table and explained in ``errors``.
-    ``progress(tokens_done, tokens_total)`` reports the main pass; ``on_row(row)`` is called as each row is ready.
+    ``progress(tokens_done, tokens_total)`` reports the target model's passes (the texts and, for ``lowercase``,
+    their lower-cased forms, scored together); ``on_row(row)`` is called as each row is ready.
     """
     scores = validate_scores(scores, ref_model, observer)
     documents = unique_names(documents)
     texts = [d.text for d in documents]
-    run = dict(cache=cache, progress=progress, should_stop=should_stop)
-    main = cached_token_statistics(model, texts, settings, **run)
-    lower = {}
-    if "lowercase" in scores:
-        # Only texts that change when lower-cased need a second pass; the rest have ratio exactly 1.
-        changed = [t.lower() for t in texts if t.lower() != t]
-        lower = dict(zip(changed, cached_token_statistics(model, changed, settings, cache=cache,
-                                                           should_stop=should_stop)))
+    lowered = lowercase_variants(texts, scores)
+    stats = cached_token_statistics(model, texts + lowered, settings, cache=cache, progress=progress,
+                                    should_stop=should_stop)
+    main, lower = stats[: len(texts)], dict(zip(lowered, stats[len(texts):]))
     extra: dict[str, list[TokenStats]] = {}
     if "ref" in scores:
         extra["ref"] = cached_token_statistics(ref_model, texts, settings, cache=cache, should_stop=should_stop)
@@ -115,6 +112,22 @@ def score_documents(
             on_row(row)
     table = pd.DataFrame(rows, columns=BASE_COLUMNS + list(scores))
     return ScoredDocuments(table=table, stats=stats_by_name, errors=errors)
+
+
+def lowercase_variants(texts: Sequence[str], scores: Sequence[str]) -> list[str]:
+    """The lower-cased texts the ``lowercase`` score needs: only those that change (the rest have ratio exactly 1),
+    each once."""
+    if "lowercase" not in scores:
+        return []
+    return list(dict.fromkeys(t.lower() for t in texts if t.lower() != t))
+
+
+def tokens_to_score(model: LoadedModel, texts: Sequence[str], scores: Sequence[str]) -> int:
+    """Scored tokens the target model's passes of ``score_documents`` go through (before any cache hit): the
+    progress total of a run."""
+    from .scoring import tokenize
+
+    return sum(max(len(tokenize(model, t)[0]) - 1, 0) for t in list(texts) + lowercase_variants(texts, scores))
 
 
 def _or_nan(compute: Callable[[], float]) -> float:

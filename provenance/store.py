@@ -730,8 +730,8 @@ def run_investigation(
     investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
     finished row saved; calling this again with the same documents resumes it.
     """
-    from .pipeline import score_documents, validate_scores
-    from .scoring import ScoringCancelled, ScoringSettings, tokenize
+    from .pipeline import score_documents, tokens_to_score, validate_scores
+    from .scoring import ScoringCancelled, ScoringSettings
 
     settings = settings or ScoringSettings()
     scores = validate_scores(scores, ref_model, observer)
@@ -746,7 +746,7 @@ def run_investigation(
     pending = store.pending_documents(inv.id, documents)
     skipped = len(documents) - len(pending)
     hashes = {d.name: text_sha256(d.text) for d in pending}
-    total = sum(max(len(tokenize(model, d.text)[0]) - 1, 0) for d in pending) if progress else 0
+    total = tokens_to_score(model, [d.text for d in pending], scores) if progress else 0
     offset = 0
     stats: dict = {}
     scored_now = 0

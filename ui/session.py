@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from provenance.cache import StatsCache
 from provenance.models import DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, load_model
 
 CUSTOM = "Other: a local folder, .gguf file or hub id"
@@ -20,7 +19,10 @@ def cached_model(spec: str, device: str | None = None, dtype: str | None = None)
 
 
 @st.cache_resource(show_spinner=False)
-def shared_stats_cache() -> StatsCache:
+def shared_stats_cache():
+    """The TokenStats cache shared by every session (imported here, not at the top: it pulls in torch)."""
+    from provenance.cache import StatsCache
+
     return StatsCache(max_tokens=3_000_000)
 
 

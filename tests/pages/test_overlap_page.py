@@ -133,7 +133,7 @@ def test_nothing_matched_says_so_and_user_text_is_escaped():
     assert len(at.session_state["overlap_index"]) == 30
     assert any("not saved yet" in c.value for c in at.caption)
     hostile = "<script>alert(1)</script> " + random_sentences(1, length=60, seed=4242)[0]
-    at.text_area(key="overlap_pasted").set_value(hostile)
+    at.text_area(key="overlap_query_pasted").set_value(hostile)
     at.run()
     at.button(key="overlap_query").click()
     at.run()
@@ -156,7 +156,7 @@ def test_corpus_folder_by_path_paste_escaping_and_save_later(tmp_path):
     at.run()
     assert not at.exception, at.exception
     assert len(at.session_state["overlap_index"]) == 11
-    at.text_area(key="overlap_pasted").set_value(rows[-1]["text"])
+    at.text_area(key="overlap_query_pasted").set_value(rows[-1]["text"])
     at.run()
     at.button(key="overlap_query").click()
     at.run()
