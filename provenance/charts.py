@@ -224,11 +224,12 @@ def token_view(tokens: pd.DataFrame, *, chars_per_line: int = 110, max_tokens: i
                           "<br>top alternatives: %{customdata[3]}<extra>%{fullData.name}</extra>"))
     n_lines = int(frame["_y"].max()) + 1
     fig.update_layout(barmode="overlay", bargap=0.05, uniformtext=dict(minsize=8, mode="show"),
-                      legend=dict(orientation="h", y=1.02, x=0, title="rank of the actual token:"))
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, title="rank of the actual token:"))
     fig.update_yaxes(autorange="reversed", visible=False)
     fig.update_xaxes(visible=False, range=[-0.5, chars_per_line + 0.5])
     suffix = f" (first {max_tokens} of {len(tokens)} tokens)" if len(tokens) > max_tokens else ""
-    return apply_style(fig, title=(title or "") + suffix, height=min(2400, 90 + 24 * n_lines))
+    fig = apply_style(fig, title=(title or "") + suffix, height=min(2400, 130 + 24 * n_lines))
+    return fig.update_layout(margin=dict(t=100))  # room above the text for the title and the legend
 
 
 def bucket_shares(tokens: pd.DataFrame) -> pd.DataFrame:

@@ -79,10 +79,10 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
         expect(page.get_by_role("heading", name="Documents")).to_be_visible(timeout=30_000)
         first_render = time.time() - start
         page.screenshot(path=str(SHOTS / "01-first-page.png"))
-        inputs = page.locator("input[type=file]")
-        inputs.nth(0).set_input_files(str(doc))
+        # each uploader by its label, not by position: the page draws in stages
+        page.get_by_role("region", name="Documents to test").locator("input[type=file]").set_input_files(str(doc))
         page.get_by_text("Reference set (optional)").click()
-        inputs.nth(1).set_input_files(references)
+        page.get_by_role("region", name="Reference texts").locator("input[type=file]").set_input_files(references)
         button = page.get_by_role("button", name="Score 1 document(s)")
         expect(button).to_be_enabled(timeout=30_000)
         button.click()
@@ -92,5 +92,9 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
         expect(page.get_by_text("Inconclusive").first).to_be_visible()  # 6 reference texts are too few for 5% FPR
         page.wait_for_timeout(1500)  # let the charts finish drawing
         page.screenshot(path=str(SHOTS / "02-results.png"))
+        page.get_by_role("tab", name="Per-token view").click()
+        expect(page.get_by_text("Share of tokens the model ranked")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / "03-per-token-view.png"))
         browser.close()
     print(f"first page rendered in {first_render:.1f} s")
