@@ -34,6 +34,12 @@ with st.expander("Settings", icon=":material/tune:"):
     k = st.slider("k for mink and minkpp", 0.05, 1.0, 0.2, 0.05)
     n_bootstrap = st.select_slider("Bootstrap resamples for confidence intervals", [200, 500, 1000, 2000], 1000)
 
+@st.cache_data(show_spinner="Checking whether members and non-members differ by themselves...", max_entries=20)
+def member_shift(members: list[str], non_members: list[str]) -> calibration.ShiftCheck:
+    """The shift check (cross-validation and permutation refits: seconds) once per labelled set, not per rerun."""
+    return calibration.shift_check(members, non_members, names=("member", "non-member"))
+
+
 documents, labels, errors = [], [], []
 for f in files or []:
     got, got_labels, errs = labelled_documents_from_bytes(f.name, f.getvalue())
@@ -50,9 +56,8 @@ if named:
     st.markdown(f"**{len(named)} labelled texts:** {n_members} members, {len(named) - n_members} non-members.")
     # Shift check first: it needs no model and tells whether the comparison below can be trusted at all.
     if 0 < n_members < len(named) and min(n_members, len(named) - n_members) >= 2:
-        shift = calibration.shift_check([d.text for d in named if label_of[d.name] == 1],
-                                        [d.text for d in named if label_of[d.name] == 0],
-                                        names=("member", "non-member"))
+        shift = member_shift([d.text for d in named if label_of[d.name] == 1],
+                             [d.text for d in named if label_of[d.name] == 0])
         box = st.error if shift.confounded else st.success
         box(f"**Distribution-shift check** (bag of words, no language model): AUC {shift.auc:.2f} "
             f"[{shift.auc_low:.2f}, {shift.auc_high:.2f}]. {shift.reason}",

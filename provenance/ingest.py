@@ -29,7 +29,7 @@ import re
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -692,14 +692,19 @@ def _single(name: str, text: str) -> tuple[list[Document], list[IngestError]]:
     return [Document(name, text)], []
 
 
-def _expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[IngestError]]:
+def expand_paths(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                 include_hidden: bool = True) -> tuple[list[Path], list[IngestError]]:
+    """Files named directly, plus the files with one of ``suffixes`` found (recursively, sorted, no symlinks) in
+    folders; names starting with '.' are skipped unless ``include_hidden``. Missing paths and empty folders become
+    IngestErrors."""
     files, errors = [], []
     for raw in paths:
         path = Path(raw)
         try:
             if path.is_dir():
                 found = sorted(p for p in path.rglob("*")
-                               if p.is_file() and not p.is_symlink() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+                               if p.is_file() and not p.is_symlink() and p.suffix.lower() in suffixes
+                               and (include_hidden or not p.name.startswith(".")))
                 if not found:
                     errors.append(IngestError(str(path), "the folder holds no supported files."))
                 files.extend(found)
@@ -730,7 +735,7 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
 
     Files larger than ``limits.max_file_bytes`` are refused before they are read.
     """
-    files, errors = _expand(paths)
+    files, errors = expand_paths(paths)
     docs: list[Document] = []
     for path in files:
         data = read_file(path, limits)
@@ -745,7 +750,7 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
 
 
 __all__ = ["Document", "IngestError", "IngestLimits", "DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "decode_text",
-           "documents_from_bytes", "load_documents", "read_file", "unique_names", "safe_filename", "html_to_text",
+           "documents_from_bytes", "expand_paths", "load_documents", "read_file", "unique_names", "safe_filename", "html_to_text",
            "pdf_to_text", "docx_to_text", "sniff_binary"]
 
 
@@ -826,7 +831,7 @@ def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "
                             ) -> tuple[list[Document], list[int], list[IngestError]]:
     """Read labelled .jsonl / .csv tables (files or folders): documents with unique names, their labels (1 = member,
     0 = non-member) in the same order, and one IngestError per problem."""
-    files, errors = _expand(paths)
+    files, errors = expand_paths(paths)
     docs: list[Document] = []
     labels: list[int] = []
     for path in files:

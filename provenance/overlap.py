@@ -40,7 +40,8 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH, MinHashLSHEnsemble
 from datasketch.lshensemble_partition import optimal_partitions
 
-from .ingest import Document, IngestError, IngestLimits, documents_from_bytes, read_file, unique_names
+from .ingest import (Document, IngestError, IngestLimits, documents_from_bytes, expand_paths, read_file,
+                     unique_names)
 
 log = logging.getLogger(__name__)
 
@@ -449,35 +450,22 @@ def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = 
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    suffixes = corpus_suffixes()
+    files, errors = expand_paths(paths, suffixes=corpus_suffixes(), include_hidden=False)
     docs: list[Document] = []
-    errors: list[IngestError] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()
-                           and p.suffix.lower() in suffixes and not p.name.startswith("."))
-            if not files:
-                errors.append(IngestError(str(path), "the folder holds no supported files."))
-        elif path.is_file():
-            files = [path]
+    for file in files:
+        if file.suffix.lower() == ".zip":
+            got, errs = zip_documents(file, text_column=text_column, id_column=id_column, limits=limits)
+        elif file.suffix.lower() == ".parquet":
+            got, errs = parquet_documents(str(file), file, text_column=text_column, id_column=id_column)
         else:
-            errors.append(IngestError(str(path), "no such file or folder."))
-            continue
-        for file in files:
-            if file.suffix.lower() == ".zip":
-                got, errs = zip_documents(file, text_column=text_column, id_column=id_column, limits=limits)
-            elif file.suffix.lower() == ".parquet":
-                got, errs = parquet_documents(str(file), file, text_column=text_column, id_column=id_column)
-            else:
-                data = read_file(file, limits)
-                if isinstance(data, IngestError):
-                    errors.append(data)
-                    continue
-                got, errs = documents_from_bytes(str(file), data, text_column=text_column, id_column=id_column,
-                                                 limits=limits)
-            docs.extend(got)
-            errors.extend(errs)
+            data = read_file(file, limits)
+            if isinstance(data, IngestError):
+                errors.append(data)
+                continue
+            got, errs = documents_from_bytes(str(file), data, text_column=text_column, id_column=id_column,
+                                             limits=limits)
+        docs.extend(got)
+        errors.extend(errs)
     return unique_names(docs), errors
 
 

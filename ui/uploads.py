@@ -9,11 +9,17 @@ from provenance.ingest import Document, IngestError, documents_from_bytes, uniqu
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "zip"]
 
 
+@st.cache_data(show_spinner=False, max_entries=2000)
+def _parse(name: str, data: bytes) -> tuple[list[Document], list[IngestError]]:
+    """One upload parsed once: pages rerun on every click, and re-reading fifty PDFs each time would be slow."""
+    return documents_from_bytes(name, data)
+
+
 def read_uploads(files) -> tuple[list[Document], list[IngestError]]:
     """Read Streamlit UploadedFiles; a broken file becomes one IngestError and never stops the others."""
     documents, errors = [], []
     for f in files:
-        got, errs = documents_from_bytes(f.name, f.getvalue())
+        got, errs = _parse(f.name, f.getvalue())
         documents.extend(got)
         errors.extend(errs)
     return unique_names(documents), errors
