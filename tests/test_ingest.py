@@ -475,10 +475,12 @@ def check_contract(docs, errors, name):
 def test_any_utf8_text_round_trips(text):
     docs, errors = documents_from_bytes("t.txt", text.encode("utf-8"))
     check_contract(docs, errors, "t.txt")
+    # a leading U+FEFF is a UTF-8 byte-order mark: decoding removes it, as editors do
+    expected = (text[1:] if text.startswith("\ufeff") else text).replace("\x00", "")
     if docs:
-        assert docs[0].text == text.replace("\x00", "")
+        assert docs[0].text == expected
     else:
-        assert not text.replace("\x00", "").strip() or errors[0].message.startswith("this looks like a binary")
+        assert not expected.strip() or errors[0].message.startswith("this looks like a binary")
 
 
 @given(texts=st.lists(st.text(min_size=1, max_size=80).filter(lambda t: t.strip()), min_size=1, max_size=8))
