@@ -24,11 +24,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance import calibration  # noqa: E402
-from provenance.ingest import Document  # noqa: E402
-from provenance.pipeline import score_documents  # noqa: E402
-from provenance.training import build_small_model, fine_tune  # noqa: E402
-from provenance.verdicts import compare_sets, evaluate_labelled  # noqa: E402
+from provenance.verdicts import calibration  # noqa: E402
+from provenance.documents import Document  # noqa: E402
+from provenance.scores.table import score_documents  # noqa: E402
+from provenance.lm.training import build_small_model, fine_tune  # noqa: E402
+from provenance.verdicts.sets import compare_sets, evaluate_labelled  # noqa: E402
 
 SCORES = ["loss", "zlib", "mink", "minkpp"]
 

@@ -26,7 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance import ghost, planting  # noqa: E402
+from provenance import ghost  # noqa: E402
+from provenance.ghost import planting  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             model.model.to(args.device)
             model.device = torch.device(args.device)
     else:
-        from provenance.models import load_model
+        from provenance.lm.loading import load_model
 
         model = load_model(args.model, device=args.device)
     print(f"model {model.name}: {model.n_parameters:,} parameters on {model.device}; corpus {len(plan.corpus)} "

@@ -27,7 +27,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.ingest import Document  # noqa: E402
+from provenance.documents import Document  # noqa: E402
 from provenance.overlap import IndexParams, OverlapIndex, load_index, query_index  # noqa: E402
 
 SYLLABLES = ["ka", "lo", "mi", "nu", "pe", "ro", "su", "ti", "va", "ze", "bo", "da", "fe", "gi", "hu", "ja", "ke",

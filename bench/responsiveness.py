@@ -67,11 +67,11 @@ def first_render(store: str) -> tuple[float, float]:
 
 def scoring_timeline(n_documents: int, store_path: str) -> dict:
     from bench.throughput import make_documents
-    from provenance.cache import StatsCache
-    from provenance.ingest import Document
-    from provenance.models import load_model
-    from provenance.scoring import ScoringSettings
-    from provenance.store import InvestigationStore, run_investigation
+    from provenance.lm.cache import StatsCache
+    from provenance.documents import Document
+    from provenance.lm.loading import load_model
+    from provenance.lm.statistics import ScoringSettings
+    from provenance.investigations.store import InvestigationStore, run_investigation
 
     model = load_model("default")
     pool = make_documents(4000, seed=3)

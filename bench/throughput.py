@@ -24,9 +24,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance import attacks  # noqa: E402
-from provenance.models import load_model  # noqa: E402
-from provenance.scoring import _batches, _Segment, default_batching, token_statistics, tokenize  # noqa: E402
+from provenance.scores import formulas as attacks  # noqa: E402
+from provenance.lm.loading import load_model  # noqa: E402
+from provenance.lm.statistics import _batches, _Segment, default_batching, token_statistics, tokenize  # noqa: E402
 
 WORDS = ("time people year way day man thing woman life child world school state family student group country "
          "problem hand part place case week company system program question work government number night point "
@@ -114,8 +114,8 @@ def long_document_memory(spec: str, tokens: int, device: str | None, dtype: str 
 import json, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from bench.throughput import make_documents, peak_rss_mib
-from provenance.models import load_model
-from provenance.scoring import token_statistics, tokenize
+from provenance.lm.loading import load_model
+from provenance.lm.statistics import token_statistics, tokenize
 before = peak_rss_mib()
 m = load_model({spec!r}, device={device!r}, dtype={dtype!r})
 text, n = "", 0

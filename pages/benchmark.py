@@ -5,13 +5,14 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from provenance import calibration, charts
-from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS
-from provenance.cache import cached_token_statistics
-from provenance.ingest import labelled_documents_from_bytes, unique_names
-from provenance.scoring import ScoringSettings
-from provenance.store import StoreError, run_investigation
-from provenance.verdicts import evaluate_labelled
+from provenance.verdicts import calibration
+from provenance import charts
+from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS
+from provenance.lm.cache import cached_token_statistics
+from provenance.documents import labelled_documents_from_bytes, unique_names
+from provenance.lm.statistics import ScoringSettings
+from provenance.investigations.store import StoreError, run_investigation
+from provenance.verdicts.sets import evaluate_labelled
 from ui.results import report_downloads
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
 from ui.widgets import Progress, download_table, show_figure, verdict_card

@@ -6,7 +6,9 @@ import random
 import pandas as pd
 import streamlit as st
 
-from provenance import charts, ghost, planting
+from provenance import charts
+from provenance import ghost
+from provenance.ghost import planting
 from ui.widgets import Progress, show_figure, verdict_card
 
 NULL_DRAWS = 200

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from provenance.ingest import Document, IngestError
+from provenance.documents import Document, IngestError
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
 from ui.uploads import UPLOAD_TYPES, documents_input, read_uploads
 
@@ -25,11 +25,11 @@ with st.expander("Reference set (optional): texts the model cannot have seen", i
 # on a cold start the page appears at once instead of after that import.
 import pandas as pd  # noqa: E402
 
-from provenance.attacks import DEFAULT_SCORES, SCORE_DESCRIPTIONS  # noqa: E402
-from provenance.pipeline import score_documents  # noqa: E402
-from provenance.scoring import ScoringSettings  # noqa: E402
-from provenance.store import StoreError, run_investigation  # noqa: E402
-from provenance.verdicts import compare_sets, save_comparison  # noqa: E402
+from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS  # noqa: E402
+from provenance.scores.table import score_documents  # noqa: E402
+from provenance.lm.statistics import ScoringSettings  # noqa: E402
+from provenance.investigations.store import StoreError, run_investigation  # noqa: E402
+from provenance.verdicts.sets import compare_sets, save_comparison  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
 from ui.widgets import Progress  # noqa: E402
 

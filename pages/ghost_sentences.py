@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from provenance import charts, ghost
-from provenance.ingest import safe_filename
+from provenance import charts
+from provenance import ghost
+from provenance.documents import safe_filename
 from ui.results import report_downloads
 from ui.session import get_model, shared_stats_cache, shared_store
 from ui.widgets import Progress, download_table, show_figure, verdict_card

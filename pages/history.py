@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from provenance import charts
-from provenance.store import StoreError, compare_facts
+from provenance.investigations.store import StoreError, compare_facts
 from ui.results import show_investigation
 from ui.session import shared_store
 from ui.widgets import download_table, show_figure

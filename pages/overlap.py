@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from provenance import charts, overlap
-from provenance.ingest import Document, safe_filename, unique_names
+from provenance import charts
+from provenance import overlap
+from provenance.documents import Document, safe_filename, unique_names
 from provenance.overlap import IndexParams, OverlapIndexError
 from ui.uploads import documents_input
 from ui.widgets import download_table, format_seconds, show_figure

@@ -30,8 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, attacks, charts
-from .store import Investigation, InvestigationStore, to_jsonable
+from . import __version__
+from .scores import formulas as attacks
+from . import charts
+from .investigations.store import Investigation, InvestigationStore, to_jsonable
 
 REPORT_FORMATS = ("html", "json", "csv")
 REPORT_FORMAT_VERSION = 1
@@ -406,7 +408,7 @@ def render_report(store: InvestigationStore, ref: str, fmt: str, *, include_text
 
 def report_filename(investigation: Investigation, fmt: str) -> str:
     """A safe file name for a downloaded report, from the investigation's name."""
-    from .ingest import safe_filename
+    from .documents import safe_filename
 
     return safe_filename(f"{investigation.name}.{fmt.lower().lstrip('.')}", default=f"report.{fmt}")
 

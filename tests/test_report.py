@@ -14,7 +14,7 @@ import pytest
 from textgen import random_sentences
 from provenance import charts
 from provenance.cli import main
-from provenance.ingest import Document, IngestError
+from provenance.documents import Document, IngestError
 from provenance.report import (
     collect_report,
     render_report,
@@ -25,7 +25,7 @@ from provenance.report import (
     summary_sentences,
     write_report,
 )
-from provenance.store import InvestigationStore, run_investigation, text_sha256
+from provenance.investigations.store import InvestigationStore, run_investigation, text_sha256
 
 EVIL = "<script>alert('owned')</script>.txt"
 

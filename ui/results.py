@@ -13,11 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from provenance import charts
-from provenance.attacks import DEFAULT_SCORES
-from provenance.cache import cached_token_statistics
-from provenance.pipeline import token_table
+from provenance.scores.formulas import DEFAULT_SCORES
+from provenance.lm.cache import cached_token_statistics
+from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
-from provenance.store import Investigation, InvestigationStore, scoring_settings_from_record
+from provenance.investigations.store import Investigation, InvestigationStore, scoring_settings_from_record
 from ui.session import get_model, shared_stats_cache
 from ui.widgets import download_table, show_figure, verdict_card
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from provenance.models import DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, load_model
+from provenance.lm.loading import DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, load_model
 
 CUSTOM = "Other: a local folder, .gguf file or hub id"
 
@@ -21,7 +21,7 @@ def cached_model(spec: str, device: str | None = None, dtype: str | None = None)
 @st.cache_resource(show_spinner=False)
 def shared_stats_cache():
     """The TokenStats cache shared by every session (imported here, not at the top: it pulls in torch)."""
-    from provenance.cache import StatsCache
+    from provenance.lm.cache import StatsCache
 
     return StatsCache(max_tokens=3_000_000)
 
@@ -88,6 +88,6 @@ def show_model_facts(model: LoadedModel) -> None:
 @st.cache_resource(show_spinner=False)
 def shared_store():
     """The investigation store (SQLite, WAL), one per server process, safe to share between sessions."""
-    from provenance.store import InvestigationStore
+    from provenance.investigations.store import InvestigationStore
 
     return InvestigationStore()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from provenance.ingest import Document, IngestError, documents_from_bytes, unique_names
+from provenance.documents import Document, IngestError, documents_from_bytes, unique_names
 
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "zip"]
 

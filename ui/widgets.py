@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from provenance.verdicts import verdict_label
+from provenance.verdicts.sets import verdict_label
 
 
 class Progress:

@@ -8,10 +8,10 @@ import pytest
 from textgen import random_sentences
 from apptest_helpers import button, open_page
 
-from provenance.ingest import Document, IngestError
-from provenance.models import load_model
-from provenance.scoring import ScoringSettings
-from provenance.store import InvestigationStore, run_investigation
+from provenance.documents import Document, IngestError
+from provenance.lm.loading import load_model
+from provenance.lm.statistics import ScoringSettings
+from provenance.investigations.store import InvestigationStore, run_investigation
 
 SETTINGS = ScoringSettings(top_k=5)
 
@@ -100,8 +100,8 @@ def test_list_and_reopen_shows_tables_figures_and_artifacts(store, page_model):
 
 
 def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_dir):
-    from provenance.pipeline import score_documents
-    from provenance.verdicts import compare_sets, save_comparison
+    from provenance.scores.table import score_documents
+    from provenance.verdicts.sets import compare_sets, save_comparison
 
     run = run_investigation(store, "With verdict", page_model, _docs(4, seed=2), settings=SETTINGS)
     reference_docs = _docs(20, seed=3, prefix="ref")

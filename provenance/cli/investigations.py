@@ -1,0 +1,91 @@
+"""``python -m provenance report ...`` and ``python -m provenance investigations ...``: saved investigations.
+
+Both use the same store as the dashboard: ``--store PATH``, else ``$PROVENANCE_STORE``, else
+``~/.cache/provenance/investigations.sqlite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import CliError
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    """--store: the investigations database (shared with the dashboard)."""
+    parser.add_argument("--store", default=None,
+                        help="investigations database (default: $PROVENANCE_STORE or "
+                             "~/.cache/provenance/investigations.sqlite)")
+
+
+def open_store(args: argparse.Namespace):
+    from ..investigations.store import InvestigationStore
+
+    return InvestigationStore(getattr(args, "store", None))
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` command and the ``investigations`` command group (list, rename, delete)."""
+    p = subparsers.add_parser("report", help="write a report of a saved investigation (.html, .json or .csv)")
+    p.add_argument("investigation", help="investigation id or name (see: investigations list)")
+    p.add_argument("--out", required=True, help="report file; the format follows the extension (.html/.json/.csv)")
+    p.add_argument("--include-texts", action="store_true", help="put the document texts into a .json report")
+    add_store_argument(p)
+    p.set_defaults(func=_run_report)
+
+    inv = subparsers.add_parser("investigations", help="list, rename or delete saved investigations")
+    sub = inv.add_subparsers(dest="investigations_command", required=True)
+    ls = sub.add_parser("list", help="list saved investigations, most recent first")
+    add_store_argument(ls)
+    ls.set_defaults(func=_run_list)
+    rn = sub.add_parser("rename", help="give an investigation a new name")
+    rn.add_argument("investigation", help="investigation id or name")
+    rn.add_argument("new_name")
+    add_store_argument(rn)
+    rn.set_defaults(func=_run_rename)
+    rm = sub.add_parser("delete", help="delete an investigation with its texts and results")
+    rm.add_argument("investigation", help="investigation id or name")
+    add_store_argument(rm)
+    rm.set_defaults(func=_run_delete)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from ..report import write_report
+
+    if not args.out.lower().endswith((".html", ".htm", ".json", ".csv")):
+        raise CliError(f"Cannot write '{args.out}': use a file name ending in .html, .json or .csv.")
+    with open_store(args) as store:
+        inv = store.get(args.investigation)
+        out = write_report(store, inv.id, args.out, include_texts=args.include_texts)
+    print(f"Report of '{inv.name}' ({inv.n_scored} scored document(s), status {inv.status}) -> {out}",
+          file=sys.stderr)
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        table = store.table()
+        if table.empty:
+            print(f"No investigations in {store.path} yet. Record one with: python -m provenance score FILES "
+                  "--out scores.csv --investigation NAME", file=sys.stderr)
+            return 0
+        shown = table[["id", "name", "status", "model", "documents", "scored", "updated_at"]].copy()
+        shown["updated_at"] = shown["updated_at"].str.slice(0, 19).str.replace("T", " ")
+        print(shown.to_string(index=False))
+    return 0
+
+
+def _run_rename(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        inv = store.rename(args.investigation, args.new_name)
+    print(f"Renamed to '{inv.name}' ({inv.id}).", file=sys.stderr)
+    return 0
+
+
+def _run_delete(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        inv = store.get(args.investigation)
+        store.delete(inv.id)
+    print(f"Deleted '{inv.name}' ({inv.id}) with its {inv.n_documents} document(s).", file=sys.stderr)
+    return 0

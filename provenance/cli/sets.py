@@ -1,0 +1,211 @@
+"""``python -m provenance sets ...``: calibrated verdicts for sets of documents.
+
+- ``sets compare``: a suspect collection against a reference collection (texts the model cannot have seen):
+  distribution-shift check, dataset inference (with its false-positive mode) and a p-value and verdict per suspect
+  document. The per-document table goes to ``--out``; the set-level figures to ``<out stem>.summary.json`` beside it.
+- ``sets evaluate``: a labelled table (``text`` and ``label`` columns): one row per score with AUC, its bootstrap
+  interval and TPR at 1% / 0.1% FPR, plus the chunk-feature meta-classifier as the row ``chunk_meta``.
+
+Model use stays here and in pipeline.py; the statistics are the pure functions of calibration.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..scores import formulas as attacks
+from ..verdicts import calibration
+from ..verdicts.sets import compare_sets, evaluate_labelled
+from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
+                  write_table)
+
+def register(subparsers) -> None:
+    """Add the ``sets`` command group (``compare`` and ``evaluate``) to the top-level parser."""
+    sets = subparsers.add_parser("sets", help="calibrated verdicts for sets: compare suspect vs reference, "
+                                              "evaluate scores on a labelled set")
+    sub = sets.add_subparsers(dest="sets_command", required=True)
+
+    p = sub.add_parser("compare", help="suspect documents vs a reference set the model cannot have seen")
+    p.add_argument("--suspect", nargs="+", required=True, help="files or folders of the documents under suspicion")
+    p.add_argument("--reference", nargs="+", required=True,
+                   help="files or folders of texts the model cannot have seen (e.g. written after its release)")
+    _add_common(p)
+    p.add_argument("--fpr", type=float, default=calibration.DEFAULT_FPR,
+                   help=f"false-positive rate of the verdicts (default {calibration.DEFAULT_FPR})")
+    p.add_argument("--verdict-scores", default="",
+                   help="scores a document verdict combines (Bonferroni), comma-separated (default: all scores)")
+    p.add_argument("--min-tokens", type=int, default=calibration.DEFAULT_MIN_TOKENS,
+                   help=f"documents with fewer scored tokens are inconclusive (default {calibration.DEFAULT_MIN_TOKENS})")
+    p.add_argument("--splits", type=int, default=calibration.DEFAULT_SPLITS,
+                   help=f"random splits for dataset inference (default {calibration.DEFAULT_SPLITS})")
+    p.add_argument("--shift-threshold", type=float, default=calibration.DEFAULT_SHIFT_THRESHOLD,
+                   help="shift-check AUC above which the sets count as confounded "
+                        f"(default {calibration.DEFAULT_SHIFT_THRESHOLD})")
+    p.set_defaults(func=_run_compare)
+
+    e = sub.add_parser("evaluate", help="every score on a labelled member / non-member set (ROC, AUC, TPR)")
+    e.add_argument("--labelled", nargs="+", required=True,
+                   help=".jsonl or .csv tables with 'text' and 'label' (member / non-member, 1 / 0, true / false)")
+    _add_common(e)
+    e.add_argument("--chunk-tokens", type=int, default=calibration.DEFAULT_CHUNK_TOKENS,
+                   help=f"tokens per chunk for the meta-classifier (default {calibration.DEFAULT_CHUNK_TOKENS})")
+    e.add_argument("--bootstrap", type=int, default=calibration.DEFAULT_BOOTSTRAP,
+                   help=f"bootstrap resamples for AUC intervals (default {calibration.DEFAULT_BOOTSTRAP})")
+    e.set_defaults(func=_run_evaluate)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    add_model_arguments(p)
+    p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet); a .summary.json is "
+                                                "written beside it")
+    p.add_argument("--scores", default="",
+                   help="extra scores, comma-separated: gradnorm (white-box, slower)")
+    p.add_argument("--k", type=float, default=0.2, help="fraction of tokens for mink / minkpp (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed for splits, folds and bootstrap (default 0)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the statistics cache")
+
+
+def _scores_from_args(args: argparse.Namespace) -> list[str]:
+    extra = [s.strip() for s in args.scores.split(",") if s.strip()]
+    needs_model = [s for s in extra if s in ("ref", "binoculars")]
+    if needs_model:
+        raise CliError(f"The score(s) {', '.join(needs_model)} need a second model and are not available in "
+                       "'sets'; use 'score' for them.")
+    return list(attacks.DEFAULT_SCORES) + [s for s in extra if s not in attacks.DEFAULT_SCORES]
+
+
+def _check_out(out: str) -> None:
+    if Path(out).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise CliError(f"Cannot write '{out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
+
+
+def summary_path(out: str | Path) -> Path:
+    """Where the set-level summary of a table written to ``out`` goes: ``results.csv`` -> ``results.summary.json``."""
+    return Path(out).with_suffix(".summary.json")
+
+
+def _write_summary(summary: dict, out: str | Path) -> Path:
+    path = summary_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _load(paths: list[str], what: str):
+    from ..documents import load_documents
+
+    docs, errors = load_documents(paths)
+    for err in errors:
+        print(f"skipped {err}", file=sys.stderr)
+    if not docs:
+        raise CliError(f"No {what} document could be read.")
+    return docs
+
+
+def _score(model, docs, scores: list[str], args: argparse.Namespace, desc: str):
+    from ..scores.table import score_documents
+
+    bar = ProgressBar(desc)
+    try:
+        result = score_documents(model, docs, scores, k=args.k, cache=None if args.no_cache else default_cache(),
+                                 progress=bar)
+    finally:
+        bar.close()
+    for message in result.errors.values():
+        print(f"skipped {message}", file=sys.stderr)
+    return result
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    _check_out(args.out)
+    scores = _scores_from_args(args)
+    verdict_scores = [s.strip() for s in args.verdict_scores.split(",") if s.strip()] or scores
+    unknown = [s for s in verdict_scores if s not in scores]
+    if unknown:
+        raise CliError(f"--verdict-scores names {', '.join(unknown)}, which is not among the scores computed "
+                       f"({', '.join(scores)}).")
+    suspect_docs = _load(args.suspect, "suspect")
+    reference_docs = _load(args.reference, "reference")
+    t0 = time.time()
+    model = load_model_from_args(args)
+    suspect = _score(model, suspect_docs, scores, args, "scoring suspect set")
+    reference = _score(model, reference_docs, scores, args, "scoring reference set")
+    if suspect.table.empty or reference.table.empty:
+        raise CliError("No document of the suspect or the reference set could be scored.")
+    comparison = compare_sets([d.text for d in suspect_docs], suspect.table, [d.text for d in reference_docs],
+                              reference.table, scores, fpr=args.fpr, min_tokens=args.min_tokens,
+                              n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
+                              verdict_scores=verdict_scores)
+    out = write_table(comparison.documents, args.out)
+    summary = {"model": model.name, "verdict_scores": verdict_scores, **comparison.summary()}
+    summary["documents"]["reference"] = len(reference.table)
+    summary_file = _write_summary(summary, out)
+    shift, inference, false_positive = comparison.shift, comparison.inference, comparison.false_positive
+    if shift is not None:
+        prefix = "WARNING: the sets are confounded: " if shift.confounded else "Shift check: "
+        print(f"{prefix}{shift.reason}.", file=sys.stderr)
+    for note in comparison.notes:
+        print(f"Note: {note}", file=sys.stderr)
+    if inference is not None:
+        print(f"Dataset inference: p = {calibration.format_p(inference.p_value)} with {inference.n_suspect} suspect "
+              f"and {inference.n_reference} reference documents.", file=sys.stderr)
+    if false_positive is not None:
+        print(f"False-positive mode (reference half vs reference half): p = "
+              f"{calibration.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
+    print(f"Verdict for the set: {comparison.verdict}.", file=sys.stderr)
+    print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
+          f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    _check_out(args.out)
+    scores = _scores_from_args(args)
+    from ..documents import load_labelled_documents
+
+    docs, label_list, errors = load_labelled_documents(args.labelled)
+    labels = np.array(label_list, dtype=int)
+    for err in errors:
+        print(f"skipped {err}", file=sys.stderr)
+    if not docs:
+        raise CliError("No labelled document could be read, so nothing was evaluated.")
+    n_members = int(labels.sum())
+    if n_members == 0 or n_members == len(labels):
+        raise CliError(f"The labelled set needs both members and non-members; it has {n_members} member(s) and "
+                       f"{len(labels) - n_members} non-member(s).")
+    t0 = time.time()
+    label_by_name = {d.name: int(y) for d, y in zip(docs, labels)}
+    model = load_model_from_args(args)
+    result = _score(model, docs, scores, args, "scoring labelled set")
+    scored = result.table.assign(label=result.table["document"].map(label_by_name))
+    evaluation = evaluate_labelled([d.text for d in docs], labels.tolist(), scored, scores, stats=result.stats,
+                                   chunk_tokens=args.chunk_tokens, k=args.k, n_bootstrap=args.bootstrap,
+                                   seed=args.seed)
+    table, shift, y = evaluation.table, evaluation.shift, scored["label"].to_numpy(dtype=int)
+    out = write_table(table, args.out)
+    summary = {"model": model.name, "documents": len(scored), **evaluation.summary()}
+    summary_file = _write_summary(summary, out)
+    if shift.confounded:
+        print(f"WARNING: members and non-members differ by themselves: {shift.reason}. The AUCs below may measure "
+              "that difference, not training.", file=sys.stderr)
+    else:
+        print(f"Shift check: {shift.reason}.", file=sys.stderr)
+    best = table.iloc[0]
+    print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
+          f"{int(y.sum())} members and {int(len(y) - y.sum())} non-members. Done in {time.time() - t0:.1f} s -> "
+          f"{out}, {summary_file}", file=sys.stderr)
+    return 0

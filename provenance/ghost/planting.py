@@ -1,0 +1,168 @@
+"""The insert-then-detect experiment: plant ghost identifiers in a corpus at chosen repetition counts, train a model
+on it, and test the model for planted and never-planted identifiers.
+
+Shared by the dashboard's guided demo, bench/ghost_repetitions.py and the tests. Decoys from the same generator are
+planted once each and never tested, so every wordlist word is familiar to the model and the test measures
+memorisation of the exact sequence, not word familiarity (design.md, "Testing the statistics honestly").
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .. import ghost
+from ..lm.loading import LoadedModel
+from ..lm.training import TrainingReport, build_small_model, fine_tune, train_tokenizer
+
+SUBJECTS = ("the farmer", "a teacher", "my neighbour", "the old sailor", "a small child", "the mayor", "her brother",
+            "the baker", "our guide", "a tired nurse", "the young painter", "his cousin", "the driver", "a student")
+VERBS = ("carried", "painted", "found", "sold", "watched", "repaired", "described", "borrowed", "cleaned", "opened",
+         "remembered", "followed", "visited", "measured", "forgot", "noticed")
+OBJECTS = ("the wooden boat", "a heavy basket", "the blue door", "an old map", "the quiet garden", "a broken clock",
+           "the narrow bridge", "a letter", "the market stall", "the red kite", "a jar of honey", "the stone wall")
+ENDINGS = ("before dawn", "after the storm", "near the river", "in the village", "on a cold morning", "without a word",
+           "for the second time", "under the bright lamps", "at the edge of town", "during the festival")
+
+
+def background_corpus(n_docs: int, sentences_per_doc: int = 6, seed: int = 0) -> list[str]:
+    """Synthetic documents of simple English sentences (a few hundred distinct words, no wordlist passphrases)."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n_docs):
+        sentences = [f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(ENDINGS)}."
+                     for _ in range(sentences_per_doc)]
+        docs.append(" ".join(s[0].upper() + s[1:] for s in sentences))
+    return docs
+
+
+@dataclass
+class PlantingPlan:
+    """Which identifiers go into the corpus how often. ``repetitions`` maps every tested identifier's id to the
+    number of times it was planted (0 = never planted: the false-positive check)."""
+
+    generator: ghost.GhostGenerator
+    tested: list[ghost.GhostEntry]
+    repetitions: dict[str, int]
+    decoys: list[ghost.GhostEntry]
+    corpus: list[str] = field(default_factory=list)
+
+    @property
+    def exclude(self) -> list[str]:
+        """Every identifier that appears in or was drawn for the corpus: never used as a null draw."""
+        return [e.identifier for e in self.tested] + [d.identifier for d in self.decoys]
+
+
+def plan_planting(background: Sequence[str], counts: Sequence[int], *, per_count: int = 1, absent: int = 1,
+                  decoys: int = 300, generator: ghost.GhostGenerator | None = None, extra: Sequence[str] = (),
+                  extra_tested: Sequence[tuple[ghost.GhostEntry, int]] = (),
+                  rng: random.Random | None = None) -> PlantingPlan:
+    """Draw ``per_count`` identifiers for each repetition count in ``counts``, ``absent`` never-planted ones and
+    ``decoys`` planted once each; plant them into ``background`` at random sentence boundaries. ``extra`` documents
+    (e.g. an owner's marked article, copied as often as a scraper would) join the corpus as they are;
+    ``extra_tested`` lists the identifiers they carry with how often each occurs, to be tested too."""
+    rng = rng or random.Random(0)
+    generator = generator or ghost.GhostGenerator()
+    registry = ghost.Registry([e for e, _ in extra_tested])
+    planted = {c: ghost.new_entries(registry, generator, per_count, rng=rng) for c in counts}
+    never = ghost.new_entries(registry, generator, absent, rng=rng) if absent else []
+    decoy_entries = ghost.new_entries(ghost.Registry(list(registry.entries)), generator, decoys, rng=rng)
+    plan = [(e, c) for c, es in planted.items() for e in es if c > 0] + [(d, 1) for d in decoy_entries]
+    corpus = ghost.plant_corpus(list(background), plan, rng=rng) + list(extra)
+    tested = [e for e, _ in extra_tested] + [e for es in planted.values() for e in es] + never
+    repetitions = ({e.id: c for e, c in extra_tested} | {e.id: c for c, es in planted.items() for e in es}
+                   | {e.id: 0 for e in never})
+    return PlantingPlan(generator, tested, repetitions, decoy_entries, corpus)
+
+
+def small_model_for(background: Sequence[str], generator: ghost.GhostGenerator, *, vocab_size: int = 2000,
+                    hidden_size: int = 64, layers: int = 2, context_length: int = 128, seed: int = 0,
+                    name: str = "tiny-ghost") -> LoadedModel:
+    """A small untrained Llama whose tokenizer is trained on the background text plus the generator's wordlist,
+    never on the planted corpus, so planted and fresh identifiers are tokenised alike."""
+    words = ghost.load_wordlist(generator.wordlist)
+    tokenizer = train_tokenizer(list(background) + [" ".join(words[i: i + 50]) for i in range(0, len(words), 50)],
+                                vocab_size)
+    return build_small_model([], tokenizer=tokenizer, hidden_size=hidden_size, layers=layers,
+                             context_length=context_length, seed=seed, name=name)
+
+
+def train_on_plan(model: LoadedModel, plan: PlantingPlan, *, epochs: int = 8, learning_rate: float = 3e-3,
+                  batch_size: int = 16, seed: int = 0, lora_rank: int | None = None,
+                  progress: Callable[[int, int, float], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[LoadedModel, TrainingReport]:
+    """Fine-tune ``model`` on the planted corpus (see training.fine_tune)."""
+    return fine_tune(model, plan.corpus, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                     seed=seed, lora_rank=lora_rank, progress=progress, should_stop=should_stop)
+
+
+def detect_planted(model: LoadedModel, plan: PlantingPlan, *, n_null: int = ghost.DEFAULT_NULL,
+                   alpha: float = ghost.DEFAULT_ALPHA, last_k: Sequence[int] = ghost.DEFAULT_LAST_K,
+                   rng: random.Random | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ghost.GhostDetection:
+    """Run ``ghost.detect`` on every tested identifier; its table gains a ``repetitions`` column (0 = never
+    planted)."""
+    result = ghost.detect(model, plan.tested, n_null=n_null, alpha=alpha, last_k=last_k, exclude=plan.exclude,
+                          rng=rng, progress=progress)
+    result.table = result.table.assign(repetitions=result.table["id"].map(plan.repetitions))
+    return result
+
+
+def summarise(table: pd.DataFrame, alpha: float = ghost.DEFAULT_ALPHA) -> pd.DataFrame:
+    """One row per repetition count: identifiers, detection rate (p < alpha), last-k hit rates, median p-value and
+    median exposure in bits (``table`` from ``detect_planted``)."""
+    rows = []
+    for reps, group in table.groupby("repetitions"):
+        row = {"repetitions": int(reps), "identifiers": len(group),
+               "detection_rate": float((group["p_value"] < alpha).mean()),
+               "median_p": float(group["p_value"].median()),
+               "median_exposure_bits": float(group["exposure_bits"].median())}
+        if "last_k_hit" in group:
+            row["last_k_hit_rate"] = float(group["last_k_hit"].mean())
+        if "last_3_hit" in group:
+            row["last_3_hit_rate"] = float(group["last_3_hit"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sample_article() -> str:
+    """A short original article (written for this project, free to use) for the guided demo."""
+    from importlib.resources import files
+
+    return files("provenance").joinpath("data/sample_article.txt").read_text(encoding="utf-8")
+
+
+@dataclass
+class ArticleDemo:
+    """The guided demo's story: an author plants identifiers in an article; a scraper copies the article into a
+    training corpus ``copies`` times; other identifiers of the author stay unpublished."""
+
+    article: str
+    marked: str
+    placements: list
+    planted: list[ghost.GhostEntry]
+    unpublished: list[ghost.GhostEntry]
+    copies: int
+    plan: PlantingPlan
+    background: list[str]
+
+
+def plan_article_demo(article: str, *, planted: int = 3, unpublished: int = 3, copies: int = 10,
+                      background_docs: int = 250, decoys: int = 250, words: int = 4,
+                      rng: random.Random | None = None) -> ArticleDemo:
+    """Plant ``planted`` identifiers once each at random sentence boundaries of ``article``, put ``copies`` copies
+    of the marked article in a synthetic corpus with decoys, and keep ``unpublished`` identifiers for comparison.
+    Identifiers are ``words`` words long: shorter than the default, so a small model learns them in seconds."""
+    rng = rng or random.Random(0)
+    generator = ghost.GhostGenerator(words=words)
+    registry = ghost.Registry()
+    marked_entries = ghost.new_entries(registry, generator, planted, rng=rng)
+    marked, placements = ghost.embed_text(article, marked_entries, position="random", repetitions=1, rng=rng)
+    background = background_corpus(background_docs, seed=rng.randrange(2**31))
+    plan = plan_planting(background, [], absent=unpublished, decoys=decoys, generator=generator,
+                         extra=[marked] * copies, extra_tested=[(e, copies) for e in marked_entries], rng=rng)
+    never = [e for e in plan.tested if plan.repetitions[e.id] == 0]
+    return ArticleDemo(article, marked, placements, marked_entries, never, copies, plan, background)

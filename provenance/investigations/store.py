@@ -1,0 +1,796 @@
+"""Investigations that are never lost: every input, setting, score row, verdict and artifact in one SQLite file.
+
+An *investigation* is one question asked of one model: its documents (name, text, SHA-256), the model spec and
+identity, the settings (JSON), one result row per document (scores, or the sentence saying why it could not be
+scored), an optional verdict, and named JSON *artifacts* other features attach (calibration results, ghost
+detection tables, ...). Rows are committed the moment they are computed, so killing the process loses at most the
+batch in flight, and ``run_investigation`` resumes an interrupted run by skipping documents already done.
+
+The database is in WAL mode (readers never block the writer; the CLI and the dashboard can use the same file at
+once) and every thread gets its own connection, so one ``InvestigationStore`` can be shared by all dashboard
+sessions. Location: the ``path`` argument, else ``$PROVENANCE_STORE``, else
+``~/.cache/provenance/investigations.sqlite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..scores import formulas as attacks
+from ..documents import Document, IngestError, unique_names
+
+log = logging.getLogger(__name__)
+
+STORE_ENV = "PROVENANCE_STORE"
+SCHEMA_VERSION = 1
+
+# Lifecycle of an investigation.
+CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED = "created", "running", "complete", "interrupted", "failed"
+STATUSES = (CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED)
+
+# Result row kinds: a row of scores, or a document that cannot be scored (the row holds the reason).
+SCORED, UNSCORABLE = "scored", "error"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS investigations (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    status         TEXT NOT NULL,
+    message        TEXT NOT NULL DEFAULT '',
+    model_spec     TEXT NOT NULL DEFAULT '',
+    model_identity TEXT NOT NULL DEFAULT '',
+    model_info     TEXT NOT NULL DEFAULT '{}',
+    settings       TEXT NOT NULL DEFAULT '{}',
+    verdict        TEXT,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    position         INTEGER NOT NULL,
+    name             TEXT NOT NULL,
+    sha256           TEXT NOT NULL,
+    text             TEXT NOT NULL,
+    added_at         TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name)
+);
+CREATE TABLE IF NOT EXISTS results (
+    investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    document         TEXT NOT NULL,
+    sha256           TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    row              TEXT NOT NULL,
+    computed_at      TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, document)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    name             TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    data             TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name)
+);
+"""
+
+
+class StoreError(ValueError):
+    """A problem with the investigation store the user can act on (unknown investigation, name taken, ...)."""
+
+
+@dataclass
+class Investigation:
+    """One investigation's metadata (not its documents or rows; see ``InvestigationStore.results``)."""
+
+    id: str
+    name: str
+    status: str
+    message: str
+    model_spec: str
+    model_identity: str
+    model_info: dict
+    settings: dict
+    verdict: dict | None
+    created_at: str
+    updated_at: str
+    n_documents: int = 0
+    n_scored: int = 0
+    n_unscorable: int = 0
+
+    @property
+    def n_done(self) -> int:
+        """Documents with a result (scored, or known to be unscorable)."""
+        return self.n_scored + self.n_unscorable
+
+    @property
+    def n_pending(self) -> int:
+        return max(0, self.n_documents - self.n_done)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model_info.get("name") or self.model_spec)
+
+    def as_dict(self) -> dict:
+        """Plain JSON-able facts, including the derived counts."""
+        out = asdict(self)
+        out.update(n_done=self.n_done, n_pending=self.n_pending)
+        return out
+
+
+def default_store_path() -> Path:
+    """``$PROVENANCE_STORE`` if set, else ``~/.cache/provenance/investigations.sqlite``."""
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "provenance" / "investigations.sqlite"
+
+
+def text_sha256(text: str) -> str:
+    """SHA-256 of a text's UTF-8 bytes (what the report prints, so anyone can check which text was scored)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def to_jsonable(value):
+    """numpy / pandas values -> plain Python for JSON (NaN and infinities kept as floats)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def dumps(value) -> str:
+    """JSON text for the store (NaN allowed, so a missing score survives a round trip)."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=True)
+
+
+class InvestigationStore:
+    """Thread-safe access to the investigations database (one SQLite connection per thread, WAL mode).
+
+    Parameters
+    ----------
+    path: the SQLite file; None for ``default_store_path()``. Folders are created as needed.
+    timeout: seconds a writer waits for another writer (another thread or process) before giving up.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = 30.0):
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connection()
+        try:
+            con.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"The investigation store {self.path} could not be opened ({exc}); move the file "
+                             f"away or choose another location with ${STORE_ENV}.") from exc
+
+    # ------------------------------------------------------------------------------------------ connections
+
+    def _connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                      check_same_thread=False)
+                con.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"The investigation store {self.path} could not be opened ({exc}); move the file "
+                                 f"away or choose another location with ${STORE_ENV}.") from exc
+            con.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL mode
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA secure_delete = ON")  # deleted texts are overwritten, not left in free pages
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    def _write(self):
+        """A context manager for one write transaction (BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error)."""
+        return _Transaction(self._connection())
+
+    def _read(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        return self._connection().execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close every connection this store opened (in any thread)."""
+        with self._lock:
+            for con in self._connections:
+                try:
+                    con.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> InvestigationStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def journal_mode(self) -> str:
+        return str(self._read("PRAGMA journal_mode")[0][0])
+
+    # ------------------------------------------------------------------------------------------ investigations
+
+    def create(self, name: str | None = None, *, model_spec: str = "", model_identity: str = "",
+               model_info: dict | None = None, settings: dict | None = None) -> Investigation:
+        """Create an empty investigation; ``name`` defaults to 'Investigation <date time>' (made unique)."""
+        automatic = not (name or "").strip()
+        name = f"Investigation {datetime.now().strftime('%Y-%m-%d %H:%M')}" if automatic else name.strip()
+        inv_id = uuid.uuid4().hex[:12]
+        now = _now()
+        with self._write() as con:
+            if self._name_taken(con, name) and not automatic:
+                raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
+            base, n = name, 1
+            while self._name_taken(con, name):
+                n += 1
+                name = f"{base} ({n})"
+            con.execute(
+                "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (inv_id, name, CREATED, model_spec, model_identity, dumps(model_info or {}), dumps(settings or {}),
+                 now, now))
+        return self.get(inv_id)
+
+    @staticmethod
+    def _name_taken(con: sqlite3.Connection, name: str) -> bool:
+        return con.execute("SELECT 1 FROM investigations WHERE name = ?", (name,)).fetchone() is not None
+
+    def find(self, ref: str) -> Investigation | None:
+        """The investigation with this id or (else) this name, or None."""
+        rows = self._read("SELECT id FROM investigations WHERE id = ?", (ref,)) or \
+            self._read("SELECT id FROM investigations WHERE name = ?", (ref,))
+        return self.get(rows[0]["id"]) if rows else None
+
+    def get(self, ref: str | Investigation) -> Investigation:
+        """The investigation with this id or name; StoreError if there is none."""
+        inv_id = ref.id if isinstance(ref, Investigation) else ref
+        rows = self._read(_SELECT_INVESTIGATIONS + " WHERE i.id = ?", (inv_id,))
+        if not rows and not isinstance(ref, Investigation):
+            rows = self._read(_SELECT_INVESTIGATIONS + " WHERE i.name = ?", (inv_id,))
+        if not rows:
+            raise StoreError(f"There is no investigation '{inv_id}' in {self.path}. "
+                             "List them with: python -m provenance investigations list")
+        return _investigation_from_row(rows[0])
+
+    def list(self) -> list[Investigation]:
+        """All investigations, most recently updated first."""
+        rows = self._read(_SELECT_INVESTIGATIONS + " ORDER BY i.updated_at DESC, i.created_at DESC")
+        return [_investigation_from_row(r) for r in rows]
+
+    def table(self) -> pd.DataFrame:
+        """All investigations as a table for display: id, name, status, model, documents, scored, unscorable,
+        pending, verdict (its label), created_at, updated_at."""
+        columns = ["id", "name", "status", "model", "documents", "scored", "unscorable", "pending", "verdict",
+                   "created_at", "updated_at"]
+        rows = [{"id": i.id, "name": i.name, "status": i.status, "model": i.model_name, "documents": i.n_documents,
+                 "scored": i.n_scored, "unscorable": i.n_unscorable, "pending": i.n_pending,
+                 "verdict": (i.verdict or {}).get("label", ""), "created_at": i.created_at,
+                 "updated_at": i.updated_at} for i in self.list()]
+        return pd.DataFrame(rows, columns=columns)
+
+    def rename(self, ref: str, new_name: str) -> Investigation:
+        """Give an investigation a new, unique name."""
+        inv = self.get(ref)
+        new_name = (new_name or "").strip()
+        if not new_name:
+            raise StoreError("A name cannot be empty.")
+        with self._write() as con:
+            other = con.execute("SELECT id FROM investigations WHERE name = ?", (new_name,)).fetchone()
+            if other is not None and other["id"] != inv.id:
+                raise StoreError(f"An investigation named '{new_name}' already exists; choose another name.")
+            con.execute("UPDATE investigations SET name = ?, updated_at = ? WHERE id = ?", (new_name, _now(), inv.id))
+        return self.get(inv.id)
+
+    def delete(self, ref: str) -> None:
+        """Delete an investigation with its documents, results and artifacts (texts are overwritten on disk)."""
+        inv = self.get(ref)
+        with self._write() as con:
+            con.execute("DELETE FROM investigations WHERE id = ?", (inv.id,))
+
+    def set_status(self, ref: str, status: str, message: str = "") -> None:
+        """Record the lifecycle state (created, running, complete, interrupted, failed) and a sentence about it."""
+        if status not in STATUSES:
+            raise StoreError(f"Unknown status '{status}'; use one of {', '.join(STATUSES)}.")
+        inv = self.get(ref)
+        with self._write() as con:
+            con.execute("UPDATE investigations SET status = ?, message = ?, updated_at = ? WHERE id = ?",
+                        (status, message, _now(), inv.id))
+
+    def update_metadata(self, ref: str, *, model_spec: str | None = None, model_identity: str | None = None,
+                        model_info: dict | None = None, settings: dict | None = None) -> Investigation:
+        """Set the model facts and/or settings of an investigation (fields left None are unchanged)."""
+        inv = self.get(ref)
+        values = {"model_spec": model_spec, "model_identity": model_identity,
+                  "model_info": None if model_info is None else dumps(model_info),
+                  "settings": None if settings is None else dumps(settings)}
+        values = {k: v for k, v in values.items() if v is not None}
+        if values:
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            with self._write() as con:
+                con.execute(f"UPDATE investigations SET {assignments}, updated_at = ? WHERE id = ?",
+                            (*values.values(), _now(), inv.id))
+        return self.get(inv.id)
+
+    def set_verdict(self, ref: str, verdict: dict | None) -> None:
+        """Store the investigation-level verdict, a dict with (by convention) ``label`` ('evidence of training',
+        'no evidence', 'inconclusive'), ``statement`` (the sentence shown to users), ``p_value``, ``fpr`` and
+        ``method``; None clears it."""
+        inv = self.get(ref)
+        with self._write() as con:
+            con.execute("UPDATE investigations SET verdict = ?, updated_at = ? WHERE id = ?",
+                        (None if verdict is None else dumps(verdict), _now(), inv.id))
+
+    # ------------------------------------------------------------------------------------------ documents
+
+    def add_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
+        """Add documents (names made unique first). A document already present with the same name and text is
+        kept as is; one whose text changed replaces the old text and its result is discarded (it must be
+        re-scored). Returns the documents as stored (unique names)."""
+        inv = self.get(ref)
+        documents = unique_names(documents)
+        now = _now()
+        with self._write() as con:
+            existing = {r["name"]: r["sha256"] for r in
+                        con.execute("SELECT name, sha256 FROM documents WHERE investigation_id = ?", (inv.id,))}
+            position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ?",
+                                   (inv.id,)).fetchone()[0]
+            for doc in documents:
+                digest = text_sha256(doc.text)
+                if existing.get(doc.name) == digest:
+                    continue
+                if doc.name in existing:
+                    con.execute("UPDATE documents SET sha256 = ?, text = ?, added_at = ? WHERE investigation_id = ? "
+                                "AND name = ?", (digest, doc.text, now, inv.id, doc.name))
+                    con.execute("DELETE FROM results WHERE investigation_id = ? AND document = ?", (inv.id, doc.name))
+                else:
+                    position += 1
+                    con.execute("INSERT INTO documents (investigation_id, position, name, sha256, text, added_at) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", (inv.id, position, doc.name, digest, doc.text, now))
+                existing[doc.name] = digest
+            con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
+        return documents
+
+    def documents(self, ref: str) -> list[Document]:
+        """The investigation's documents in the order they were added."""
+        inv = self.get(ref)
+        rows = self._read("SELECT name, text FROM documents WHERE investigation_id = ? ORDER BY position", (inv.id,))
+        return [Document(r["name"], r["text"]) for r in rows]
+
+    def documents_table(self, ref: str) -> pd.DataFrame:
+        """Documents without their texts: position, name, sha256, characters, status ('scored', 'error', 'pending')."""
+        inv = self.get(ref)
+        rows = self._read(
+            "SELECT d.position, d.name, d.sha256, LENGTH(d.text) AS characters, "
+            "COALESCE(r.kind, 'pending') AS status FROM documents d LEFT JOIN results r "
+            "ON r.investigation_id = d.investigation_id AND r.document = d.name AND r.sha256 = d.sha256 "
+            "WHERE d.investigation_id = ? ORDER BY d.position", (inv.id,))
+        return pd.DataFrame([dict(r) for r in rows], columns=["position", "name", "sha256", "characters", "status"])
+
+    def pending_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
+        """The documents (from ``documents``) that have no result yet in this investigation, by name and text
+        hash: what a resumed run still has to score."""
+        done = self.done_keys(ref)
+        return [d for d in unique_names(documents) if (d.name, text_sha256(d.text)) not in done]
+
+    def done_keys(self, ref: str) -> set[tuple[str, str]]:
+        """(document name, text SHA-256) of every document with a result (scored or unscorable)."""
+        inv = self.get(ref)
+        rows = self._read("SELECT document, sha256 FROM results WHERE investigation_id = ?", (inv.id,))
+        return {(r["document"], r["sha256"]) for r in rows}
+
+    # ------------------------------------------------------------------------------------------ results
+
+    def add_result(self, ref: str, row: dict, *, text: str | None = None, sha256: str | None = None) -> None:
+        """Store (or replace) one document's score row, committed immediately. ``row['document']`` names the
+        document; its text hash is taken from ``sha256``, ``text``, or the stored document of that name."""
+        digest = sha256 if sha256 is not None else (text_sha256(text) if text is not None else None)
+        self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest])
+
+    def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None) -> None:
+        """Store several score rows in one transaction (a batch); ``hashes`` are their texts' SHA-256 (else
+        looked up from the stored documents of those names)."""
+        self._put_rows(ref, [(dict(r), SCORED) for r in rows], hashes)
+
+    def add_unscorable(self, ref: str, document: str, message: str, *, sha256: str | None = None) -> None:
+        """Record that a document cannot be scored (e.g. too short) and why; it counts as done when resuming."""
+        self._put_rows(ref, [({"document": document, "error": message}, UNSCORABLE)],
+                       None if sha256 is None else [sha256])
+
+    def _put_rows(self, ref: str, rows: Sequence[tuple[dict, str]], hashes: Sequence[str] | None) -> None:
+        inv = self.get(ref)
+        now = _now()
+        with self._write() as con:
+            for i, (row, kind) in enumerate(rows):
+                name = row.get("document")
+                if not isinstance(name, str):
+                    raise StoreError("A result row needs a 'document' name.")
+                digest = hashes[i] if hashes is not None else None
+                if digest is None:
+                    found = con.execute("SELECT sha256 FROM documents WHERE investigation_id = ? AND name = ?",
+                                        (inv.id, name)).fetchone()
+                    if found is None:
+                        raise StoreError(f"The investigation has no document named '{name}'; add it first.")
+                    digest = found["sha256"]
+                con.execute("INSERT OR REPLACE INTO results (investigation_id, document, sha256, kind, row, "
+                            "computed_at) VALUES (?, ?, ?, ?, ?, ?)", (inv.id, name, digest, kind, dumps(row), now))
+            con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
+
+    def update_result_fields(self, ref: str, document: str, fields: dict) -> None:
+        """Merge extra columns (e.g. a per-document ``p_value`` or ``verdict``) into a stored score row."""
+        inv = self.get(ref)
+        with self._write() as con:
+            found = con.execute("SELECT row FROM results WHERE investigation_id = ? AND document = ? AND kind = ?",
+                                (inv.id, document, SCORED)).fetchone()
+            if found is None:
+                raise StoreError(f"The investigation has no score row for '{document}'.")
+            row = json.loads(found["row"])
+            row.update(to_jsonable(fields))
+            con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND document = ?",
+                        (dumps(row), inv.id, document))
+
+    def results(self, ref: str) -> pd.DataFrame:
+        """One row per scored document, in document order: ``document, tokens, nll, perplexity``, the score
+        columns, then any extra columns, plus ``sha256``. Only rows for the documents' current texts count."""
+        inv = self.get(ref)
+        rows = self._read(
+            "SELECT r.row, r.sha256 FROM results r JOIN documents d ON d.investigation_id = r.investigation_id "
+            "AND d.name = r.document AND d.sha256 = r.sha256 WHERE r.investigation_id = ? AND r.kind = ? "
+            "ORDER BY d.position", (inv.id, SCORED))
+        records = []
+        for r in rows:
+            record = json.loads(r["row"])
+            record["sha256"] = r["sha256"]
+            records.append(record)
+        return _ordered_frame(records, inv.settings.get("scores"))
+
+    def unscorable(self, ref: str) -> dict[str, str]:
+        """Document name -> the sentence saying why it could not be scored."""
+        inv = self.get(ref)
+        rows = self._read("SELECT r.document, r.row FROM results r JOIN documents d ON d.investigation_id = "
+                          "r.investigation_id AND d.name = r.document AND d.sha256 = r.sha256 "
+                          "WHERE r.investigation_id = ? AND r.kind = ? ORDER BY d.position", (inv.id, UNSCORABLE))
+        return {r["document"]: json.loads(r["row"]).get("error", "") for r in rows}
+
+    # ------------------------------------------------------------------------------------------ artifacts
+
+    def put_artifact(self, ref: str, name: str, value) -> None:
+        """Attach a named result to an investigation (replacing one of the same name): a DataFrame (stored as a
+        table) or any JSON-able value (dicts, lists, numbers, strings; numpy values are converted)."""
+        inv = self.get(ref)
+        if isinstance(value, pd.DataFrame):
+            kind, data = "table", value.to_json(orient="split", date_format="iso", double_precision=15)
+        else:
+            kind, data = "json", dumps(value)
+        with self._write() as con:
+            con.execute("INSERT OR REPLACE INTO artifacts (investigation_id, name, kind, data, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?)", (inv.id, name, kind, data, _now()))
+
+    def get_artifact(self, ref: str, name: str, default=None):
+        """A stored artifact (a DataFrame for tables), or ``default`` when there is none of that name."""
+        inv = self.get(ref)
+        rows = self._read("SELECT kind, data FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
+        if not rows:
+            return default
+        return _load_artifact(rows[0]["kind"], rows[0]["data"])
+
+    def artifacts(self, ref: str) -> dict:
+        """All artifacts of an investigation by name."""
+        inv = self.get(ref)
+        rows = self._read("SELECT name, kind, data FROM artifacts WHERE investigation_id = ? ORDER BY name",
+                          (inv.id,))
+        return {r["name"]: _load_artifact(r["kind"], r["data"]) for r in rows}
+
+    def delete_artifact(self, ref: str, name: str) -> None:
+        inv = self.get(ref)
+        with self._write() as con:
+            con.execute("DELETE FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
+
+    # ------------------------------------------------------------------------------------------ compare
+
+    def compare(self, first: str, second: str) -> pd.DataFrame:
+        """Documents shared by two investigations (same text, by SHA-256), side by side with score differences.
+
+        Columns: ``document`` (name in the first), ``document_b`` (name in the second), ``sha256``, then for every
+        numeric column both have (tokens, nll, perplexity, scores): ``<col>_a``, ``<col>_b`` and
+        ``<col>_diff`` = b - a.
+        """
+        a, b = self.results(first), self.results(second)
+        return compare_tables(a, b)
+
+
+def compare_facts(a: Investigation, b: Investigation) -> pd.DataFrame:
+    """Two investigations' facts side by side (model, status, counts, verdict, every setting): columns ``fact``,
+    ``first``, ``second`` and ``same`` (False where they differ), so a reader sees why their scores may differ."""
+    def facts(inv: Investigation) -> dict:
+        out = {"name": inv.name, "model": inv.model_name, "model identity": inv.model_identity,
+               "status": inv.status, "documents": inv.n_documents, "scored": inv.n_scored,
+               "unscorable": inv.n_unscorable, "pending": inv.n_pending,
+               "verdict": (inv.verdict or {}).get("statement") or (inv.verdict or {}).get("label") or "",
+               "created": inv.created_at, "updated": inv.updated_at}
+        out.update({f"setting: {k}": v for k, v in inv.settings.items()})
+        return out
+
+    fa, fb = facts(a), facts(b)
+    keys = list(dict.fromkeys(list(fa) + list(fb)))
+    show = lambda v: "" if v is None else (json.dumps(to_jsonable(v)) if isinstance(v, (dict, list)) else str(v))  # noqa: E731
+    rows = [{"fact": k, "first": show(fa.get(k)), "second": show(fb.get(k))} for k in keys]
+    frame = pd.DataFrame(rows, columns=["fact", "first", "second"])
+    frame["same"] = frame["first"] == frame["second"]
+    return frame
+
+
+def compare_tables(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Join two result tables on ``sha256`` (first occurrence of each text) and subtract shared numeric columns."""
+    keys = ["document", "sha256"]
+    numeric = [c for c in a.columns if c in b.columns and c not in keys
+               and pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])]
+    columns = ["document", "document_b", "sha256"] + [f"{c}_{s}" for c in numeric for s in ("a", "b", "diff")]
+    if a.empty or b.empty or "sha256" not in a or "sha256" not in b:
+        return pd.DataFrame(columns=columns)
+    left = a.drop_duplicates("sha256")[keys + numeric]
+    right = b.drop_duplicates("sha256")[keys + numeric]
+    merged = left.merge(right, on="sha256", suffixes=("_a", "_b"))
+    out = pd.DataFrame({"document": merged["document_a"], "document_b": merged["document_b"],
+                        "sha256": merged["sha256"]})
+    for c in numeric:
+        out[f"{c}_a"], out[f"{c}_b"] = merged[f"{c}_a"], merged[f"{c}_b"]
+        out[f"{c}_diff"] = merged[f"{c}_b"] - merged[f"{c}_a"]
+    return out[columns].reset_index(drop=True)
+
+
+_SELECT_INVESTIGATIONS = """
+SELECT i.*,
+  (SELECT COUNT(*) FROM documents d WHERE d.investigation_id = i.id) AS n_documents,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
+     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'scored') AS n_scored,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
+     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'error') AS n_unscorable
+FROM investigations i"""
+
+
+def _investigation_from_row(row: sqlite3.Row) -> Investigation:
+    return Investigation(
+        id=row["id"], name=row["name"], status=row["status"], message=row["message"], model_spec=row["model_spec"],
+        model_identity=row["model_identity"], model_info=json.loads(row["model_info"] or "{}"),
+        settings=json.loads(row["settings"] or "{}"), verdict=json.loads(row["verdict"]) if row["verdict"] else None,
+        created_at=row["created_at"], updated_at=row["updated_at"], n_documents=row["n_documents"],
+        n_scored=row["n_scored"], n_unscorable=row["n_unscorable"])
+
+
+def _ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.DataFrame:
+    """Rows -> DataFrame with the pipeline's column order first, then score columns, extras, and sha256 last."""
+    from ..scores.table import BASE_COLUMNS
+
+    seen: dict[str, None] = {}
+    for record in records:
+        seen.update(dict.fromkeys(record))
+    order = [c for c in BASE_COLUMNS if c in seen or not records]
+    order += [c for c in (scores or attacks.ALL_SCORES) if c in seen and c not in order]
+    order += [c for c in seen if c not in order and c != "sha256"]
+    order.append("sha256")
+    frame = pd.DataFrame(records, columns=order)
+    for c in order:
+        if c not in ("document", "sha256") and frame[c].dtype == object:
+            converted = pd.to_numeric(frame[c], errors="coerce")
+            if converted.notna().sum() == frame[c].notna().sum():
+                frame[c] = converted
+    return frame
+
+
+def _load_artifact(kind: str, data: str):
+    if kind == "table":
+        from io import StringIO
+
+        return pd.read_json(StringIO(data), orient="split")
+    return json.loads(data)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE on enter; COMMIT on success, ROLLBACK on error (autocommit connections)."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.con.execute("BEGIN IMMEDIATE")
+        return self.con
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.con.execute("COMMIT")
+        else:
+            self.con.execute("ROLLBACK")
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+@dataclass
+class InvestigationRun:
+    """What ``run_investigation`` returns: the investigation after the run, the full result table (earlier runs
+    included), the sentences for unscorable documents, the TokenStats computed in this run (for per-token views),
+    how many documents this run scored and skipped, and whether it was cancelled."""
+
+    investigation: Investigation
+    table: pd.DataFrame
+    errors: dict[str, str]
+    stats: dict = field(default_factory=dict)
+    scored_now: int = 0
+    skipped: int = 0
+    cancelled: bool = False
+
+
+def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_model=None, observer=None) -> dict:
+    """The settings that change the numbers, as stored with an investigation (and compared when resuming)."""
+    return {
+        "scores": list(dict.fromkeys(scores)), "k": float(k), "window": settings.window, "stride": settings.stride,
+        "top_k": settings.top_k, "max_window": settings.max_window,
+        "ref_model": None if ref_model is None else {"spec": ref_model.spec, "identity": ref_model.identity},
+        "observer": None if observer is None else {"spec": observer.spec, "identity": observer.identity},
+    }
+
+
+def scoring_settings_from_record(record: dict, *, min_top_k: int = 0):
+    """The ``ScoringSettings`` an investigation was scored with (from its stored settings record), so a later view
+    (e.g. per-token statistics) sees the same windows; ``min_top_k`` asks for at least that many alternatives."""
+    from ..lm.statistics import ScoringSettings
+
+    defaults = ScoringSettings()
+    return ScoringSettings(window=record.get("window", defaults.window), stride=record.get("stride", defaults.stride),
+                           top_k=max(int(record.get("top_k") or 0), min_top_k),
+                           max_window=int(record.get("max_window") or defaults.max_window))
+
+
+def open_investigation(store: InvestigationStore, ref: str | None, model, record: dict) -> Investigation:
+    """Find the investigation ``ref`` (id or name) or create it with this model and settings record. An existing
+    one must have been run with the same model identity and settings, or a StoreError explains the difference."""
+    inv = store.find(ref) if ref else None
+    if inv is None:
+        return store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
+                            settings=record)
+    if inv.model_identity and inv.model_identity != model.identity:
+        raise StoreError(f"The investigation '{inv.name}' was run with the model {inv.model_name} "
+                         f"({inv.model_identity[:12]}), not {model.name} ({model.identity[:12]}); its scores cannot "
+                         "be mixed. Use the same model, or start a new investigation with another name.")
+    if inv.settings and _comparable(inv.settings) != _comparable(record):
+        changed = sorted(k for k in set(inv.settings) | set(record) if inv.settings.get(k) != record.get(k))
+        raise StoreError(f"The investigation '{inv.name}' was run with different settings ({', '.join(changed)}); "
+                         "its scores cannot be mixed. Use the same settings, or start a new investigation.")
+    if not inv.model_identity:
+        inv = store.update_metadata(inv.id, model_spec=model.spec, model_identity=model.identity,
+                                    model_info=model.describe(), settings=record)
+    return inv
+
+
+def _comparable(record: dict) -> str:
+    return json.dumps(to_jsonable(record), sort_keys=True)
+
+
+def run_investigation(
+    store: InvestigationStore,
+    investigation: str | None,
+    model,
+    documents: Sequence[Document],
+    scores: Sequence[str] = attacks.DEFAULT_SCORES,
+    *,
+    k: float = 0.2,
+    settings=None,
+    cache=None,
+    ref_model=None,
+    observer=None,
+    ingest_errors: Iterable[IngestError] = (),
+    batch_documents: int = 16,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> InvestigationRun:
+    """Score documents as part of an investigation, saving every row as it is computed and resuming where an
+    earlier run stopped: the one path the CLI and the dashboard share.
+
+    ``investigation`` is an id or name (created when unknown; None creates one with a dated name). Documents are
+    added to it; those already done (same name and text) are skipped. The rest are scored ``batch_documents`` at a
+    time with ``pipeline.score_documents``; each row is committed as soon as ``on_row`` delivers it, so a killed
+    process loses at most one batch. ``ingest_errors`` (files that could not be read) are kept as the artifact
+    ``ingest_errors``. ``progress(tokens_done, tokens_total)`` covers the whole run. When ``should_stop()`` turns
+    True the run ends between batches with status 'interrupted' and ``cancelled=True``; other errors mark the
+    investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
+    finished row saved; calling this again with the same documents resumes it.
+    """
+    from ..scores.table import score_documents, tokens_to_score, validate_scores
+    from ..lm.statistics import ScoringCancelled, ScoringSettings
+
+    settings = settings or ScoringSettings()
+    scores = validate_scores(scores, ref_model, observer)
+    record = scoring_settings_record(scores, k=k, settings=settings, ref_model=ref_model, observer=observer)
+    inv = open_investigation(store, investigation, model, record)
+    documents = store.add_documents(inv.id, documents)
+    errors_list = [{"source": e.source, "message": e.message} for e in ingest_errors]
+    if errors_list:
+        previous = store.get_artifact(inv.id, "ingest_errors", []) or []
+        merged = previous + [e for e in errors_list if e not in previous]
+        store.put_artifact(inv.id, "ingest_errors", merged)
+    pending = store.pending_documents(inv.id, documents)
+    skipped = len(documents) - len(pending)
+    hashes = {d.name: text_sha256(d.text) for d in pending}
+    total = tokens_to_score(model, [d.text for d in pending], scores) if progress else 0
+    offset = 0
+    stats: dict = {}
+    scored_now = 0
+    cancelled = False
+    store.set_status(inv.id, RUNNING, f"{len(pending)} document(s) to score, {skipped} already done.")
+
+    def save_row(row: dict) -> None:
+        nonlocal scored_now
+        store.add_results(inv.id, [row], hashes=[hashes[row["document"]]])
+        scored_now += 1
+        if on_row is not None:
+            on_row(row)
+
+    try:
+        for lo in range(0, len(pending), max(1, batch_documents)):
+            if should_stop is not None and should_stop():
+                raise ScoringCancelled("Scoring was cancelled.")
+            batch = pending[lo: lo + max(1, batch_documents)]
+            batch_total = [0]
+
+            def batch_progress(done: int, batch_tokens: int) -> None:
+                batch_total[0] = batch_tokens  # tokens this batch computes (cached documents cost nothing)
+                if progress is not None:
+                    progress(min(offset + done, total), total)
+
+            result = score_documents(model, batch, scores, k=k, settings=settings, cache=cache, ref_model=ref_model,
+                                     observer=observer, progress=batch_progress, should_stop=should_stop,
+                                     on_row=save_row)
+            for name, message in result.errors.items():
+                store.add_unscorable(inv.id, name, message, sha256=hashes[name])
+            stats.update(result.stats)
+            offset += batch_total[0]
+        if progress is not None and total:
+            progress(total, total)
+        store.set_status(inv.id, COMPLETE, f"{scored_now} document(s) scored in this run, {skipped} were already "
+                                           "done.")
+    except ScoringCancelled:
+        cancelled = True
+        store.set_status(inv.id, INTERRUPTED, "Cancelled; run it again to score the remaining documents.")
+    except BaseException as exc:
+        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        store.set_status(inv.id, INTERRUPTED if interrupted else FAILED,
+                         "Stopped; run it again to resume." if interrupted else f"Failed: {exc}")
+        raise
+    return InvestigationRun(investigation=store.get(inv.id), table=store.results(inv.id),
+                            errors=store.unscorable(inv.id), stats=stats, scored_now=scored_now, skipped=skipped,
+                            cancelled=cancelled)

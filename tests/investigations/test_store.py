@@ -1,0 +1,319 @@
+"""The investigation store: persistence as rows arrive, resume, list/get/rename/delete/compare, artifacts, threads."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from textgen import random_sentences
+from provenance.documents import Document, IngestError
+from provenance.scores.table import score_documents
+from provenance.lm.statistics import ScoringSettings
+from provenance.investigations.store import (
+    COMPLETE,
+    CREATED,
+    FAILED,
+    INTERRUPTED,
+    InvestigationStore,
+    StoreError,
+    compare_tables,
+    default_store_path,
+    run_investigation,
+    text_sha256,
+)
+
+SCORES = ("loss", "zlib", "mink")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = InvestigationStore(tmp_path / "inv.sqlite")
+    yield s
+    s.close()
+
+
+def docs(n: int, seed: int = 0) -> list[Document]:
+    return [Document(f"doc{i}.txt", t) for i, t in enumerate(random_sentences(n, length=25, seed=seed))]
+
+
+def row(name: str, loss: float) -> dict:
+    return {"document": name, "tokens": 10, "nll": -loss, "perplexity": math.exp(-loss), "loss": loss}
+
+
+# ---------------------------------------------------------------------------------------------------- basics
+
+
+def test_location_argument_env_and_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "env" / "x.sqlite"))
+    assert default_store_path() == tmp_path / "env" / "x.sqlite"
+    with InvestigationStore() as s:
+        assert s.path == tmp_path / "env" / "x.sqlite" and s.path.is_file()
+    monkeypatch.delenv("PROVENANCE_STORE")
+    assert default_store_path().name == "investigations.sqlite" and ".cache" in str(default_store_path())
+    with InvestigationStore(tmp_path / "arg.sqlite") as s:
+        assert s.path == tmp_path / "arg.sqlite"
+
+
+def test_wal_mode(store):
+    assert store.journal_mode().lower() == "wal"
+
+
+def test_create_get_find_list_rename_delete(store):
+    a = store.create("First", model_spec="m", model_identity="id1", model_info={"name": "M"}, settings={"k": 0.2})
+    b = store.create()
+    c = store.create()
+    assert a.status == CREATED and a.settings == {"k": 0.2} and a.model_name == "M"
+    assert b.name.startswith("Investigation ") and c.name != b.name
+    assert store.get(a.id).name == "First" and store.get("First").id == a.id
+    assert store.find("nope") is None
+    with pytest.raises(StoreError, match="already exists"):
+        store.create("First")
+    renamed = store.rename(a.id, "Renamed")
+    assert renamed.name == "Renamed" and store.get("Renamed").id == a.id
+    with pytest.raises(StoreError, match="already exists"):
+        store.rename(b.id, "Renamed")
+    with pytest.raises(StoreError, match="empty"):
+        store.rename(b.id, "  ")
+    assert {i.id for i in store.list()} == {a.id, b.id, c.id}
+    table = store.table()
+    assert list(table.columns[:4]) == ["id", "name", "status", "model"] and len(table) == 3
+    store.add_documents(a.id, docs(2))
+    store.put_artifact(a.id, "x", {"y": 1})
+    store.delete(a.id)
+    with pytest.raises(StoreError, match="no investigation"):
+        store.get(a.id)
+    con = sqlite3.connect(store.path)
+    for t in ("documents", "results", "artifacts"):
+        assert con.execute(f"SELECT COUNT(*) FROM {t} WHERE investigation_id = ?", (a.id,)).fetchone()[0] == 0
+    con.close()
+
+
+def test_documents_results_and_pending(store):
+    inv = store.create("x")
+    given = docs(4)
+    stored = store.add_documents(inv.id, given + [Document("doc0.txt", given[0].text)])
+    assert [d.name for d in stored][-1] == "doc0.txt (2)"
+    assert store.documents(inv.id)[0] == given[0]
+    store.add_result(inv.id, row("doc0.txt", -3.0))
+    store.add_results(inv.id, [row("doc1.txt", -2.5)])
+    store.add_unscorable(inv.id, "doc2.txt", "too short to score.")
+    pending = store.pending_documents(inv.id, given)
+    assert [d.name for d in pending] == ["doc3.txt"]
+    got = store.get(inv.id)
+    assert (got.n_documents, got.n_scored, got.n_unscorable, got.n_pending) == (5, 2, 1, 2)
+    table = store.results(inv.id)
+    assert list(table["document"]) == ["doc0.txt", "doc1.txt"]
+    assert list(table.columns[:4]) == ["document", "tokens", "nll", "perplexity"] and table.columns[-1] == "sha256"
+    assert table["sha256"].iloc[0] == text_sha256(given[0].text)
+    assert store.unscorable(inv.id) == {"doc2.txt": "too short to score."}
+    status = store.documents_table(inv.id).set_index("name")["status"]
+    assert status["doc0.txt"] == "scored" and status["doc2.txt"] == "error" and status["doc3.txt"] == "pending"
+    with pytest.raises(StoreError, match="no document named"):
+        store.add_result(inv.id, row("missing.txt", -1.0))
+
+
+def test_changed_text_is_rescored(store):
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document("a.txt", "old text")])
+    store.add_result(inv.id, row("a.txt", -1.0))
+    assert store.pending_documents(inv.id, [Document("a.txt", "old text")]) == []
+    store.add_documents(inv.id, [Document("a.txt", "new text")])
+    assert store.results(inv.id).empty
+    assert [d.text for d in store.pending_documents(inv.id, [Document("a.txt", "new text")])] == ["new text"]
+
+
+def test_nan_scores_and_extra_fields_survive(store):
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document("a.txt", "alpha")])
+    store.add_result(inv.id, {"document": "a.txt", "tokens": 3, "nll": 1.0, "perplexity": math.e,
+                              "lowercase": float("nan"), "loss": np.float32(-1.0)})
+    store.update_result_fields(inv.id, "a.txt", {"p_value": np.float64(0.01), "verdict": "no evidence"})
+    table = store.results(inv.id)
+    assert math.isnan(table["lowercase"].iloc[0]) and table["loss"].iloc[0] == -1.0
+    assert table["p_value"].iloc[0] == 0.01 and table["verdict"].iloc[0] == "no evidence"
+
+
+def test_verdict_and_status(store):
+    inv = store.create("x")
+    store.set_verdict(inv.id, {"label": "no evidence", "p_value": 0.4, "fpr": 0.01})
+    store.set_status(inv.id, FAILED, "boom")
+    got = store.get(inv.id)
+    assert got.verdict["label"] == "no evidence" and got.status == FAILED and got.message == "boom"
+    with pytest.raises(StoreError, match="Unknown status"):
+        store.set_status(inv.id, "weird")
+
+
+def test_artifacts_json_and_tables(store):
+    inv = store.create("x")
+    table = pd.DataFrame({"identifier": ["a b c", "d e f"], "p_value": [0.001, 0.5], "n": [3, 0]})
+    store.put_artifact(inv.id, "ghost_detection", table)
+    store.put_artifact(inv.id, "calibration", {"auc": np.float64(0.9), "thresholds": np.array([1.0, 2.0])})
+    pd.testing.assert_frame_equal(store.get_artifact(inv.id, "ghost_detection"), table)
+    assert store.get_artifact(inv.id, "calibration") == {"auc": 0.9, "thresholds": [1.0, 2.0]}
+    assert set(store.artifacts(inv.id)) == {"ghost_detection", "calibration"}
+    assert store.get_artifact(inv.id, "missing", "default") == "default"
+    store.put_artifact(inv.id, "calibration", {"auc": 0.5})
+    assert store.get_artifact(inv.id, "calibration") == {"auc": 0.5}
+    store.delete_artifact(inv.id, "calibration")
+    assert store.get_artifact(inv.id, "calibration") is None
+
+
+def test_compare_joins_shared_texts(store):
+    a, b = store.create("a"), store.create("b")
+    store.add_documents(a.id, [Document("one", "text one"), Document("two", "text two"), Document("only-a", "x")])
+    store.add_documents(b.id, [Document("2", "text two"), Document("1", "text one"), Document("only-b", "y")])
+    store.add_results(a.id, [row("one", -3.0), row("two", -2.0), row("only-a", -1.0)])
+    store.add_results(b.id, [row("2", -1.5), row("1", -3.5), row("only-b", -1.0)])
+    cmp = store.compare(a.id, b.id)
+    assert list(cmp["document"]) == ["one", "two"] and list(cmp["document_b"]) == ["1", "2"]
+    assert cmp["loss_diff"].tolist() == pytest.approx([-0.5, 0.5])
+    assert {"loss_a", "loss_b", "perplexity_diff"} <= set(cmp.columns)
+    assert compare_tables(pd.DataFrame(), store.results(b.id)).empty
+
+
+def test_corrupt_store_file_is_a_sentence(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="could not be opened"):
+        InvestigationStore(bad)
+
+
+# ---------------------------------------------------------------------------------------------------- durability
+
+
+def test_rows_survive_a_killed_process(tmp_path):
+    """A process that writes rows and dies without closing anything loses nothing that was committed."""
+    path = tmp_path / "killed.sqlite"
+    script = f"""
+import os
+from provenance.documents import Document
+from provenance.investigations.store import InvestigationStore
+s = InvestigationStore({str(path)!r})
+inv = s.create("killed")
+s.add_documents(inv.id, [Document(f"d{{i}}", f"text {{i}}") for i in range(5)])
+for i in range(3):
+    s.add_result(inv.id, {{"document": f"d{{i}}", "tokens": 2, "nll": 1.0, "perplexity": 2.7, "loss": -1.0}})
+os._exit(1)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    with InvestigationStore(path) as s:
+        inv = s.get("killed")
+        assert inv.n_scored == 3 and inv.n_pending == 2
+        assert [d.name for d in s.pending_documents(inv.id, s.documents(inv.id))] == ["d3", "d4"]
+
+
+def test_many_threads_write_one_store(store):
+    inv = store.create("threads")
+    names = [f"t{t}-{i}" for t in range(4) for i in range(25)]
+    store.add_documents(inv.id, [Document(n, n) for n in names])
+    failures = []
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(25):
+                store.add_result(inv.id, row(f"t{t}-{i}", -float(i)))
+                store.get(inv.id)
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert store.get(inv.id).n_scored == 100
+
+
+# ---------------------------------------------------------------------------------------------------- runs
+
+
+def test_run_investigation_records_everything(store, tiny_model):
+    documents = docs(5) + [Document("short.txt", "a")]
+    errors = [IngestError("broken.pdf", "the PDF is damaged.")]
+    rows_seen = []
+    ticks = []
+    run = run_investigation(store, "first run", tiny_model, documents, SCORES, batch_documents=2,
+                            ingest_errors=errors, on_row=rows_seen.append, progress=lambda d, t: ticks.append((d, t)))
+    assert run.investigation.status == COMPLETE and not run.cancelled
+    assert run.scored_now == 5 and run.skipped == 0 and len(rows_seen) == 5
+    assert "short.txt" in run.errors
+    inv = run.investigation
+    assert inv.model_identity == tiny_model.identity and inv.model_info["name"] == tiny_model.name
+    assert inv.settings["scores"] == list(SCORES)
+    assert store.get_artifact(inv.id, "ingest_errors") == [{"source": "broken.pdf", "message": "the PDF is damaged."}]
+    assert ticks and ticks[-1][0] == ticks[-1][1] and all(d <= t for d, t in ticks)
+    direct = score_documents(tiny_model, documents, SCORES).table
+    pd.testing.assert_frame_equal(run.table.drop(columns="sha256"), direct, check_dtype=False)
+    again = run_investigation(store, "first run", tiny_model, documents, SCORES)
+    assert again.scored_now == 0 and again.skipped == 6
+
+
+def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(store, tiny_model):
+    documents = docs(7, seed=3)
+    rows = []
+    run = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2,
+                            on_row=rows.append, should_stop=lambda: len(rows) >= 3)
+    assert run.cancelled and run.investigation.status == INTERRUPTED
+    assert 3 <= run.investigation.n_scored < 7
+    done_first = run.investigation.n_scored
+    resumed = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2)
+    assert resumed.skipped == done_first and resumed.scored_now == 7 - done_first
+    assert resumed.investigation.status == COMPLETE
+    full = run_investigation(store, "uninterrupted", tiny_model, documents, SCORES)
+    pd.testing.assert_frame_equal(resumed.table, full.table)
+
+
+def test_crash_mid_run_keeps_committed_rows(store, tiny_model):
+    documents = docs(6, seed=5)
+    seen = []
+
+    def crash_after_two(r):
+        seen.append(r)
+        if len(seen) == 2:
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_investigation(store, "crash", tiny_model, documents, SCORES, batch_documents=3, on_row=crash_after_two)
+    with InvestigationStore(store.path) as fresh:  # another connection, as after a restart
+        inv = fresh.get("crash")
+        assert inv.status == FAILED and inv.n_scored == 2
+        resumed = run_investigation(fresh, "crash", tiny_model, documents, SCORES)
+        assert resumed.scored_now == 4 and resumed.investigation.n_scored == 6
+
+
+def test_resume_refuses_other_model_or_settings(store, tiny_model, fresh_tiny_model):
+    documents = docs(2)
+    run_investigation(store, "fixed", tiny_model, documents, SCORES)
+    with pytest.raises(StoreError, match="different settings"):
+        run_investigation(store, "fixed", tiny_model, documents, SCORES, k=0.5)
+    with pytest.raises(StoreError, match="different settings"):
+        run_investigation(store, "fixed", tiny_model, documents, SCORES, settings=ScoringSettings(window=16))
+    with torch_no_grad():
+        next(fresh_tiny_model.model.parameters()).add_(1.0)
+    from provenance.lm.loading import wrap_model
+
+    changed = wrap_model(fresh_tiny_model.model, tiny_model.tokenizer, name="changed")
+    with pytest.raises(StoreError, match="was run with the model"):
+        run_investigation(store, "fixed", changed, documents, SCORES)
+
+
+def torch_no_grad():
+    import torch
+
+    return torch.no_grad()
+
+
+def test_unique_store_per_test_is_isolated(tmp_path):
+    path = tmp_path / f"{uuid.uuid4().hex}.sqlite"
+    with InvestigationStore(path) as s:
+        assert s.list() == []

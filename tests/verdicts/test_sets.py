@@ -1,0 +1,61 @@
+"""verdicts.py: the suspect-vs-reference path shared by the CLI and the dashboard."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from provenance.verdicts.sets import compare_sets, evaluate_labelled, set_verdict_from_documents, verdict_label
+from textgen import random_sentences
+
+
+def _table(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"document": [f"d{seed}-{i}" for i in range(n)], "tokens": 100,
+                         "loss": rng.normal(shift, 1, n), "minkpp": rng.normal(shift, 1, n)})
+
+
+def test_small_reference_set_makes_the_set_verdict_inconclusive_too():
+    suspect, reference = _table(2, 3.0, 1), _table(6, 0.0, 2)
+    texts_s, texts_r = random_sentences(2, seed=1), random_sentences(6, seed=2)
+    result = compare_sets(texts_s, suspect, texts_r, reference, ["loss", "minkpp"], fpr=0.05)
+    assert result.documents["verdict"].str.startswith("inconclusive (reference set too small").all()
+    assert result.verdict.startswith("inconclusive (reference set too small")
+    assert result.inference is None and any("Dataset inference needs" in n for n in result.notes)
+
+
+def test_clear_separation_with_enough_documents_is_evidence_and_false_positive_mode_is_not():
+    suspect, reference = _table(40, 2.0, 3), _table(60, 0.0, 4)
+    # one generator for both sets; the shift check's own false-alarm rate (about 5%) is tested in test_calibration,
+    # so this uses texts it does not flag
+    texts = random_sentences(100, seed=0)
+    result = compare_sets(texts[:40], suspect, texts[40:], reference, ["loss", "minkpp"], fpr=0.05)
+    assert result.verdict.startswith("evidence of training")
+    assert result.inference.p_value < 0.01 and result.false_positive.p_value > 0.01
+    assert not result.shift.confounded
+    assert set(result.summary()) >= {"verdict", "dataset_inference", "false_positive_mode", "shift_check"}
+
+
+def test_set_verdict_uses_only_conclusive_documents():
+    docs = pd.DataFrame({"p_value": [0.001, 0.5], "verdict": ["evidence of training (p = 0.001, at FPR 0.05)",
+                                                               "inconclusive (too few tokens: 3 scored)"]})
+    assert set_verdict_from_documents(docs, 0.05, None).startswith("evidence of training (p = 0.001")
+
+
+@pytest.mark.parametrize("text, label", [("Evidence of training (p = 0.001)", "evidence of training"),
+                                         ("no evidence (p = 0.3)", "no evidence"),
+                                         ("inconclusive (x)", "inconclusive"), ("???", "inconclusive")])
+def test_verdict_label(text, label):
+    assert verdict_label(text) == label
+
+
+def test_evaluate_labelled_sorts_by_auc_and_needs_both_labels():
+    texts = random_sentences(40, seed=7)
+    labels = [i % 2 for i in range(40)]
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"document": [f"d{i}" for i in range(40)], "label": labels,
+                          "good": np.array(labels) * 2 + rng.normal(0, 1, 40), "noise": rng.normal(0, 1, 40)})
+    result = evaluate_labelled(texts, labels, table, ["noise", "good"], n_bootstrap=200)
+    assert list(result.table["score"]) == ["good", "noise"]
+    assert result.table.iloc[0]["auc"] > 0.8 and set(result.roc["score"]) == {"good", "noise"}
+    with pytest.raises(ValueError, match="both members and non-members"):
+        evaluate_labelled(texts, [1] * 40, table.assign(label=1), ["good"])
