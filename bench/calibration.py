@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from provenance.verdicts import calibration  # noqa: E402
+from provenance import verdicts  # noqa: E402
 from provenance.documents import Document  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
 from provenance.lm.training import build_small_model, fine_tune  # noqa: E402
@@ -74,7 +74,7 @@ def main() -> None:
     print(f"\nDataset inference, members vs non-members: p = {comparison.inference.p_value:.3g} "
           f"({comparison.inference.n_suspect} + {comparison.inference.n_reference} documents); "
           f"weights {', '.join(f'{k} {v:+.2f}' for k, v in comparison.inference.weights.items())}")
-    fp = [calibration.dataset_inference_false_positive(reference, SCORES, seed=s).p_value for s in range(20)]
+    fp = [verdicts.dataset_inference_false_positive(reference, SCORES, seed=s).p_value for s in range(20)]
     print(f"false-positive mode (reference half vs half), 20 seeds: p > 0.05 in {sum(p > 0.05 for p in fp)} of 20 "
           f"(smallest {min(fp):.3f})")
     unseen_table = table[kind == "unseen"]
@@ -83,8 +83,8 @@ def main() -> None:
     print(f"never-seen documents called members at FPR 0.05 (per-document, Bonferroni over {len(SCORES)} scores): "
           f"{called:.1%}; dataset inference never-seen vs non-members: p = {unseen_vs_ref.inference.p_value:.3g}")
 
-    split = calibration.shift_check(texts[:200], texts[200:])
-    other = calibration.shift_check(members, documents(pseudo_words(200, seed=12), 100, seed=3))
+    split = verdicts.shift_check(texts[:200], texts[200:])
+    other = verdicts.shift_check(members, documents(pseudo_words(200, seed=12), 100, seed=3))
     print(f"\nshift check, random split of one set: AUC {split.auc:.3f} [{split.auc_low:.3f}, {split.auc_high:.3f}], "
           f"confounded {split.confounded}; different vocabularies: AUC {other.auc:.3f}, confounded {other.confounded}")
     print(f"\n{time.time() - t0:.0f} s in all")

@@ -5,7 +5,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from provenance.verdicts import calibration
+from provenance import verdicts
 from provenance import charts
 from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS
 from provenance.lm.cache import cached_token_statistics
@@ -36,9 +36,9 @@ with st.expander("Settings", icon=":material/tune:"):
     n_bootstrap = st.select_slider("Bootstrap resamples for confidence intervals", [200, 500, 1000, 2000], 1000)
 
 @st.cache_data(show_spinner="Checking whether members and non-members differ by themselves...", max_entries=20)
-def member_shift(members: list[str], non_members: list[str]) -> calibration.ShiftCheck:
+def member_shift(members: list[str], non_members: list[str]) -> verdicts.ShiftCheck:
     """The shift check (cross-validation and permutation refits: seconds) once per labelled set, not per rerun."""
-    return calibration.shift_check(members, non_members, names=("member", "non-member"))
+    return verdicts.shift_check(members, non_members, names=("member", "non-member"))
 
 
 documents, labels, errors = [], [], []

@@ -6,7 +6,7 @@
 - ``sets evaluate``: a labelled table (``text`` and ``label`` columns): one row per score with AUC, its bootstrap
   interval and TPR at 1% / 0.1% FPR, plus the chunk-feature meta-classifier as the row ``chunk_meta``.
 
-Model use stays here and in pipeline.py; the statistics are the pure functions of calibration.py.
+Model use stays here and in pipeline.py; the statistics are the pure functions of provenance/verdicts/.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..scores import formulas as attacks
-from ..verdicts import calibration
+from .. import verdicts
+from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..verdicts.sets import compare_sets, evaluate_labelled
 from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
                   write_table)
@@ -36,27 +37,27 @@ def register(subparsers) -> None:
     p.add_argument("--reference", nargs="+", required=True,
                    help="files or folders of texts the model cannot have seen (e.g. written after its release)")
     _add_common(p)
-    p.add_argument("--fpr", type=float, default=calibration.DEFAULT_FPR,
-                   help=f"false-positive rate of the verdicts (default {calibration.DEFAULT_FPR})")
+    p.add_argument("--fpr", type=float, default=verdicts.DEFAULT_FPR,
+                   help=f"false-positive rate of the verdicts (default {verdicts.DEFAULT_FPR})")
     p.add_argument("--verdict-scores", default="",
                    help="scores a document verdict combines (Bonferroni), comma-separated (default: all scores)")
-    p.add_argument("--min-tokens", type=int, default=calibration.DEFAULT_MIN_TOKENS,
-                   help=f"documents with fewer scored tokens are inconclusive (default {calibration.DEFAULT_MIN_TOKENS})")
-    p.add_argument("--splits", type=int, default=calibration.DEFAULT_SPLITS,
-                   help=f"random splits for dataset inference (default {calibration.DEFAULT_SPLITS})")
-    p.add_argument("--shift-threshold", type=float, default=calibration.DEFAULT_SHIFT_THRESHOLD,
+    p.add_argument("--min-tokens", type=int, default=verdicts.DEFAULT_MIN_TOKENS,
+                   help=f"documents with fewer scored tokens are inconclusive (default {verdicts.DEFAULT_MIN_TOKENS})")
+    p.add_argument("--splits", type=int, default=verdicts.DEFAULT_SPLITS,
+                   help=f"random splits for dataset inference (default {verdicts.DEFAULT_SPLITS})")
+    p.add_argument("--shift-threshold", type=float, default=verdicts.DEFAULT_SHIFT_THRESHOLD,
                    help="shift-check AUC above which the sets count as confounded "
-                        f"(default {calibration.DEFAULT_SHIFT_THRESHOLD})")
+                        f"(default {verdicts.DEFAULT_SHIFT_THRESHOLD})")
     p.set_defaults(func=_run_compare)
 
     e = sub.add_parser("evaluate", help="every score on a labelled member / non-member set (ROC, AUC, TPR)")
     e.add_argument("--labelled", nargs="+", required=True,
                    help=".jsonl or .csv tables with 'text' and 'label' (member / non-member, 1 / 0, true / false)")
     _add_common(e)
-    e.add_argument("--chunk-tokens", type=int, default=calibration.DEFAULT_CHUNK_TOKENS,
-                   help=f"tokens per chunk for the meta-classifier (default {calibration.DEFAULT_CHUNK_TOKENS})")
-    e.add_argument("--bootstrap", type=int, default=calibration.DEFAULT_BOOTSTRAP,
-                   help=f"bootstrap resamples for AUC intervals (default {calibration.DEFAULT_BOOTSTRAP})")
+    e.add_argument("--chunk-tokens", type=int, default=DEFAULT_CHUNK_TOKENS,
+                   help=f"tokens per chunk for the meta-classifier (default {DEFAULT_CHUNK_TOKENS})")
+    e.add_argument("--bootstrap", type=int, default=verdicts.DEFAULT_BOOTSTRAP,
+                   help=f"bootstrap resamples for AUC intervals (default {verdicts.DEFAULT_BOOTSTRAP})")
     e.set_defaults(func=_run_evaluate)
 
 
@@ -161,11 +162,11 @@ def _run_compare(args: argparse.Namespace) -> int:
     for note in comparison.notes:
         print(f"Note: {note}", file=sys.stderr)
     if inference is not None:
-        print(f"Dataset inference: p = {calibration.format_p(inference.p_value)} with {inference.n_suspect} suspect "
+        print(f"Dataset inference: p = {verdicts.format_p(inference.p_value)} with {inference.n_suspect} suspect "
               f"and {inference.n_reference} reference documents.", file=sys.stderr)
     if false_positive is not None:
         print(f"False-positive mode (reference half vs reference half): p = "
-              f"{calibration.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
+              f"{verdicts.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
     print(f"Verdict for the set: {comparison.verdict}.", file=sys.stderr)
     print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
           f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)

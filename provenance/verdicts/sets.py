@@ -1,5 +1,5 @@
 """Scores -> calibrated verdicts for a suspect set against a reference set: the one path the CLI and the dashboard
-share. The statistics themselves are the pure functions of calibration.py; this module decides which apply, runs
+share. The statistics themselves are the pure functions of the other verdicts modules; this module decides which apply, runs
 them in the right order (shift check first) and packages the result for tables, cards and reports.
 """
 
@@ -11,8 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import calibration
-from .calibration import DatasetInference, ShiftCheck
+from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS, document_features
+from .dataset_inference import (DEFAULT_SPLITS, MIN_DATASET_DOCUMENTS, DatasetInference, dataset_inference,
+                                dataset_inference_false_positive)
+from .meta_classifier import MetaClassifierResult, meta_classifier
+from .pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS, document_verdicts, score_thresholds, verdict_words
+from .roc import DEFAULT_BOOTSTRAP, evaluate_scores, evaluation_row, roc_curves, roc_points
+from .shift import DEFAULT_SHIFT_THRESHOLD, ShiftCheck, shift_check
 
 
 @dataclass
@@ -51,16 +56,16 @@ class SetComparison:
 
 
 def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_texts: Sequence[str],
-                 reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = calibration.DEFAULT_FPR,
-                 min_tokens: int = calibration.DEFAULT_MIN_TOKENS, n_splits: int = calibration.DEFAULT_SPLITS,
-                 shift_threshold: float = calibration.DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
+                 reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = DEFAULT_FPR,
+                 min_tokens: int = DEFAULT_MIN_TOKENS, n_splits: int = DEFAULT_SPLITS,
+                 shift_threshold: float = DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
                  verdict_scores: Sequence[str] | None = None) -> SetComparison:
     """Compare a suspect set with a reference set (texts the model cannot have seen).
 
     ``suspect`` / ``reference`` are score tables (pipeline.score_documents); the texts feed the distribution-shift
     check, which runs first and marks every verdict confounded when a bag-of-words classifier separates the sets.
     Per-document p-values and verdicts always; dataset inference and its false-positive mode when each set has at
-    least ``calibration.MIN_DATASET_DOCUMENTS`` documents (twice that in the reference set for the false-positive
+    least ``MIN_DATASET_DOCUMENTS`` documents (twice that in the reference set for the false-positive
     mode). Every score is oriented higher = member. ``verdict_scores`` (default: all ``scores``) are the scores
     the per-document p-values combine (Bonferroni); dataset inference always weighs all ``scores``.
     """
@@ -75,26 +80,26 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
     notes: list[str] = []
     shift = None
     if min(len(suspect_texts), len(reference_texts)) >= 2:
-        shift = calibration.shift_check(suspect_texts, reference_texts, threshold=shift_threshold, seed=seed)
+        shift = shift_check(suspect_texts, reference_texts, threshold=shift_threshold, seed=seed)
     else:
         notes.append("The distribution-shift check needs at least 2 texts in each set, so it was not run.")
-    documents = calibration.document_verdicts(suspect, reference, verdict_scores, fpr=fpr, min_tokens=min_tokens,
+    documents = document_verdicts(suspect, reference, verdict_scores, fpr=fpr, min_tokens=min_tokens,
                                               shift=shift)
     table = suspect.merge(documents.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
     inference = false_positive = None
     smallest = min(len(suspect), len(reference))
-    if smallest >= calibration.MIN_DATASET_DOCUMENTS:
-        inference = calibration.dataset_inference(suspect, reference, scores, n_splits=n_splits, seed=seed)
-        if len(reference) >= 2 * calibration.MIN_DATASET_DOCUMENTS:
-            false_positive = calibration.dataset_inference_false_positive(reference, scores, n_splits=n_splits,
+    if smallest >= MIN_DATASET_DOCUMENTS:
+        inference = dataset_inference(suspect, reference, scores, n_splits=n_splits, seed=seed)
+        if len(reference) >= 2 * MIN_DATASET_DOCUMENTS:
+            false_positive = dataset_inference_false_positive(reference, scores, n_splits=n_splits,
                                                                            seed=seed)
         verdict = inference.verdict(fpr, shift)
     else:
-        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} documents in each set "
+        notes.append(f"Dataset inference needs at least {MIN_DATASET_DOCUMENTS} documents in each set "
                      f"(here {len(suspect)} suspect and {len(reference)} reference).")
         verdict = set_verdict_from_documents(table, fpr, shift)
     return SetComparison(documents=table, shift=shift, inference=inference, false_positive=false_positive,
-                         thresholds=calibration.score_thresholds(reference, scores, fpr), verdict=verdict, fpr=fpr,
+                         thresholds=score_thresholds(reference, scores, fpr), verdict=verdict, fpr=fpr,
                          scores=scores, notes=notes)
 
 
@@ -103,15 +108,15 @@ def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: Shift
     conservative). When none is conclusive, the set is inconclusive for the same reason."""
     problems = [f"confounded sets: {shift.reason}"] if shift is not None and shift.confounded else []
     if documents.empty or "p_value" not in documents:
-        return calibration.verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
+        return verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
     conclusive = ~documents["verdict"].str.startswith("inconclusive")
     if not conclusive.any():
         first = documents["verdict"].iloc[0]
-        return first if first.startswith("inconclusive") else calibration.verdict_words(float("nan"), fpr, problems)
+        return first if first.startswith("inconclusive") else verdict_words(float("nan"), fpr, problems)
     p = documents.loc[conclusive, "p_value"].dropna()
     if p.empty:
-        return calibration.verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
-    return calibration.verdict_words(min(1.0, float(p.min()) * len(p)), fpr, problems)
+        return verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
+    return verdict_words(min(1.0, float(p.min()) * len(p)), fpr, problems)
 
 
 def save_comparison(store, investigation: str, comparison: SetComparison, reference: pd.DataFrame) -> None:
@@ -157,7 +162,7 @@ class LabelledEvaluation:
     table: pd.DataFrame
     roc: pd.DataFrame
     shift: ShiftCheck
-    meta: calibration.MetaClassifierResult | None
+    meta: MetaClassifierResult | None
     inference: DatasetInference | None
     n_members: int
     n_non_members: int
@@ -175,8 +180,8 @@ class LabelledEvaluation:
 
 
 def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.DataFrame, scores: Sequence[str], *,
-                      stats: dict | None = None, chunk_tokens: int = calibration.DEFAULT_CHUNK_TOKENS, k: float = 0.2,
-                      n_bootstrap: int = calibration.DEFAULT_BOOTSTRAP, seed: int = 0) -> LabelledEvaluation:
+                      stats: dict | None = None, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = 0.2,
+                      n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> LabelledEvaluation:
     """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR per
     score, the document-level meta-classifier over chunk features (when ``stats``, document name -> TokenStats, is
     given), and dataset inference of members against non-members.
@@ -190,34 +195,34 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.Dat
     if not members or not non_members:
         raise ValueError(f"The labelled set needs both members and non-members; it has {len(members)} member(s) and "
                          f"{len(non_members)} non-member(s).")
-    shift = calibration.shift_check(members, non_members, seed=seed, names=("member", "non-member"))
+    shift = shift_check(members, non_members, seed=seed, names=("member", "non-member"))
     if "label" not in table:
         raise ValueError("The score table needs a 'label' column (1 = member, 0 = non-member).")
     y = table["label"].to_numpy(dtype=int)
     scores = [s for s in dict.fromkeys(scores) if s in table]
-    evaluation = calibration.evaluate_scores(table, y, scores, n_bootstrap=n_bootstrap, seed=seed)
-    roc = calibration.roc_curves(table, y, scores)
+    evaluation = evaluate_scores(table, y, scores, n_bootstrap=n_bootstrap, seed=seed)
+    roc = roc_curves(table, y, scores)
     notes: list[str] = []
     meta = None
     if stats is not None:
-        features = np.stack([calibration.document_features(stats[name], chunk_tokens, k) for name in table["document"]])
+        features = np.stack([document_features(stats[name], chunk_tokens, k) for name in table["document"]])
         try:
-            meta = calibration.meta_classifier(features, y, n_bootstrap=n_bootstrap, seed=seed)
+            meta = meta_classifier(features, y, n_bootstrap=n_bootstrap, seed=seed)
         except ValueError as exc:
             notes.append(f"Meta-classifier not run: {exc}")
         if meta is not None:
-            row = calibration.evaluation_row(META_SCORE_NAME, y, meta.out_of_fold, n_bootstrap=n_bootstrap, seed=seed)
+            row = evaluation_row(META_SCORE_NAME, y, meta.out_of_fold, n_bootstrap=n_bootstrap, seed=seed)
             evaluation = pd.concat([evaluation, pd.DataFrame([row])], ignore_index=True)
-            roc = pd.concat([roc, calibration.roc_points(y, meta.out_of_fold).assign(score=META_SCORE_NAME)],
+            roc = pd.concat([roc, roc_points(y, meta.out_of_fold).assign(score=META_SCORE_NAME)],
                             ignore_index=True)
     evaluation = evaluation.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
     inference = None
     member_rows, other_rows = table[y == 1], table[y == 0]
-    if min(len(member_rows), len(other_rows)) >= calibration.MIN_DATASET_DOCUMENTS:
-        inference = calibration.dataset_inference(member_rows, other_rows, scores, seed=seed)
+    if min(len(member_rows), len(other_rows)) >= MIN_DATASET_DOCUMENTS:
+        inference = dataset_inference(member_rows, other_rows, scores, seed=seed)
     else:
-        notes.append(f"Dataset inference needs at least {calibration.MIN_DATASET_DOCUMENTS} members and "
-                     f"{calibration.MIN_DATASET_DOCUMENTS} non-members.")
+        notes.append(f"Dataset inference needs at least {MIN_DATASET_DOCUMENTS} members and "
+                     f"{MIN_DATASET_DOCUMENTS} non-members.")
     return LabelledEvaluation(table=evaluation, roc=roc[["score", "fpr", "tpr", "threshold"]], shift=shift, meta=meta,
                               inference=inference, n_members=int(y.sum()), n_non_members=int(len(y) - y.sum()),
                               notes=notes)

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from scipy.stats import kstest
 
-from provenance.verdicts import calibration as cal
+from provenance import verdicts as cal
+from provenance.scores import chunk_features
 from provenance.documents import Document, labelled_documents_from_bytes, load_labelled_documents, parse_membership_label
 
 SCORES = ["loss", "zlib", "lowercase", "mink", "minkpp"]
@@ -101,10 +102,10 @@ def test_loss_and_minkpp_separate_members_from_held_out_non_members(experiment):
 def test_chunk_meta_classifier_is_cross_validated_and_separates(experiment):
     table, y = labelled(experiment)
     stats = experiment["stats"]
-    features = np.stack([cal.document_features(stats[name], chunk_tokens=10) for name in table["document"]])
-    assert features.shape == (2 * N_SIDE, len(cal.DOCUMENT_FEATURE_NAMES))
-    chunks = cal.chunk_features(stats[table["document"][0]], chunk_tokens=10)
-    assert chunks.shape == (3, len(cal.CHUNK_FEATURE_NAMES))  # 30 scored tokens -> 3 chunks of 10
+    features = np.stack([chunk_features.document_features(stats[name], chunk_tokens=10) for name in table["document"]])
+    assert features.shape == (2 * N_SIDE, len(chunk_features.DOCUMENT_FEATURE_NAMES))
+    chunks = chunk_features.chunk_features(stats[table["document"][0]], chunk_tokens=10)
+    assert chunks.shape == (3, len(chunk_features.CHUNK_FEATURE_NAMES))  # 30 scored tokens -> 3 chunks of 10
     result = cal.meta_classifier(features, y, n_bootstrap=200)
     assert result.auc > 0.9
     assert result.out_of_fold.shape == (2 * N_SIDE,)

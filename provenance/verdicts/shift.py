@@ -1,0 +1,122 @@
+"""The distribution-shift check (Meeus et al., Inherent Challenges of Post-Hoc Membership Inference): can a
+bag-of-words classifier that never sees the model tell two sets of texts apart? If it can, a "member" verdict may
+reflect what the texts say rather than training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checks import check_fraction as _check_fraction
+from .verdict import format_p
+from .roc import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, _auc_rows, auc_confidence_interval
+
+DEFAULT_SHIFT_THRESHOLD = 0.6
+
+
+@dataclass
+class ShiftCheck:
+    """Can a bag-of-words classifier (no language model) tell two sets of texts apart?
+
+    ``auc`` is the out-of-fold AUC ("first set" = 1, "second set" = 0) with a bootstrap interval [``auc_low``,
+    ``auc_high``] over documents (given the out-of-fold predictions). ``p_value`` is a permutation p-value of the
+    AUC under "the set labels are exchangeable" (the whole cross-validation is redone on shuffled labels), which,
+    unlike the interval, also covers the noise of fitting the classifier and stays valid for tiny sets.
+    ``confounded`` is ``auc > threshold`` and ``p_value <= significance``: the sets differ clearly and by more than
+    chance. ``telling_words`` are the words the classifier leans on most (either direction); ``reason`` explains
+    the finding in plain words.
+    """
+
+    auc: float
+    auc_low: float
+    auc_high: float
+    p_value: float
+    threshold: float
+    significance: float
+    confounded: bool
+    n_first: int
+    n_second: int
+    n_permutations: int
+    telling_words: list[str]
+    reason: str
+
+    def summary(self) -> dict:
+        return {"auc": self.auc, "auc_low": self.auc_low, "auc_high": self.auc_high, "p_value": self.p_value,
+                "threshold": self.threshold, "significance": self.significance, "confounded": self.confounded,
+                "n_first": self.n_first, "n_second": self.n_second, "n_permutations": self.n_permutations,
+                "telling_words": self.telling_words, "reason": self.reason}
+
+
+def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float = DEFAULT_SHIFT_THRESHOLD,
+                significance: float = 0.05, folds: int = 5, n_permutations: int = 100,
+                n_bootstrap: int = DEFAULT_BOOTSTRAP, confidence: float = DEFAULT_CONFIDENCE, seed: int = 0,
+                names: tuple[str, str] = ("suspect", "reference")) -> ShiftCheck:
+    """Distribution-shift check between two sets of texts (e.g. suspect vs reference, members vs non-members).
+
+    Texts become TF-IDF bags of words (unigrams and bigrams; the vocabulary and weights use no labels, so they are
+    fitted on all texts once) and a logistic regression predicts which set each text comes from. The AUC of the
+    out-of-fold predictions (stratified ``folds``-fold cross-validation) says how well the sets can be told apart
+    without any model: near 0.5 they say similar things; above ``threshold`` membership scores may differ because
+    the texts differ. Small sets give noisy AUCs, so the AUC is also tested against label permutations (at most
+    ``n_permutations``, stopping early once 10 permutations beat it: Besag and Clifford's sequential p-value), and
+    the sets count as confounded only when the AUC is above ``threshold`` and its permutation p-value is at most
+    ``significance``. ``names`` are used in the explanation.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    _check_fraction(significance, "The significance level")
+    texts = list(first) + list(second)
+    y = np.r_[np.ones(len(first), dtype=int), np.zeros(len(second), dtype=int)]
+    smallest = min(len(first), len(second))
+    if smallest < 2:
+        raise ValueError(f"The shift check needs at least 2 texts in each set; the {names[0]} set has {len(first)} "
+                         f"and the {names[1]} set has {len(second)}.")
+    try:
+        X = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
+    except ValueError as exc:  # e.g. no word at all in the texts
+        raise ValueError(f"The shift check could not read words from the texts ({exc}).") from exc
+    cv = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
+
+    def classifier() -> LogisticRegression:
+        return LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000)
+
+    def out_of_fold(labels: np.ndarray) -> np.ndarray:
+        scores = np.empty(len(labels))
+        for train, test in cv.split(X, labels):
+            scores[test] = classifier().fit(X[train], labels[train]).decision_function(X[test])
+        return scores
+
+    oof = out_of_fold(y)
+    auc, low, high = auc_confidence_interval(y, oof, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+    rng = np.random.default_rng(seed)
+    beaten, done, enough = 0, 0, 10
+    while done < n_permutations and beaten < enough:
+        shuffled = rng.permutation(y)
+        beaten += int(_auc_rows(out_of_fold(shuffled)[None, :], shuffled)[0] >= auc)
+        done += 1
+    p_value = beaten / done if beaten >= enough else (1 + beaten) / (done + 1)
+    full = classifier().fit(X, y)
+    vocab = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts).get_feature_names_out()
+    words = [str(vocab[i]) for i in np.argsort(-np.abs(full.coef_[0]))[:8]]
+    confounded = bool(auc > threshold and p_value <= significance)
+    interval = f"AUC {auc:.2f}, {confidence:.0%} interval {low:.2f}-{high:.2f}, permutation p = {format_p(p_value)}"
+    if confounded:
+        reason = (f"a word-count classifier that never looks at the model tells the {names[0]} texts from the "
+                  f"{names[1]} texts apart ({interval}; above {threshold:g}); the two sets differ in what they say "
+                  f"(telling words: {', '.join(words[:5])}), so a difference in scores may come from the content, "
+                  "not from training")
+    elif auc > threshold:
+        reason = (f"a word-count classifier seems to tell the {names[0]} texts from the {names[1]} texts apart "
+                  f"({interval}), but with {smallest} text(s) in the smaller set this is within chance, so the "
+                  "check can neither confirm nor rule out that the sets differ; more texts would settle it")
+    else:
+        reason = (f"a word-count classifier barely tells the {names[0]} texts from the {names[1]} texts apart "
+                  f"({interval}; at most {threshold:g}), so the comparison is not explained by what the texts say")
+    return ShiftCheck(auc=auc, auc_low=low, auc_high=high, p_value=p_value, threshold=threshold,
+                      significance=significance, confounded=confounded, n_first=len(first), n_second=len(second),
+                      n_permutations=done, telling_words=words, reason=reason)
