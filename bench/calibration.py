@@ -79,7 +79,7 @@ def main() -> None:
           f"(smallest {min(fp):.3f})")
     unseen_table = table[kind == "unseen"]
     unseen_vs_ref = compare_sets(unseen, unseen_table, non_members, reference, SCORES)
-    called = unseen_vs_ref.documents["verdict"].str.startswith("evidence").mean()
+    called = (unseen_vs_ref.documents["verdict_label"] == verdicts.Label.EVIDENCE).mean()
     print(f"never-seen documents called members at FPR 0.05 (per-document, Bonferroni over {len(SCORES)} scores): "
           f"{called:.1%}; dataset inference never-seen vs non-members: p = {unseen_vs_ref.inference.p_value:.3g}")
 

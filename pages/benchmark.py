@@ -130,7 +130,7 @@ if saved:
     if result.inference is not None:
         weights = ", ".join(f"{s} {w:+.2f}" for s, w in result.inference.weights.items())
         verdict_card("Dataset inference: members as the suspect set, non-members as the reference",
-                     result.inference.verdict(), f"{result.inference.n_suspect} members and "
+                     result.verdict, f"{result.inference.n_suspect} members and "
                      f"{result.inference.n_reference} non-members; score weights: {weights}.")
     for note in result.notes:
         st.caption(note)

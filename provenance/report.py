@@ -6,7 +6,7 @@ means and does not mean, the false-positive rate, the distribution-shift check).
 plotly.js inline, so the file opens offline and needs nothing else.
 
 Conventions read from the store (other features write them):
-- ``Investigation.verdict``: a dict with ``label`` or ``statement`` (e.g. calibration.verdict_words output),
+- ``Investigation.verdict``: the investigation's Verdict value (verdicts/verdict.py), if any,
   optionally ``p_value``, ``fpr`` and ``method``;
 - result columns ``p_value`` and ``verdict`` (per-document verdicts, e.g. calibration.document_verdicts);
 - artifacts ``shift_check`` (calibration.ShiftCheck.summary()), ``dataset_inference``
@@ -34,6 +34,7 @@ from . import __version__
 from .scores import formulas as attacks
 from . import charts
 from .investigations.store import Investigation, InvestigationStore, to_jsonable
+from .verdicts.verdict import Label
 
 REPORT_FORMATS = ("html", "json", "csv")
 REPORT_FORMAT_VERSION = 1
@@ -109,17 +110,9 @@ def _fmt(value, digits: int = 4) -> str:
 
 
 def verdict_statement(data: ReportData) -> str | None:
-    """The investigation-level verdict sentence, if one was stored."""
-    verdict = data.investigation.verdict or {}
-    text = verdict.get("statement") or verdict.get("label")
-    if not text:
-        return None
-    extra = []
-    if verdict.get("p_value") is not None and "p =" not in str(text):
-        extra.append(f"p = {_fmt(verdict['p_value'], 2)}")
-    if verdict.get("fpr") is not None and "FPR" not in str(text):
-        extra.append(f"at a false-positive rate of {_fmt(verdict['fpr'], 2)}")
-    return f"{text}" + (f" ({', '.join(extra)})" if extra else "")
+    """The investigation-level verdict sentence (words, p-value, false-positive rate, method), if one was stored."""
+    verdict = data.investigation.verdict
+    return verdict.sentence() if verdict is not None else None
 
 
 def shift_warning(data: ReportData) -> str | None:
@@ -154,11 +147,9 @@ def summary_sentences(data: ReportData) -> list[str]:
                    "scored). Run it again to finish it; scores already computed are kept.")
     statement = verdict_statement(data)
     if statement:
-        out.append(f"Verdict: {statement}.")
-    elif "verdict" in table.columns and table["verdict"].notna().any():
-        words = table["verdict"].astype(str)
-        counts = {label: int(words.str.startswith(label).sum())
-                  for label in ("evidence of training", "no evidence", "inconclusive")}
+        out.append(f"Verdict: {statement}")
+    elif "verdict_label" in table.columns and table["verdict_label"].notna().any():
+        counts = {label.value: int((table["verdict_label"] == label).sum()) for label in Label}
         out.append(f"Per-document verdicts: {counts['evidence of training']} show evidence of training, "
                    f"{counts['no evidence']} show no evidence, {counts['inconclusive']} are inconclusive.")
     else:
@@ -185,7 +176,7 @@ def method_sentences(data: ReportData) -> dict[str, str]:
     inv = data.investigation
     settings = inv.settings
     scores = data.scores
-    fpr = (inv.verdict or {}).get("fpr")
+    fpr = inv.verdict.fpr if inv.verdict is not None else None
     method = {
         "How the scores were computed": (
             f"Each document was scored by the model {inv.model_name} (identity {inv.model_identity or 'unknown'}) "
@@ -201,7 +192,7 @@ def method_sentences(data: ReportData) -> dict[str, str]:
            " No false-positive rate applies to this investigation because no verdict was computed."),
         "Distribution-shift check": CAVEATS["shift_check"] + " " + _shift_result(data),
     }
-    if not verdict_statement(data) and "verdict" not in data.table.columns:
+    if not verdict_statement(data) and "verdict_label" not in data.table.columns:
         method["Raw scores are not verdicts"] = CAVEATS["raw_scores"]
     return method
 

@@ -25,6 +25,7 @@ from provenance.report import (
     summary_sentences,
     write_report,
 )
+from provenance.verdicts.verdict import Verdict, decide
 from provenance.investigations.store import InvestigationStore, run_investigation, text_sha256
 
 EVIL = "<script>alert('owned')</script>.txt"
@@ -108,14 +109,13 @@ def test_html_is_self_contained_ordered_and_escaped(store):
 
 def test_summary_uses_stored_verdict_and_shift_warning(store):
     inv = fill(store)
-    store.set_verdict(inv, {"label": "evidence of training (p = 0.003, at FPR 0.01)", "p_value": 0.003,
-                            "fpr": 0.01})
+    store.set_verdict(inv, decide(0.003, 0.01, method="ranked among 999 reference texts"))
     store.put_artifact(inv, "shift_check", {"auc": 0.91, "auc_low": 0.85, "auc_high": 0.96, "threshold": 0.6,
                                             "confounded": True, "telling_words": ["covid", "2023"],
                                             "reason": "The sets differ in topic."})
     data = collect_report(store, inv)
     summary = " ".join(summary_sentences(data))
-    assert "Verdict: evidence of training (p = 0.003, at FPR 0.01)." in summary
+    assert "Verdict: Evidence of training (p = 0.003, at FPR 0.01). Method: ranked among 999 reference texts." in summary
     assert "Warning" in summary and "0.91" in summary
     page = report_html(data)
     assert page.index("class='verdict'") < page.index("class='warning'") < page.index("<h2>Evidence</h2>")
@@ -250,3 +250,19 @@ def test_run_investigation_report_round_trip(store, tiny_model):
     assert [r["document"] for r in data["results"]] == ["d0", "d1", "d2"]
     assert data["results"][0]["loss"] == pytest.approx(run.table["loss"].iloc[0])
     assert data["investigation"]["settings"]["scores"] == ["loss", "mink"]
+
+
+@pytest.mark.parametrize("verdict", [decide(0.003, 0.01, method="ranked among 999 reference texts"),
+                                     decide(float("nan"), 0.05, problems=["reference set too small: 4 texts"]),
+                                     decide(0.4, 0.05)])
+def test_a_verdict_round_trips_through_the_store_and_the_json_report_unchanged(store, verdict):
+    inv = fill(store)
+    store.set_verdict(inv, verdict)
+    assert store.get(inv).verdict == verdict or (math.isnan(verdict.p_value) and store.get(inv).verdict.reasons ==
+                                                 verdict.reasons and store.get(inv).verdict.label is verdict.label)
+    report = json.loads(render_report(store, inv, "json"))
+    again = Verdict.from_dict(report["investigation"]["verdict"])
+    assert (again.label, again.fpr, again.method, again.reasons) == (verdict.label, verdict.fpr, verdict.method,
+                                                                     verdict.reasons)
+    assert again.p_value == verdict.p_value or (math.isnan(again.p_value) and math.isnan(verdict.p_value))
+    assert verdict.sentence() in report_html(collect_report(store, inv))

@@ -19,6 +19,7 @@ from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
 from provenance.investigations.store import Investigation, InvestigationStore, scoring_settings_from_record
 from ui.session import get_model, shared_stats_cache
+from provenance.verdicts.pvalues import document_verdict
 from ui.widgets import download_table, show_figure, verdict_card
 
 # top_k alternatives are kept for the per-token view's hover
@@ -49,22 +50,22 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
     shift = artifacts.get("shift_check")
     if isinstance(shift, dict) and shift.get("confounded"):
         st.error(f"**Check your sets first.** {shift.get('reason', '')}", icon=":material/error:")
-    if inv.verdict:  # also for investigations without document rows, such as a ghost-sentence test
-        statement = inv.verdict.get("statement") or inv.verdict.get("label") or "inconclusive"
-        verdict_card("Your documents as a set" if len(table) else "Verdict", statement, inv.verdict.get("method", ""))
+    if inv.verdict is not None:  # also for investigations without document rows, such as a ghost-sentence test
+        verdict_card("Your documents as a set" if len(table) else "Verdict", inv.verdict)
     if table.empty:
-        if not inv.verdict:
+        if inv.verdict is None:
             st.caption("No document of this investigation has been scored yet.")
         report_downloads(store, inv, key_prefix)
         _other_artifacts(artifacts, key_prefix)
         return
-    if "verdict" in table and table["verdict"].notna().any():
-        ranked = table.dropna(subset=["verdict"])
+    if "verdict_label" in table and table["verdict_label"].notna().any():
+        ranked = table.dropna(subset=["verdict_label"])
         ranked = ranked.sort_values("p_value") if "p_value" in ranked else ranked
         cols = st.columns(min(3, len(ranked)))
-        for i, row in enumerate(ranked.head(3).itertuples(index=False)):
+        fpr = inv.verdict.fpr if inv.verdict is not None else float("nan")
+        for i, row in enumerate(ranked.head(3).to_dict("records")):
             with cols[i % len(cols)]:
-                verdict_card(str(row.document), str(row.verdict), f"{int(row.tokens)} tokens scored")
+                verdict_card(str(row["document"]), document_verdict(row, fpr), f"{int(row['tokens'])} tokens scored")
     else:
         st.caption("Add a reference set to turn these scores into verdicts with p-values.")
     st.dataframe(table, hide_index=True, width="stretch")

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from provenance.verdicts.sets import verdict_label
+from provenance.verdicts.verdict import Label, Verdict
 
 
 class Progress:
@@ -46,20 +46,24 @@ def format_seconds(seconds: float) -> str:
 
 
 CARD_STYLE = {
-    "evidence of training": ("Evidence of training", "red"),
-    "no evidence": ("No evidence of training", "green"),
-    "inconclusive": ("Inconclusive", "gray"),
+    Label.EVIDENCE: ("Evidence of training", "red"),
+    Label.NO_EVIDENCE: ("No evidence of training", "green"),
+    Label.INCONCLUSIVE: ("Inconclusive", "gray"),
 }
 
 
-def verdict_card(title: str, verdict: str, explanation: str = "") -> None:
-    """A bordered card: a coloured plain-language headline, the verdict sentence (p-value and false-positive rate,
-    or why it is inconclusive) and an optional explanation."""
-    headline, color = CARD_STYLE[verdict_label(verdict)]
+def verdict_card(title: str, verdict: Verdict, explanation: str = "") -> None:
+    """A bordered card: a coloured plain-language headline from the verdict's label, its words (p-value and
+    false-positive rate, or why it is inconclusive), what it was compared with, and an optional explanation. Titles
+    and texts are shown as plain text, never as Markdown."""
+    headline, color = CARD_STYLE[verdict.label]
     with st.container(border=True):
-        st.markdown(f"**{title}**")
+        st.text(title)
         st.markdown(f"### :{color}[{headline}]")
-        st.markdown(verdict[:1].upper() + verdict[1:])
+        words = verdict.words()
+        st.text(words[:1].upper() + words[1:] + ".")
+        if verdict.method:
+            st.caption(f"Method: {verdict.method}", unsafe_allow_html=False)
         if explanation:
             st.caption(explanation)
 

@@ -167,7 +167,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if false_positive is not None:
         print(f"False-positive mode (reference half vs reference half): p = "
               f"{verdicts.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
-    print(f"Verdict for the set: {comparison.verdict}.", file=sys.stderr)
+    print(f"Verdict for the set: {comparison.verdict.sentence()}", file=sys.stderr)
     print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
           f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
     return 0

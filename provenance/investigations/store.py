@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..scores import formulas as attacks
 from ..documents import Document, IngestError, unique_names
+from ..verdicts.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class Investigation:
     model_identity: str
     model_info: dict
     settings: dict
-    verdict: dict | None
+    verdict: Verdict | None
     created_at: str
     updated_at: str
     n_documents: int = 0
@@ -126,7 +127,8 @@ class Investigation:
     def as_dict(self) -> dict:
         """Plain JSON-able facts, including the derived counts."""
         out = asdict(self)
-        out.update(n_done=self.n_done, n_pending=self.n_pending)
+        out.update(verdict=self.verdict.to_dict() if self.verdict is not None else None, n_done=self.n_done,
+                   n_pending=self.n_pending)
         return out
 
 
@@ -298,7 +300,7 @@ class InvestigationStore:
                    "created_at", "updated_at"]
         rows = [{"id": i.id, "name": i.name, "status": i.status, "model": i.model_name, "documents": i.n_documents,
                  "scored": i.n_scored, "unscorable": i.n_unscorable, "pending": i.n_pending,
-                 "verdict": (i.verdict or {}).get("label", ""), "created_at": i.created_at,
+                 "verdict": i.verdict.label.value if i.verdict else "", "created_at": i.created_at,
                  "updated_at": i.updated_at} for i in self.list()]
         return pd.DataFrame(rows, columns=columns)
 
@@ -345,14 +347,13 @@ class InvestigationStore:
                             (*values.values(), _now(), inv.id))
         return self.get(inv.id)
 
-    def set_verdict(self, ref: str, verdict: dict | None) -> None:
-        """Store the investigation-level verdict, a dict with (by convention) ``label`` ('evidence of training',
-        'no evidence', 'inconclusive'), ``statement`` (the sentence shown to users), ``p_value``, ``fpr`` and
-        ``method``; None clears it."""
+    def set_verdict(self, ref: str, verdict: Verdict | None) -> None:
+        """Store the investigation-level verdict (as ``Verdict.to_dict``); None clears it. It is read back as the
+        same Verdict value (``Investigation.verdict``)."""
         inv = self.get(ref)
         with self._write() as con:
             con.execute("UPDATE investigations SET verdict = ?, updated_at = ? WHERE id = ?",
-                        (None if verdict is None else dumps(verdict), _now(), inv.id))
+                        (None if verdict is None else dumps(verdict.to_dict()), _now(), inv.id))
 
     # ------------------------------------------------------------------------------------------ documents
 
@@ -539,7 +540,7 @@ def compare_facts(a: Investigation, b: Investigation) -> pd.DataFrame:
         out = {"name": inv.name, "model": inv.model_name, "model identity": inv.model_identity,
                "status": inv.status, "documents": inv.n_documents, "scored": inv.n_scored,
                "unscorable": inv.n_unscorable, "pending": inv.n_pending,
-               "verdict": (inv.verdict or {}).get("statement") or (inv.verdict or {}).get("label") or "",
+               "verdict": inv.verdict.words() if inv.verdict else "",
                "created": inv.created_at, "updated": inv.updated_at}
         out.update({f"setting: {k}": v for k, v in inv.settings.items()})
         return out
@@ -586,9 +587,21 @@ def _investigation_from_row(row: sqlite3.Row) -> Investigation:
     return Investigation(
         id=row["id"], name=row["name"], status=row["status"], message=row["message"], model_spec=row["model_spec"],
         model_identity=row["model_identity"], model_info=json.loads(row["model_info"] or "{}"),
-        settings=json.loads(row["settings"] or "{}"), verdict=json.loads(row["verdict"]) if row["verdict"] else None,
+        settings=json.loads(row["settings"] or "{}"), verdict=_stored_verdict(row["verdict"]),
         created_at=row["created_at"], updated_at=row["updated_at"], n_documents=row["n_documents"],
         n_scored=row["n_scored"], n_unscorable=row["n_unscorable"])
+
+
+def _stored_verdict(text: str | None) -> Verdict | None:
+    """The stored verdict as a value; None when there is none or it cannot be read (logged, never fatal: an
+    unreadable verdict must not hide the investigation's scores)."""
+    if not text:
+        return None
+    try:
+        return Verdict.from_dict(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("unreadable stored verdict %r: %s", text[:200], exc)
+        return None
 
 
 def _ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.DataFrame:

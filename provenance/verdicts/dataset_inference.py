@@ -13,7 +13,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .checks import require_columns as _require_columns
-from .pvalues import DEFAULT_FPR, verdict_words
+from .pvalues import DEFAULT_FPR
+from .verdict import Verdict, decide
 from .shift import ShiftCheck
 
 DEFAULT_SPLITS = 10
@@ -46,10 +47,13 @@ class DatasetInference:
     dropped: dict[str, str] = field(default_factory=dict)
     combination: str = P_VALUE_COMBINATION
 
-    def verdict(self, fpr: float = DEFAULT_FPR, shift: ShiftCheck | None = None) -> str:
-        """Verdict words for the whole suspect set at false-positive rate ``fpr`` (confounded if ``shift`` says so)."""
-        problems = [f"confounded sets: {shift.reason}"] if shift is not None and shift.confounded else []
-        return verdict_words(self.p_value, fpr, problems)
+    def verdict(self, fpr: float = DEFAULT_FPR, shift: ShiftCheck | None = None) -> Verdict:
+        """The verdict for the whole suspect set at false-positive rate ``fpr`` (inconclusive when ``shift`` says
+        the sets are confounded)."""
+        method = (f"dataset inference (Maini et al. 2024): {self.n_suspect} suspect against {self.n_reference} "
+                  f"reference documents over {len(self.split_p_values)} random splits, their p-values combined as "
+                  "twice their median")
+        return decide(self.p_value, fpr, method=method, shift=shift)
 
     def summary(self) -> dict:
         """Plain values for JSON reports."""

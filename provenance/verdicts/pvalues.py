@@ -8,7 +8,7 @@ published); false-positive rates (FPR) and p-values are fractions in [0, 1], not
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from .checks import check_fraction as _check_fraction
 from .checks import finite as _finite
 from .checks import require_columns as _require_columns
 from .shift import ShiftCheck
-from .verdict import format_p
+from .verdict import Label, Verdict, decide, format_p
 
 DEFAULT_FPR = 0.05
 DEFAULT_MIN_TOKENS = 32
@@ -70,16 +70,22 @@ def min_reference_size(fpr: float, n_scores: int = 1) -> int:
     return max(1, int(math.ceil(n_scores / fpr - 1e-9)) - 1)
 
 
-def verdict_words(p_value: float, fpr: float, problems: Sequence[str] = ()) -> str:
-    """The words of design.md: 'evidence of training (p = ..., at FPR ...)', 'no evidence (...)' or
-    'inconclusive (what is missing)' when ``problems`` lists anything. Never a bare yes."""
-    if problems:
-        return f"inconclusive ({'; '.join(problems)})"
-    if not np.isfinite(p_value):
-        return "inconclusive (no score could be computed)"
-    if p_value <= fpr:
-        return f"evidence of training (p = {format_p(p_value)}, at FPR {fpr:g})"
-    return f"no evidence (p = {format_p(p_value)}, at FPR {fpr:g})"
+def reference_problems(n_reference: int, n_scores: int, fpr: float) -> list[str]:
+    """Why no document can be judged at ``fpr`` with ``n_reference`` reference texts and ``n_scores`` scores
+    combined by Bonferroni (an empty list when it can)."""
+    needed = min_reference_size(fpr, n_scores)
+    if n_reference >= needed:
+        return []
+    floor = min(1.0, n_scores / (n_reference + 1))
+    return [f"reference set too small: {n_reference} reference texts give p-values no smaller than "
+            f"{format_p(floor)}, above FPR {fpr:g}; at least {needed} are needed"]
+
+
+def document_method(scores: Sequence[str], n_reference: int) -> str:
+    """What a document verdict compared: its scores ranked among the reference texts' scores."""
+    combined = "" if len(scores) == 1 else f", the smallest of {len(scores)} p-values Bonferroni-corrected"
+    return (f"empirical p-value of {', '.join(scores)} among {n_reference} reference texts the model cannot have "
+            f"seen{combined}")
 
 
 def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Sequence[str], *,
@@ -91,7 +97,9 @@ def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Se
     one column per score). Returns one row per suspect document with columns ``document, tokens``, ``p_<score>``
     (empirical p-value of each score, see ``empirical_p_values``), ``p_value`` (Bonferroni over the scores:
     min(1, k * smallest p) for the k scores that could be computed, valid however the scores correlate) and
-    ``verdict`` at false-positive rate ``fpr``. The verdict is inconclusive when the document has fewer than
+    the verdict at false-positive rate ``fpr`` as ``verdict_label`` (a ``verdicts.Label`` value: what code reads),
+    ``verdict_reasons`` (why it is inconclusive: a list of sentences, empty otherwise) and ``verdict`` (its words,
+    for people); ``document_verdict`` turns such a row back into the Verdict value. The verdict is inconclusive when the document has fewer than
     ``min_tokens`` scored tokens, when the reference set is too small to reach ``fpr`` at all, or when ``shift``
     says the two sets are confounded.
     """
@@ -113,20 +121,24 @@ def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Se
     smallest = np.min(np.where(np.isfinite(p), p, np.inf), axis=1)
     out["p_value"] = np.where(usable > 0, np.minimum(1.0, usable * smallest), np.nan)
     n_reference = min(len(_finite(reference[s])) for s in scores)
-    set_problems = []
-    needed = min_reference_size(fpr, len(scores))
-    if n_reference < needed:
-        floor = min(1.0, len(scores) / (n_reference + 1))
-        set_problems.append(
-            f"reference set too small: {n_reference} reference texts give p-values no smaller than "
-            f"{format_p(floor)}, above FPR {fpr:g}; at least {needed} are needed")
-    if shift is not None and shift.confounded:
-        set_problems.append(f"confounded sets: {shift.reason}")
+    set_problems = reference_problems(n_reference, len(scores), fpr)
+    method = document_method(scores, n_reference)
     verdicts = []
     for i in range(len(out)):
         problems = []
         if tokens is not None and tokens[i] < min_tokens:
             problems.append(f"too few tokens: {int(tokens[i])} scored, at least {min_tokens} needed")
-        verdicts.append(verdict_words(float(out["p_value"].iloc[i]), fpr, problems + set_problems))
-    out["verdict"] = verdicts
+        verdicts.append(decide(float(out["p_value"].iloc[i]), fpr, method=method, problems=problems + set_problems,
+                               shift=shift))
+    out["verdict_label"] = [v.label.value for v in verdicts]
+    out["verdict_reasons"] = [list(v.reasons) for v in verdicts]
+    out["verdict"] = [v.words() for v in verdicts]
     return out
+
+
+def document_verdict(row: Mapping, fpr: float) -> Verdict:
+    """One row of ``document_verdicts`` (or a stored result row with those columns) as a Verdict value at the
+    false-positive rate ``fpr`` it was decided at."""
+    reasons = row.get("verdict_reasons")
+    return Verdict(Label(row["verdict_label"]), float(row.get("p_value", math.nan)), fpr,
+                   reasons=tuple(str(r) for r in reasons) if isinstance(reasons, (list, tuple)) else ())

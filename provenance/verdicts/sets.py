@@ -15,19 +15,21 @@ from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS, document_features
 from .dataset_inference import (DEFAULT_SPLITS, MIN_DATASET_DOCUMENTS, DatasetInference, dataset_inference,
                                 dataset_inference_false_positive)
 from .meta_classifier import MetaClassifierResult, meta_classifier
-from .pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS, document_verdicts, score_thresholds, verdict_words
+from .pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS, document_verdicts, reference_problems, score_thresholds
 from .roc import DEFAULT_BOOTSTRAP, evaluate_scores, evaluation_row, roc_curves, roc_points
 from .shift import DEFAULT_SHIFT_THRESHOLD, ShiftCheck, shift_check
+from .verdict import Label, Verdict, decide
 
 
 @dataclass
 class SetComparison:
     """Everything a suspect-vs-reference comparison found.
 
-    ``documents``: the suspect score table with ``p_<score>``, ``p_value`` and ``verdict`` columns added.
+    ``documents``: the suspect score table with ``p_<score>``, ``p_value``, ``verdict_label`` and ``verdict``
+    (words) columns added (see ``pvalues.document_verdicts``).
     ``inference``: dataset inference over the whole suspect set (None when a set is too small, see ``notes``).
     ``false_positive``: the same test on reference half vs reference half (should not be significant).
-    ``verdict``: the set-level verdict sentence (design.md's words), ``fpr`` the false-positive rate it is set at.
+    ``verdict``: the set-level Verdict, ``fpr`` the false-positive rate it is set at.
     """
 
     documents: pd.DataFrame
@@ -35,16 +37,16 @@ class SetComparison:
     inference: DatasetInference | None
     false_positive: DatasetInference | None
     thresholds: dict[str, float]
-    verdict: str
+    verdict: Verdict
     fpr: float
     scores: list[str]
     notes: list[str]
 
     def summary(self) -> dict:
         """Plain values (JSON-ready) for the store, reports and the CLI's summary file."""
-        n_evidence = int(self.documents["verdict"].str.startswith("evidence").sum()) if len(self.documents) else 0
+        n_evidence = int((self.documents["verdict_label"] == Label.EVIDENCE).sum()) if len(self.documents) else 0
         return {
-            "verdict": self.verdict, "fpr": self.fpr, "scores": self.scores,
+            "verdict": self.verdict.to_dict(), "fpr": self.fpr, "scores": self.scores,
             "dataset_inference": self.inference.summary() if self.inference else None,
             "false_positive_mode": self.false_positive.summary() if self.false_positive else None,
             "shift_check": self.shift.summary() if self.shift else None,
@@ -97,54 +99,48 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
     else:
         notes.append(f"Dataset inference needs at least {MIN_DATASET_DOCUMENTS} documents in each set "
                      f"(here {len(suspect)} suspect and {len(reference)} reference).")
-        verdict = set_verdict_from_documents(table, fpr, shift)
+        n_reference = min(int(np.isfinite(reference[s].to_numpy(dtype=np.float64)).sum()) for s in verdict_scores)
+        verdict = set_verdict_from_documents(table, fpr, shift,
+                                             problems=reference_problems(n_reference, len(verdict_scores), fpr))
     return SetComparison(documents=table, shift=shift, inference=inference, false_positive=false_positive,
                          thresholds=score_thresholds(reference, scores, fpr), verdict=verdict, fpr=fpr,
                          scores=scores, notes=notes)
 
 
-def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: ShiftCheck | None) -> str:
+def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: ShiftCheck | None,
+                               problems: Sequence[str] = ()) -> Verdict:
     """Without dataset inference: a Bonferroni verdict over the documents whose own verdict is conclusive (valid,
-    conservative). When none is conclusive, the set is inconclusive for the same reason."""
-    problems = [f"confounded sets: {shift.reason}"] if shift is not None and shift.confounded else []
+    conservative). ``documents`` has ``p_value`` and ``verdict_label`` columns (``pvalues.document_verdicts``);
+    ``problems`` are the reasons that hold for every document (e.g. ``pvalues.reference_problems``). When no
+    document is conclusive, the set is inconclusive for those reasons."""
+    method = "the smallest conclusive per-document p-value against the reference set, Bonferroni-corrected"
     if documents.empty or "p_value" not in documents:
-        return verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
-    conclusive = ~documents["verdict"].str.startswith("inconclusive")
-    if not conclusive.any():
-        first = documents["verdict"].iloc[0]
-        return first if first.startswith("inconclusive") else verdict_words(float("nan"), fpr, problems)
+        return decide(None, fpr, method=method, problems=list(problems) or ["no document could be compared"],
+                      shift=shift)
+    conclusive = documents["verdict_label"] != Label.INCONCLUSIVE
     p = documents.loc[conclusive, "p_value"].dropna()
     if p.empty:
-        return verdict_words(float("nan"), fpr, problems or ["no document could be compared"])
-    return verdict_words(min(1.0, float(p.min()) * len(p)), fpr, problems)
+        return decide(None, fpr, method=method, shift=shift,
+                      problems=list(problems) or ["no document could be judged (each is too short to score "
+                                                  "reliably)"])
+    return decide(min(1.0, float(p.min()) * len(p)), fpr, method=method, problems=problems, shift=shift)
 
 
 def save_comparison(store, investigation: str, comparison: SetComparison, reference: pd.DataFrame) -> None:
     """Keep a comparison with its investigation: per-document p-values and verdicts as result fields, the reference
-    scores and the set-level findings as artifacts, and the set verdict as the investigation's verdict."""
+    scores, the set-level findings and notes as artifacts, and the set Verdict as the investigation's verdict."""
     for row in comparison.documents.itertuples(index=False):
-        fields = {c: getattr(row, c) for c in comparison.documents.columns if c.startswith("p_") or c == "verdict"}
+        fields = {c: getattr(row, c) for c in comparison.documents.columns
+                  if c.startswith("p_") or c.startswith("verdict")}
         store.update_result_fields(investigation, row.document, fields)
     store.put_artifact(investigation, "reference_scores", reference)
     summary = comparison.summary()
     for name in ("shift_check", "dataset_inference", "false_positive_mode"):
         if summary[name] is not None:
             store.put_artifact(investigation, name, summary[name])
-    p = comparison.inference.p_value if comparison.inference else None
-    method = ("dataset inference (Maini et al. 2024) against the reference set" if comparison.inference else
-              "smallest per-document p-value against the reference set, Bonferroni-corrected")
-    store.set_verdict(investigation, {"label": verdict_label(comparison.verdict), "statement": comparison.verdict,
-                                      "p_value": p, "fpr": comparison.fpr, "method": method,
-                                      "notes": comparison.notes})
-
-
-def verdict_label(verdict: str) -> str:
-    """'evidence of training', 'no evidence' or 'inconclusive' from a verdict sentence."""
-    text = verdict.strip().lower()
-    for label in ("evidence of training", "no evidence", "inconclusive"):
-        if text.startswith(label):
-            return label
-    return "inconclusive"
+    store.set_verdict(investigation, comparison.verdict)
+    if comparison.notes:
+        store.put_artifact(investigation, "notes", comparison.notes)
 
 
 META_SCORE_NAME = "chunk_meta"
@@ -157,6 +153,7 @@ class LabelledEvaluation:
     ``table``: one row per score (and the chunk-feature meta-classifier) with ``score, auc, auc_low, auc_high,
     tpr_at_1pct_fpr, tpr_at_0_1pct_fpr``, sorted by AUC. ``roc``: long table ``score, fpr, tpr, threshold``.
     ``inference``: dataset inference of members (as suspect) against non-members (None with too few documents).
+    ``verdict``: that test's Verdict at ``fpr``, inconclusive when the shift check separates the sets.
     """
 
     table: pd.DataFrame
@@ -167,10 +164,15 @@ class LabelledEvaluation:
     n_members: int
     n_non_members: int
     notes: list[str]
+    fpr: float = DEFAULT_FPR
+
+    @property
+    def verdict(self) -> Verdict | None:
+        return self.inference.verdict(self.fpr, self.shift) if self.inference else None
 
     def summary(self) -> dict:
         return {
-            "members": self.n_members, "non_members": self.n_non_members, "shift_check": self.shift.summary(),
+            "verdict": self.verdict.to_dict() if self.verdict else None, "members": self.n_members, "non_members": self.n_non_members, "shift_check": self.shift.summary(),
             "meta_classifier": None if self.meta is None else {"auc": self.meta.auc, "auc_low": self.meta.auc_low,
                                                                "auc_high": self.meta.auc_high,
                                                                "folds": self.meta.folds},

@@ -17,6 +17,7 @@ from textgen import random_sentences
 from provenance.documents import Document, IngestError
 from provenance.scores.table import score_documents
 from provenance.lm.statistics import ScoringSettings
+from provenance.verdicts.verdict import decide
 from provenance.investigations.store import (
     COMPLETE,
     CREATED,
@@ -143,10 +144,10 @@ def test_nan_scores_and_extra_fields_survive(store):
 
 def test_verdict_and_status(store):
     inv = store.create("x")
-    store.set_verdict(inv.id, {"label": "no evidence", "p_value": 0.4, "fpr": 0.01})
+    store.set_verdict(inv.id, decide(0.4, 0.01))
     store.set_status(inv.id, FAILED, "boom")
     got = store.get(inv.id)
-    assert got.verdict["label"] == "no evidence" and got.status == FAILED and got.message == "boom"
+    assert got.verdict == decide(0.4, 0.01) and got.verdict.label == "no evidence" and got.status == FAILED and got.message == "boom"
     with pytest.raises(StoreError, match="Unknown status"):
         store.set_status(inv.id, "weird")
 

@@ -24,3 +24,8 @@ def open_page(name: str, model: str | None = None, reference_model: str | None =
 def button(at: AppTest, prefix: str):
     """The first button whose label starts with ``prefix``."""
     return next(b for b in at.button if b.label.startswith(prefix))
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page wrote as Markdown or as plain text (names and verdict words are plain text)."""
+    return " ".join([m.value for m in at.markdown] + [t.value for t in at.text])

@@ -2,7 +2,7 @@
 
 import pytest
 from textgen import random_sentences
-from apptest_helpers import button, open_page
+from apptest_helpers import page_text, button, open_page
 
 
 def _upload(texts, prefix):
@@ -45,7 +45,7 @@ def test_upload_with_reference_set_gives_verdicts_and_keeps_good_files(tiny_mode
     table = at.dataframe[0].value
     assert len(table) == 6 and {"p_value", "verdict"} <= set(table.columns)
     assert table["verdict"].str.match(r"^(evidence of training|no evidence|inconclusive)").all()
-    cards = " ".join(m.value for m in at.markdown)
+    cards = page_text(at)
     assert "Your documents as a set" in cards
     assert any(h in cards for h in ("Evidence of training", "No evidence of training", "Inconclusive"))
     # the same files and name again: everything is already done, nothing is lost or scored twice

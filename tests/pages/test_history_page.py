@@ -6,7 +6,7 @@ never shows up in another's list."""
 import pandas as pd
 import pytest
 from textgen import random_sentences
-from apptest_helpers import button, open_page
+from apptest_helpers import page_text, button, open_page
 
 from provenance.documents import Document, IngestError
 from provenance.lm.loading import load_model
@@ -118,7 +118,7 @@ def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_di
     at.toggle(key="history_token_toggle").set_value(True)
     at.run()
     assert not at.exception, at.exception
-    cards = " ".join(m.value for m in at.markdown)
+    cards = page_text(at)
     assert "Your documents as a set" in cards
     assert any(h in cards for h in ("Evidence of training", "No evidence of training", "Inconclusive"))
     assert {"p_value", "verdict"} <= set(at.dataframe[1].value.columns)

@@ -125,7 +125,7 @@ def test_dataset_inference_detects_the_member_set(experiment):
     assert set(result.weights) == set(SCORES)
     assert result.weights["lowercase"] == 0.0  # a constant score gets no weight
     assert len(result.split_p_values) == cal.DEFAULT_SPLITS
-    assert result.verdict(0.01).startswith("evidence of training (p = ")
+    assert result.verdict(0.01).words().startswith("evidence of training (p = ")
 
 
 def test_dataset_inference_false_positive_mode_is_not_significant(experiment):
@@ -208,7 +208,8 @@ def test_empirical_p_values_and_thresholds_agree():
 def test_document_verdicts_say_what_they_compared_against(experiment):
     suspect, reference = experiment["members"], experiment["non_members"]
     verdicts = cal.document_verdicts(suspect, reference, ["loss"], fpr=0.05, min_tokens=10)
-    assert list(verdicts.columns) == ["document", "tokens", "p_loss", "p_value", "verdict"]
+    assert list(verdicts.columns) == ["document", "tokens", "p_loss", "p_value", "verdict_label", "verdict_reasons",
+                                     "verdict"]
     assert (verdicts["verdict"].str.startswith("evidence of training (p = ")).mean() > 0.8
     assert verdicts["verdict"].str.contains("at FPR 0.05").all()
     held_out = cal.document_verdicts(experiment["null"], reference, ["loss"], fpr=0.05, min_tokens=10)
@@ -232,7 +233,7 @@ def test_confounded_sets_make_every_verdict_inconclusive(experiment):
                                      shift=shift)
     assert verdicts["verdict"].str.startswith("inconclusive (confounded sets: a word-count classifier").all()
     dataset = cal.dataset_inference(experiment["members"], experiment["non_members"], SCORES)
-    assert dataset.verdict(0.05, shift).startswith("inconclusive (confounded sets")
+    assert dataset.verdict(0.05, shift).words().startswith("inconclusive (confounded sets")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def test_sets_cli_compare_and_evaluate(experiment, tmp_path, monkeypatch):
     assert summary["dataset_inference"]["p_value"] < 0.01
     assert summary["dataset_inference"]["n_suspect"] == N_SIDE
     assert summary["false_positive_mode"]["p_value"] > 0.05
-    assert not summary["shift_check"]["confounded"] and summary["verdict"].startswith("evidence of training")
+    assert not summary["shift_check"]["confounded"] and summary["verdict"]["label"] == "evidence of training"
 
     records = ([{"text": t, "label": "member"} for t in texts["members"]]
                + [{"text": t, "label": "non-member"} for t in texts["non_members"]])

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from provenance.verdicts.sets import compare_sets, evaluate_labelled, set_verdict_from_documents, verdict_label
+from provenance.verdicts.sets import compare_sets, evaluate_labelled, set_verdict_from_documents
+from provenance.verdicts.verdict import Label
 from textgen import random_sentences
 
 
@@ -19,7 +20,7 @@ def test_small_reference_set_makes_the_set_verdict_inconclusive_too():
     texts_s, texts_r = random_sentences(2, seed=1), random_sentences(6, seed=2)
     result = compare_sets(texts_s, suspect, texts_r, reference, ["loss", "minkpp"], fpr=0.05)
     assert result.documents["verdict"].str.startswith("inconclusive (reference set too small").all()
-    assert result.verdict.startswith("inconclusive (reference set too small")
+    assert result.verdict.words().startswith("inconclusive (reference set too small")
     assert result.inference is None and any("Dataset inference needs" in n for n in result.notes)
 
 
@@ -29,23 +30,22 @@ def test_clear_separation_with_enough_documents_is_evidence_and_false_positive_m
     # so this uses texts it does not flag
     texts = random_sentences(100, seed=0)
     result = compare_sets(texts[:40], suspect, texts[40:], reference, ["loss", "minkpp"], fpr=0.05)
-    assert result.verdict.startswith("evidence of training")
+    assert result.verdict.words().startswith("evidence of training")
+    assert result.verdict.label is Label.EVIDENCE
     assert result.inference.p_value < 0.01 and result.false_positive.p_value > 0.01
     assert not result.shift.confounded
     assert set(result.summary()) >= {"verdict", "dataset_inference", "false_positive_mode", "shift_check"}
 
 
 def test_set_verdict_uses_only_conclusive_documents():
-    docs = pd.DataFrame({"p_value": [0.001, 0.5], "verdict": ["evidence of training (p = 0.001, at FPR 0.05)",
-                                                               "inconclusive (too few tokens: 3 scored)"]})
-    assert set_verdict_from_documents(docs, 0.05, None).startswith("evidence of training (p = 0.001")
+    docs = pd.DataFrame({"p_value": [0.001, 0.5], "verdict_label": ["evidence of training", "inconclusive"]})
+    assert set_verdict_from_documents(docs, 0.05, None).words().startswith("evidence of training (p = 0.001")
 
 
-@pytest.mark.parametrize("text, label", [("Evidence of training (p = 0.001)", "evidence of training"),
-                                         ("no evidence (p = 0.3)", "no evidence"),
-                                         ("inconclusive (x)", "inconclusive"), ("???", "inconclusive")])
-def test_verdict_label(text, label):
-    assert verdict_label(text) == label
+def test_set_verdict_is_inconclusive_for_the_shared_reason_when_no_document_is_conclusive():
+    docs = pd.DataFrame({"p_value": [0.001, 0.5], "verdict_label": ["inconclusive", "inconclusive"]})
+    verdict = set_verdict_from_documents(docs, 0.05, None, problems=["reference set too small: 5 reference texts"])
+    assert verdict.label is Label.INCONCLUSIVE and verdict.reasons == ("reference set too small: 5 reference texts",)
 
 
 def test_evaluate_labelled_sorts_by_auc_and_needs_both_labels():
