@@ -70,7 +70,7 @@ def scoring_timeline(n_documents: int, store_path: str) -> dict:
     from provenance.lm.cache import StatsCache
     from provenance.documents import Document
     from provenance.lm.loading import load_model
-    from provenance.lm.statistics import ScoringSettings
+    from provenance.lm.token_stats import ScoringSettings
     from provenance.investigations.store import InvestigationStore, run_investigation
 
     model = load_model("default")

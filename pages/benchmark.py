@@ -10,7 +10,7 @@ from provenance import charts
 from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS
 from provenance.lm.cache import cached_token_statistics
 from provenance.documents import labelled_documents_from_bytes, unique_names
-from provenance.lm.statistics import ScoringSettings
+from provenance.lm.token_stats import ScoringSettings
 from provenance.investigations.store import StoreError, run_investigation
 from provenance.verdicts.sets import evaluate_labelled
 from ui.results import report_downloads

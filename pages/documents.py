@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 
 from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
-from provenance.lm.statistics import ScoringSettings  # noqa: E402
+from provenance.lm.token_stats import ScoringSettings  # noqa: E402
 from provenance.investigations.store import StoreError, run_investigation  # noqa: E402
 from provenance.verdicts.sets import compare_sets, save_comparison  # noqa: E402
 from ui.results import show_investigation  # noqa: E402

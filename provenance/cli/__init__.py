@@ -112,7 +112,7 @@ def _add_score(sub) -> None:
 def _run_score(args: argparse.Namespace) -> int:
     from ..documents import load_documents
     from ..scores.table import score_documents
-    from ..lm.statistics import ScoringSettings
+    from ..lm.token_stats import ScoringSettings
 
     extra = [s.strip() for s in args.scores.split(",") if s.strip()]
     scores = list(attacks.DEFAULT_SCORES) + [s for s in extra if s not in attacks.DEFAULT_SCORES]

@@ -680,7 +680,7 @@ def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_mo
 def scoring_settings_from_record(record: dict, *, min_top_k: int = 0):
     """The ``ScoringSettings`` an investigation was scored with (from its stored settings record), so a later view
     (e.g. per-token statistics) sees the same windows; ``min_top_k`` asks for at least that many alternatives."""
-    from ..lm.statistics import ScoringSettings
+    from ..lm.token_stats import ScoringSettings
 
     defaults = ScoringSettings()
     return ScoringSettings(window=record.get("window", defaults.window), stride=record.get("stride", defaults.stride),
@@ -744,7 +744,7 @@ def run_investigation(
     finished row saved; calling this again with the same documents resumes it.
     """
     from ..scores.table import score_documents, tokens_to_score, validate_scores
-    from ..lm.statistics import ScoringCancelled, ScoringSettings
+    from ..lm.token_stats import ScoringCancelled, ScoringSettings
 
     settings = settings or ScoringSettings()
     scores = validate_scores(scores, ref_model, observer)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from .loading import LoadedModel
-from .statistics import ScoringSettings, TokenStats, iter_token_statistics
+from .statistics import iter_token_statistics
+from .token_stats import ScoringSettings, TokenStats
 
 
 def text_hash(text: str) -> str:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..lm.statistics import TokenStats
+from ..lm.token_stats import TokenStats
 from .formulas import lowest_k_count, standardised_logprob
 
 DEFAULT_CHUNK_TOKENS = 128

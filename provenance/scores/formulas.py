@@ -12,7 +12,7 @@ import zlib as _zlib
 
 import numpy as np
 
-from ..lm.statistics import TokenStats, bits_per_byte, require_scored
+from ..lm.token_stats import TokenStats, bits_per_byte, require_scored
 
 DEFAULT_SCORES: tuple[str, ...] = ("loss", "zlib", "lowercase", "mink", "minkpp")
 EXTRA_SCORES: tuple[str, ...] = ("ref", "gradnorm", "binoculars", "ngram_coverage")

@@ -15,7 +15,8 @@ from ..lm.cache import StatsCache, cached_token_statistics
 from .ngram_coverage import ngram_coverage
 from ..documents import Document, unique_names
 from ..lm.loading import LoadedModel
-from ..lm.statistics import NoScoredTokensError, ScoringSettings, TokenStats, parameter_gradient_norms
+from ..lm.statistics import parameter_gradient_norms
+from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 
 log = logging.getLogger(__name__)
 

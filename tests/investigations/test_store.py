@@ -16,7 +16,7 @@ import pytest
 from textgen import random_sentences
 from provenance.documents import Document, IngestError
 from provenance.scores.table import score_documents
-from provenance.lm.statistics import ScoringSettings
+from provenance.lm.token_stats import ScoringSettings
 from provenance.verdicts.verdict import decide
 from provenance.investigations.store import (
     COMPLETE,

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from provenance.scores import formulas as attacks
-from provenance.lm.statistics import NoScoredTokensError, TokenStats, position_statistics
+from provenance.lm.statistics import position_statistics
+from provenance.lm.token_stats import NoScoredTokensError, TokenStats
 
 # Three scored positions over a 4-word vocabulary; the observed tokens are 0, 2 and 3.
 PROBS = np.array([[0.5, 0.25, 0.125, 0.125],
