@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provenance.scores import formulas as attacks  # noqa: E402
 from provenance.lm.loading import load_model  # noqa: E402
-from provenance.lm.statistics import _batches, _Segment, default_batching, token_statistics, tokenize  # noqa: E402
+from provenance.lm.statistics import _batches, _Segment, default_batching, token_statistics  # noqa: E402
 
 WORDS = ("time people year way day man thing woman life child world school state family student group country "
          "problem hand part place case week company system program question work government number night point "
@@ -53,7 +53,7 @@ def make_documents(n: int, seed: int = 0) -> list[str]:
 @torch.inference_mode()
 def run_bare(model, texts: list[str], max_batch_tokens: int, max_batch_size: int) -> int:
     """The model's forward pass with full logits, batched and padded exactly like the engine. Returns tokens."""
-    tokenised = [tokenize(model, t)[0] for t in texts]
+    tokenised = [model.tokenize(t)[0] for t in texts]
     segs = [_Segment(i, 0, len(ids), 1) for i, ids in enumerate(tokenised) if len(ids) > 1]
     pad = model.tokenizer.pad_token_id or 0
     for batch in _batches(segs, max_batch_tokens, max_batch_size):
@@ -73,7 +73,7 @@ def run_naive(model, texts: list[str]) -> int:
     """One document at a time; keep the whole (length x vocabulary) log-softmax, then compute statistics."""
     n = 0
     for text in texts:
-        ids = torch.from_numpy(tokenize(model, text)[0])[None].to(model.device)
+        ids = torch.from_numpy(model.tokenize(text)[0])[None].to(model.device)
         if ids.shape[1] < 2:
             continue
         lp = torch.log_softmax(model.model(input_ids=ids).logits[0, :-1].float(), -1)
@@ -115,14 +115,14 @@ import json, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from bench.throughput import make_documents, peak_rss_mib
 from provenance.lm.loading import load_model
-from provenance.lm.statistics import token_statistics, tokenize
+from provenance.lm.statistics import token_statistics
 before = peak_rss_mib()
 m = load_model({spec!r}, device={device!r}, dtype={dtype!r})
 text, n = "", 0
 pool = make_documents(400, seed=7)
 while n < {tokens}:
     text += " " + pool[len(text) % len(pool)]
-    n = len(tokenize(m, text)[0])
+    n = len(m.tokenize(text)[0])
 loaded = peak_rss_mib()
 import time; t = time.time()
 s = token_statistics(m, [text])[0]
@@ -157,7 +157,7 @@ def main() -> None:
     default_tokens, default_size = default_batching(model.device)
     mbt, mbs = args.max_batch_tokens or default_tokens, args.max_batch_size or default_size
     docs = make_documents(args.docs)
-    lengths = [len(tokenize(model, d)[0]) for d in docs]
+    lengths = [len(model.tokenize(d)[0]) for d in docs]
     print(f"model {model.name} {model.describe()['parameters_human']} on {model.device} {model.dtype}; "
           f"{len(docs)} documents, {sum(lengths)} tokens, lengths {min(lengths)}-{max(lengths)} "
           f"(median {sorted(lengths)[len(lengths) // 2]})")

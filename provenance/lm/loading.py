@@ -17,9 +17,15 @@ import importlib.util
 import logging
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .interface import CAPABILITIES, LanguageModel
+from .token_stats import ScoringSettings, TokenStats
 
 if TYPE_CHECKING:  # torch is imported where it is used: the dashboard's first page must not wait for it
     import torch
@@ -46,10 +52,11 @@ class ModelLoadError(RuntimeError):
 
 @dataclass
 class LoadedModel:
-    """A causal LM with its tokenizer and the facts the rest of the code needs.
+    """A local Hugging Face causal LM with its tokenizer: the exact backend (``hf``), which implements
+    lm/interface.py's LanguageModel with every capability (full next-token distributions and gradients).
 
     ``identity`` changes whenever the weights may differ (other file, other dtype, fine-tuned copy), so it is
-    safe to key caches on it.
+    safe to key caches on it. ``model`` and ``tokenizer`` are for lm/ only; everything else calls the methods.
     """
 
     spec: str
@@ -76,6 +83,51 @@ class LoadedModel:
             "dtype": str(self.dtype).replace("torch.", ""),
             "source": self.source,
         }
+
+    # the model interface (lm/interface.py); torch-heavy work is imported where it runs
+    capabilities = frozenset(CAPABILITIES)
+
+    def tokenize(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids (n,) and character offsets (n, 2), with the tokenizer's own defaults (special tokens included)."""
+        enc = self.tokenizer(text, return_offsets_mapping=True, add_special_tokens=True, verbose=False)
+        ids = np.asarray(enc["input_ids"], dtype=np.int64)
+        offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+        return ids, offsets
+
+    def count_tokens(self, text: str, *, special_tokens: bool = True) -> int:
+        return len(self.tokenizer(text, add_special_tokens=special_tokens, verbose=False)["input_ids"])
+
+    def same_tokenizer(self, other: LanguageModel) -> bool:
+        other_tokenizer = getattr(other, "tokenizer", None)
+        return other_tokenizer is not None and self.tokenizer.get_vocab() == other_tokenizer.get_vocab()
+
+    def token_text(self, token_id: int) -> str:
+        return self.tokenizer.decode([int(token_id)])
+
+    def token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(), *,
+                         progress: Callable[[int, int], None] | None = None,
+                         should_stop: Callable[[], bool] | None = None,
+                         observer: LanguageModel | None = None) -> list[TokenStats]:
+        from .statistics import token_statistics
+
+        return token_statistics(self, texts, settings, progress=progress, should_stop=should_stop, observer=observer)
+
+    def gradient_norms(self, text: str, settings: ScoringSettings = ScoringSettings()) -> np.ndarray:
+        from .statistics import parameter_gradient_norms
+
+        return parameter_gradient_norms(self, text, settings)
+
+    def greedy_continuations(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        from .generation import greedy_continuations
+
+        return greedy_continuations(self, prompts, max_new_tokens)
+
+    def sampled_continuations(self, prompt: str, *, num_samples: int, max_new_tokens: int, temperature: float = 1.0,
+                              top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> list[str]:
+        from .generation import sampled_continuations
+
+        return sampled_continuations(self, prompt, num_samples=num_samples, max_new_tokens=max_new_tokens,
+                                     temperature=temperature, top_p=top_p, top_k=top_k, seed=seed)
 
 
 def human_count(n: int) -> str:

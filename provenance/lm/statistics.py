@@ -57,15 +57,6 @@ class _Segment:
     first_target: int  # first token (absolute index) this window scores; tokens first_target..end-1
 
 
-def tokenize(model: LoadedModel, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids (n,) and character offsets (n, 2), with the tokenizer's own defaults (special tokens included)."""
-    tok = model.tokenizer
-    enc = tok(text, return_offsets_mapping=True, add_special_tokens=True, verbose=False)
-    ids = np.asarray(enc["input_ids"], dtype=np.int64)
-    offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-    return ids, offsets
-
-
 def _logits_from_hidden(model: LoadedModel, hidden: torch.Tensor) -> torch.Tensor:
     """Apply the output head (and any logit scaling the architecture defines) to hidden states (N, H)."""
     net = model.model
@@ -175,7 +166,7 @@ def iter_token_statistics(
     default_tokens, default_size = default_batching(model.device)
     max_batch_tokens = max(max_batch_tokens or default_tokens, window)
     max_batch_size = max_batch_size or default_size
-    tokenised = [tokenize(model, t) for t in texts]
+    tokenised = [model.tokenize(t) for t in texts]
     segments: list[_Segment] = []
     remaining = [0] * len(texts)
     for i, (ids, _) in enumerate(tokenised):
@@ -287,7 +278,7 @@ def _scored_hidden(model: LoadedModel, input_ids: torch.Tensor, attention: torch
 
 def require_shared_tokenizer(model: LoadedModel, other: LoadedModel) -> None:
     """Raise a user-facing error unless two models tokenise identically (same vocabulary)."""
-    if model.tokenizer.get_vocab() != other.tokenizer.get_vocab():
+    if not model.same_tokenizer(other):
         raise ValueError(f"{model.name} and {other.name} use different tokenizers; this score needs two models "
                          "that share one tokenizer (for example a base model and its fine-tune).")
 
@@ -308,7 +299,7 @@ def parameter_gradient_norms(model: LoadedModel, text: str, settings: ScoringSet
     NLL is the mean over all scored tokens of the text, so windows are weighted by how many tokens they score.
     Returns an array (n_parameter_tensors,), float64. Parameters are left unchanged and gradients are cleared.
     """
-    ids, _ = tokenize(model, text)
+    ids, _ = model.tokenize(text)
     window, stride = settings.resolve(model.context_length)
     plan = plan_windows(len(ids), window, stride)
     if not plan:

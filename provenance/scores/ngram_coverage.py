@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..lm.loading import LoadedModel
+from ..lm.interface import LanguageModel
 
 _WORD_RE = re.compile(r"\w+")  # the same word definition as overlap.words
 
@@ -95,45 +95,7 @@ def coverage_score(samples: Sequence[str], reference: str, min_n: int = DEFAULT_
     return max((float(coverage_profile(words(s), ref, min_n, max_n).sum()) for s in samples), default=0.0)
 
 
-def sample_continuations(model: LoadedModel, prompt: str, *, num_samples: int = DEFAULT_SAMPLES,
-                         max_new_tokens: int = 64, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 0,
-                         seed: int = 0) -> list[str]:
-    """``num_samples`` sampled continuations of ``prompt`` (decoded new tokens only, special tokens removed).
-
-    The prompt is tokenised with the tokenizer's defaults and cut from the left to leave room for
-    ``max_new_tokens`` in the model's context. Sampling uses ``seed`` inside a forked RNG, so the result depends
-    only on the arguments and the global torch RNG is left untouched. ``top_k=0`` and ``top_p=1`` sample from the
-    full distribution.
-    """
-    import torch
-
-    if num_samples < 1 or max_new_tokens < 1:
-        raise ValueError("Ask for at least one sample of at least one new token.")
-    if temperature <= 0:
-        raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
-    tok = model.tokenizer
-    ids = tok(prompt, return_tensors="pt")["input_ids"]
-    max_new_tokens = min(max_new_tokens, max(1, model.context_length - 1))
-    room = max(1, model.context_length - max_new_tokens)
-    ids = ids[:, -room:]
-    if ids.shape[1] == 0:
-        start = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        ids = torch.tensor([[start]], dtype=torch.long)
-    ids = ids.to(model.device)
-    devices = [model.device.index or 0] if model.device.type == "cuda" else []
-    from ..lm.statistics import SEEDED_RNG_LOCK
-
-    # The torch RNG is process-wide: without the lock, concurrent sessions would sample from each other's stream.
-    with SEEDED_RNG_LOCK, torch.random.fork_rng(devices=devices), torch.no_grad():
-        torch.manual_seed(seed)
-        out = model.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
-                                   temperature=temperature, top_p=top_p, top_k=top_k,
-                                   num_return_sequences=num_samples, max_new_tokens=max_new_tokens,
-                                   pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-    return tok.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)
-
-
-def ngram_coverage(model: LoadedModel, text: str, *, num_samples: int = DEFAULT_SAMPLES,
+def ngram_coverage(model: LanguageModel, text: str, *, num_samples: int = DEFAULT_SAMPLES,
                    min_n: int = DEFAULT_MIN_N, max_n: int = DEFAULT_MAX_N, max_new_tokens: int | None = None,
                    temperature: float = 1.0, top_p: float = 1.0, seed: int = 0) -> float:
     """N-gram coverage membership score of one text (higher = more likely a member), in [0, max_n - min_n + 1].
@@ -145,10 +107,10 @@ def ngram_coverage(model: LoadedModel, text: str, *, num_samples: int = DEFAULT_
     prefix, reference = split_halves(text)
     if not words(reference):
         return 0.0
-    n_ref_tokens = len(model.tokenizer(reference, add_special_tokens=False)["input_ids"])
+    n_ref_tokens = model.count_tokens(reference, special_tokens=False)
     budget = DEFAULT_MAX_NEW_TOKENS if max_new_tokens is None else max_new_tokens
     # at most half the context, so the prompt always keeps the other half
     n_new = max(1, min(n_ref_tokens, budget, model.context_length // 2))
-    samples = sample_continuations(model, prefix, num_samples=num_samples, max_new_tokens=n_new,
-                                   temperature=temperature, top_p=top_p, seed=seed)
+    samples = model.sampled_continuations(prefix, num_samples=num_samples, max_new_tokens=n_new,
+                                          temperature=temperature, top_p=top_p, seed=seed)
     return coverage_score(samples, reference, min_n, max_n)

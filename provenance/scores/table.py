@@ -14,8 +14,7 @@ from . import formulas as attacks
 from ..lm.cache import StatsCache, cached_token_statistics
 from .ngram_coverage import ngram_coverage
 from ..documents import Document, unique_names
-from ..lm.loading import LoadedModel
-from ..lm.statistics import parameter_gradient_norms
+from ..lm.interface import LanguageModel
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class ScoredDocuments:
     errors: dict[str, str]
 
 
-def validate_scores(scores: Sequence[str], ref_model: LoadedModel | None, observer: LoadedModel | None) -> list[str]:
+def validate_scores(scores: Sequence[str], ref_model: LanguageModel | None, observer: LanguageModel | None) -> list[str]:
     """Check score names and that the models they need were given; return them de-duplicated in order."""
     unknown = [s for s in scores if s not in attacks.ALL_SCORES]
     if unknown:
@@ -46,15 +45,15 @@ def validate_scores(scores: Sequence[str], ref_model: LoadedModel | None, observ
 
 
 def score_documents(
-    model: LoadedModel,
+    model: LanguageModel,
     documents: Sequence[Document],
     scores: Sequence[str] = attacks.DEFAULT_SCORES,
     *,
     k: float = 0.2,
     settings: ScoringSettings = ScoringSettings(),
     cache: StatsCache | None = None,
-    ref_model: LoadedModel | None = None,
-    observer: LoadedModel | None = None,
+    ref_model: LanguageModel | None = None,
+    observer: LanguageModel | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_row: Callable[[dict], None] | None = None,
@@ -79,7 +78,7 @@ def score_documents(
     if "binoculars" in scores:
         extra["binoculars"] = cached_token_statistics(model, texts, settings, cache=cache, observer=observer,
                                                       should_stop=should_stop)
-    same_tokenizer = ref_model is not None and ref_model.tokenizer.get_vocab() == model.tokenizer.get_vocab()
+    same_tokenizer = ref_model is not None and model.same_tokenizer(ref_model)
     rows, stats_by_name, errors = [], {}, {}
     for i, (doc, stats) in enumerate(zip(documents, main)):
         if stats.n_scored == 0:
@@ -104,7 +103,7 @@ def score_documents(
             elif name == "binoculars":
                 row[name] = attacks.binoculars(extra["binoculars"][i])
             elif name == "gradnorm":
-                row[name] = attacks.gradnorm(parameter_gradient_norms(model, doc.text, settings))
+                row[name] = attacks.gradnorm(model.gradient_norms(doc.text, settings))
             elif name == "ngram_coverage":
                 row[name] = ngram_coverage(model, doc.text)
         rows.append(row)
@@ -123,12 +122,10 @@ def lowercase_variants(texts: Sequence[str], scores: Sequence[str]) -> list[str]
     return list(dict.fromkeys(t.lower() for t in texts if t.lower() != t))
 
 
-def tokens_to_score(model: LoadedModel, texts: Sequence[str], scores: Sequence[str]) -> int:
+def tokens_to_score(model: LanguageModel, texts: Sequence[str], scores: Sequence[str]) -> int:
     """Scored tokens the target model's passes of ``score_documents`` go through (before any cache hit): the
     progress total of a run."""
-    from ..lm.statistics import tokenize
-
-    return sum(max(len(tokenize(model, t)[0]) - 1, 0) for t in list(texts) + lowercase_variants(texts, scores))
+    return sum(max(model.count_tokens(t) - 1, 0) for t in list(texts) + lowercase_variants(texts, scores))
 
 
 def _or_nan(compute: Callable[[], float]) -> float:
@@ -151,7 +148,7 @@ def rank_bucket(rank: int) -> str:
     return RANK_BUCKETS[-1][1]
 
 
-def token_table(model: LoadedModel, stats: TokenStats, *, max_alternatives: int = 5) -> pd.DataFrame:
+def token_table(model: LanguageModel, stats: TokenStats, *, max_alternatives: int = 5) -> pd.DataFrame:
     """One row per scored token: its text (from the character offsets), position, log-probability, probability,
     rank, GLTR rank bucket, standardised log-probability z, and the model's top alternatives as readable text.
 
@@ -162,18 +159,17 @@ def token_table(model: LoadedModel, stats: TokenStats, *, max_alternatives: int 
     if not stats.n_scored:
         return pd.DataFrame(columns=["position", "token", "start", "end", "logprob", "probability", "rank",
                                      "bucket", "z", "alternatives"])
-    decode = model.tokenizer.decode
     offsets = stats.offsets[1:]
     tokens, previous = [], None
     for pos, (a, b) in enumerate(offsets, start=1):
         piece = stats.text[a:b]
         # byte-level tokenizers split one character into several tokens that share its span: show it once
-        tokens.append("" if (a, b) == previous else (piece or decode([int(stats.token_ids[pos])])))
+        tokens.append("" if (a, b) == previous else (piece or model.token_text(int(stats.token_ids[pos]))))
         previous = (a, b)
     alternatives = [""] * stats.n_scored
     if stats.top_ids.size:
         k = min(max_alternatives, stats.top_ids.shape[1])
-        alternatives = [" · ".join(f"{decode([int(i)])!r} {np.exp(lp):.3g}" for i, lp in zip(ids[:k], lps[:k]))
+        alternatives = [" · ".join(f"{model.token_text(int(i))!r} {np.exp(lp):.3g}" for i, lp in zip(ids[:k], lps[:k]))
                         for ids, lps in zip(stats.top_ids, stats.top_logprobs)]
     from .formulas import standardised_logprob
 

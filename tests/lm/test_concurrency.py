@@ -88,11 +88,26 @@ def test_concurrent_investigations_in_one_store(tiny_model, tmp_path):
 
 def test_concurrent_seeded_sampling_matches_sequential(tiny_model):
     """ngram_coverage samples with a fixed seed; concurrent sessions must not draw from each other's RNG stream."""
-    from provenance.scores.ngram_coverage import sample_continuations
-
     prompts = [random_sentences(1, length=12, seed=s)[0] for s in (7, 8)]
-    sequential = [sample_continuations(tiny_model, p, num_samples=3, max_new_tokens=8) for p in prompts]
+    sequential = [tiny_model.sampled_continuations(p, num_samples=3, max_new_tokens=8) for p in prompts]
     for _ in range(3):
-        concurrent = run_concurrently([lambda p=p: sample_continuations(tiny_model, p, num_samples=3,
-                                                                        max_new_tokens=8) for p in prompts])
+        concurrent = run_concurrently([lambda p=p: tiny_model.sampled_continuations(p, num_samples=3,
+                                                                                    max_new_tokens=8)
+                                       for p in prompts])
         assert concurrent == sequential
+
+
+def test_concurrent_greedy_decodes_on_one_shared_model_equal_sequential_ones(tiny_model):
+    """Two ghost tests decoding at once on the model all sessions share: batches of prompts of different lengths
+    are left-padded without touching the shared tokenizer, so each thread gets what it gets alone."""
+    tokenizer_side = tiny_model.tokenizer.padding_side
+    batches = [[random_sentences(1, length=n, seed=s)[0] for n, s in ((3, 1), (11, 2), (6, 3))],
+               [random_sentences(1, length=n, seed=s)[0] for n, s in ((9, 4), (2, 5), (14, 6), (5, 7))]]
+    alone = [[tiny_model.greedy_continuations([p], max_new_tokens=6)[0] for p in batch] for batch in batches]
+    sequential = [tiny_model.greedy_continuations(batch, max_new_tokens=6) for batch in batches]
+    assert sequential == alone  # left padding is masked: a batch decodes as its prompts do one by one
+    for _ in range(5):
+        concurrent = run_concurrently([lambda b=b: tiny_model.greedy_continuations(b, max_new_tokens=6)
+                                       for b in batches])
+        assert concurrent == sequential
+    assert tiny_model.tokenizer.padding_side == tokenizer_side

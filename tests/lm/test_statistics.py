@@ -9,7 +9,7 @@ from provenance.lm.cache import StatsCache, cached_token_statistics
 from provenance.documents import Document
 from provenance.scores.table import score_documents
 from provenance.lm.statistics import (ScoringSettings, iter_token_statistics, plan_windows, position_statistics,
-                                token_statistics, tokenize, ScoringCancelled)
+                                token_statistics, ScoringCancelled)
 
 ATOL = 1e-4
 
@@ -108,7 +108,7 @@ def test_results_stream_as_texts_finish_and_progress_counts_tokens(tiny_model, t
                                           progress=lambda d, t: calls.append((d, t))):
         seen.append(i)
     assert sorted(seen) == list(range(len(texts)))
-    total = sum(len(tokenize(tiny_model, t)[0]) - 1 for t in texts)
+    total = sum(len(tiny_model.tokenize(t)[0]) - 1 for t in texts)
     assert calls[-1] == (total, total)
     assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
 
