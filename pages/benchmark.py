@@ -7,7 +7,8 @@ import streamlit as st
 
 from provenance import verdicts
 from provenance import charts
-from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS
+from provenance.scores import registry
+from provenance.scores.formulas import DEFAULT_K
 from provenance.lm.cache import cached_token_statistics
 from provenance.documents import labelled_documents_from_bytes, unique_names
 from provenance.lm.token_stats import ScoringSettings
@@ -29,10 +30,10 @@ files = st.file_uploader("Labelled set (.jsonl or .csv with 'text' and 'label' c
                          help="label: member / non-member, 1 / 0 or true / false, in any case")
 with st.expander("Settings", icon=":material/tune:"):
     has_ref_model = st.session_state.get("ref_model_args") is not None
-    options = list(DEFAULT_SCORES) + ["gradnorm"] + (["ref"] if has_ref_model else [])
-    scores = st.multiselect("Scores", options, default=list(DEFAULT_SCORES) + (["ref"] if has_ref_model else []),
-                            format_func=lambda s: f"{s}: {SCORE_DESCRIPTIONS[s]}")
-    k = st.slider("k for mink and minkpp", 0.05, 1.0, 0.2, 0.05)
+    options = list(registry.default_scores()) + ["gradnorm"] + (["ref"] if has_ref_model else [])
+    scores = st.multiselect("Scores", options, default=list(registry.default_scores()) + (["ref"] if has_ref_model else []),
+                            format_func=lambda s: f"{s}: {registry.description(s)}")
+    k = st.slider("k for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)
     n_bootstrap = st.select_slider("Bootstrap resamples for confidence intervals", [200, 500, 1000, 2000], 1000)
 
 @st.cache_data(show_spinner="Checking whether members and non-members differ by themselves...", max_entries=20)

@@ -25,7 +25,8 @@ with st.expander("Reference set (optional): texts the model cannot have seen", i
 # on a cold start the page appears at once instead of after that import.
 import pandas as pd  # noqa: E402
 
-from provenance.scores.formulas import DEFAULT_SCORES, SCORE_DESCRIPTIONS  # noqa: E402
+from provenance.scores import registry  # noqa: E402
+from provenance.scores.formulas import DEFAULT_K  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
 from provenance.lm.token_stats import ScoringSettings  # noqa: E402
 from provenance.investigations.store import StoreError, run_investigation  # noqa: E402
@@ -35,15 +36,15 @@ from ui.widgets import Progress  # noqa: E402
 
 # top_k alternatives are kept for the per-token view's hover
 SETTINGS = ScoringSettings(top_k=5)
-CHOOSABLE_SCORES = list(DEFAULT_SCORES) + ["ref", "gradnorm"]
+CHOOSABLE_SCORES = list(registry.default_scores()) + ["ref", "gradnorm"]
 
 with st.expander("Settings", icon=":material/tune:"):
     has_ref_model = st.session_state.get("ref_model_args") is not None
     scores = st.multiselect("Scores", [s for s in CHOOSABLE_SCORES if s != "ref" or has_ref_model],
-                            default=list(DEFAULT_SCORES) + (["ref"] if has_ref_model else []),
-                            format_func=lambda s: f"{s}: {SCORE_DESCRIPTIONS[s]}")
+                            default=list(registry.default_scores()) + (["ref"] if has_ref_model else []),
+                            format_func=lambda s: f"{s}: {registry.description(s)}")
     fpr = st.select_slider("False-positive rate of the verdicts", [0.001, 0.01, 0.05, 0.1], value=0.05)
-    k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, 0.2, 0.05)
+    k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)
 
 reference_docs, reference_errors = read_uploads(reference_files or [])
 for err in errors + reference_errors:

@@ -19,6 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .scores import registry
+
 # One palette for the whole product, so a colour means the same thing on every page and in every report.
 COLORS = {
     "primary": "#2f6db5",
@@ -30,27 +32,14 @@ COLORS = {
 }
 FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
-SCORE_LABELS = {
-    "loss": "loss (−NLL)",
-    "zlib": "zlib ratio",
-    "lowercase": "lowercase ratio",
-    "mink": "Min-K% Prob",
-    "minkpp": "Min-K%++",
-    "ref": "reference-model difference",
-    "gradnorm": "gradient norm (negated)",
-    "binoculars": "Binoculars (negated)",
-    "perplexity": "perplexity",
-    "nll": "NLL (nats/token)",
-    "tokens": "scored tokens",
-}
 
 
 # ---------------------------------------------------------------------------------------------- shared helpers
 
 
 def score_label(column: str) -> str:
-    """A readable axis label for a score or table column."""
-    return SCORE_LABELS.get(column, column.replace("_", " "))
+    """A readable axis label for a score or table column (the score registry's label)."""
+    return registry.label(column)
 
 
 def empty_figure(message: str, *, height: int = 220) -> go.Figure:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .scores import formulas as attacks
+from .scores import registry
 from . import charts
 from .investigations.store import Investigation, InvestigationStore, to_jsonable
 from .verdicts.verdict import Label
@@ -82,7 +82,7 @@ class ReportData:
     @property
     def scores(self) -> list[str]:
         """Score columns present in the table, in the investigation's order."""
-        wanted = self.investigation.settings.get("scores") or list(attacks.ALL_SCORES)
+        wanted = self.investigation.settings.get("scores") or list(registry.SCORES)
         return [s for s in wanted if s in self.table.columns]
 
 
@@ -183,7 +183,7 @@ def method_sentences(data: ReportData) -> dict[str, str]:
             "in one forward pass: for every token after the first, the probability the model gave it given the "
             "text before it. Long texts are scored in overlapping windows so every token is scored once. All "
             "scores are oriented so that higher means 'more likely a member of the training data'. Scores: "
-            + "; ".join(f"{s}: {attacks.SCORE_DESCRIPTIONS.get(s, s)}" for s in scores)
+            + "; ".join(f"{s}: {registry.description(s)}" for s in scores)
             + (f" (k = {settings.get('k')})" if any(s in scores for s in ("mink", "minkpp")) else "") + "."),
         "What a verdict means": CAVEATS["what_it_means"],
         "What a verdict does not mean": CAVEATS["what_it_does_not_mean"],

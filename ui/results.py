@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from provenance import charts
-from provenance.scores.formulas import DEFAULT_SCORES
+from provenance.scores import registry
 from provenance.lm.cache import cached_token_statistics
 from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
@@ -81,7 +81,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         show_figure(charts.perplexity_bar(table), "perplexity", f"{key_prefix}_fig_perplexity")
     with distribution_tab:
         reference = artifacts.get("reference_scores")
-        score_columns = [c for c in (inv.settings or {}).get("scores", DEFAULT_SCORES) if c in table]
+        score_columns = [c for c in (inv.settings or {}).get("scores", registry.default_scores()) if c in table]
         if isinstance(reference, pd.DataFrame) and not reference.empty:
             show_figure(charts.documents_vs_reference(table, reference, score_columns), "distributions",
                         f"{key_prefix}_fig_dist")

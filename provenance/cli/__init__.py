@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..scores import formulas as attacks
+from ..scores import registry
+from ..scores.formulas import DEFAULT_K
 from ..lm.loading import DEFAULT_SPEC, ModelLoadError
 
 COMMAND_MODULES: list[str] = ["provenance.cli.ghost", "provenance.cli.sets", "provenance.cli.overlap",
@@ -95,10 +96,11 @@ def _add_score(sub) -> None:
     add_model_arguments(p)
     p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet)")
     p.add_argument("--scores", default="",
-                   help=f"extra scores, comma-separated, from: {', '.join(attacks.EXTRA_SCORES)}")
+                   help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())}")
     p.add_argument("--ref-model", default=None, help="reference model for the 'ref' score")
     p.add_argument("--observer", default=None, help="observer model (same tokenizer) for 'binoculars'")
-    p.add_argument("--k", type=float, default=0.2, help="fraction of tokens for mink / minkpp (default 0.2)")
+    p.add_argument("--k", type=float, default=DEFAULT_K,
+                   help=f"fraction of tokens for mink / minkpp (default {DEFAULT_K})")
     p.add_argument("--window", type=int, default=None, help="tokens per window for long texts")
     p.add_argument("--stride", type=int, default=None, help="tokens a window advances (default: half the window)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the statistics cache")
@@ -115,7 +117,7 @@ def _run_score(args: argparse.Namespace) -> int:
     from ..lm.token_stats import ScoringSettings
 
     extra = [s.strip() for s in args.scores.split(",") if s.strip()]
-    scores = list(attacks.DEFAULT_SCORES) + [s for s in extra if s not in attacks.DEFAULT_SCORES]
+    scores = list(registry.default_scores()) + [s for s in extra if s not in registry.default_scores()]
     if Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{args.out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
     docs, errors = load_documents(args.paths)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scores import formulas as attacks
+from ..scores import registry
+from ..scores.formulas import DEFAULT_K
 from .. import verdicts
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..verdicts.sets import compare_sets, evaluate_labelled
@@ -67,7 +68,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                                                 "written beside it")
     p.add_argument("--scores", default="",
                    help="extra scores, comma-separated: gradnorm (white-box, slower)")
-    p.add_argument("--k", type=float, default=0.2, help="fraction of tokens for mink / minkpp (default 0.2)")
+    p.add_argument("--k", type=float, default=DEFAULT_K,
+                   help=f"fraction of tokens for mink / minkpp (default {DEFAULT_K})")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, folds and bootstrap (default 0)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the statistics cache")
 
@@ -78,7 +80,7 @@ def _scores_from_args(args: argparse.Namespace) -> list[str]:
     if needs_model:
         raise CliError(f"The score(s) {', '.join(needs_model)} need a second model and are not available in "
                        "'sets'; use 'score' for them.")
-    return list(attacks.DEFAULT_SCORES) + [s for s in extra if s not in attacks.DEFAULT_SCORES]
+    return list(registry.default_scores()) + [s for s in extra if s not in registry.default_scores()]
 
 
 def _check_out(out: str) -> None:

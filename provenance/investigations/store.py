@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..scores import formulas as attacks
+from ..scores import registry
+from ..scores.formulas import DEFAULT_K
 from ..documents import Document, IngestError, unique_names
 from ..verdicts.verdict import Verdict
 
@@ -612,7 +613,7 @@ def _ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.Data
     for record in records:
         seen.update(dict.fromkeys(record))
     order = [c for c in BASE_COLUMNS if c in seen or not records]
-    order += [c for c in (scores or attacks.ALL_SCORES) if c in seen and c not in order]
+    order += [c for c in (scores or registry.SCORES) if c in seen and c not in order]
     order += [c for c in seen if c not in order and c != "sha256"]
     order.append("sha256")
     frame = pd.DataFrame(records, columns=order)
@@ -718,9 +719,9 @@ def run_investigation(
     investigation: str | None,
     model,
     documents: Sequence[Document],
-    scores: Sequence[str] = attacks.DEFAULT_SCORES,
+    scores: Sequence[str] = registry.default_scores(),
     *,
-    k: float = 0.2,
+    k: float = DEFAULT_K,
     settings=None,
     cache=None,
     ref_model=None,
@@ -747,7 +748,7 @@ def run_investigation(
     from ..lm.token_stats import ScoringCancelled, ScoringSettings
 
     settings = settings or ScoringSettings()
-    scores = validate_scores(scores, ref_model, observer)
+    scores = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
     record = scoring_settings_record(scores, k=k, settings=settings, ref_model=ref_model, observer=observer)
     inv = open_investigation(store, investigation, model, record)
     documents = store.add_documents(inv.id, documents)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..lm.token_stats import TokenStats
-from .formulas import lowest_k_count, standardised_logprob
+from .formulas import DEFAULT_K, lowest_k_count, standardised_logprob
 
 DEFAULT_CHUNK_TOKENS = 128
 LOGPROB_BIN_EDGES = (-np.inf, -12.0, -9.0, -7.0, -5.0, -3.0, -2.0, -1.0, -0.5, -0.1, np.inf)
@@ -23,7 +23,7 @@ AGGREGATES = ("mean", "min", "max", "std")
 DOCUMENT_FEATURE_NAMES = [f"{agg}_{name}" for agg in AGGREGATES for name in CHUNK_FEATURE_NAMES]
 
 
-def chunk_features(stats: TokenStats, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = 0.2) -> np.ndarray:
+def chunk_features(stats: TokenStats, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = DEFAULT_K) -> np.ndarray:
     """Per-chunk token features of one document: array (n_chunks, len(CHUNK_FEATURE_NAMES)), float64.
 
     The scored tokens are cut into ceil(n / chunk_tokens) nearly equal chunks. For each chunk: mean and standard
@@ -49,7 +49,7 @@ def chunk_features(stats: TokenStats, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, 
     return np.array(rows)
 
 
-def document_features(stats: TokenStats, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = 0.2) -> np.ndarray:
+def document_features(stats: TokenStats, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = DEFAULT_K) -> np.ndarray:
     """Chunk features aggregated over one document's chunks by mean, min, max and standard deviation:
     array (len(DOCUMENT_FEATURE_NAMES),), float64 (see ``chunk_features``)."""
     chunks = chunk_features(stats, chunk_tokens, k)

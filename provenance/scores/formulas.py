@@ -1,4 +1,5 @@
-"""Membership scores computed from TokenStats: one function per score, exactly as defined in design.md.
+"""Membership score formulas over TokenStats: one function per score, exactly as defined in design.md (registered
+with their names, labels and needs in registry.py).
 
 Every score is oriented "higher = more likely a member". NLL is the mean negative log-likelihood (nats per scored
 token); K = max(1, floor(k * n)) for n scored tokens, so no score is NaN for a text with at least one scored token.
@@ -14,22 +15,7 @@ import numpy as np
 
 from ..lm.token_stats import TokenStats, bits_per_byte, require_scored
 
-DEFAULT_SCORES: tuple[str, ...] = ("loss", "zlib", "lowercase", "mink", "minkpp")
-EXTRA_SCORES: tuple[str, ...] = ("ref", "gradnorm", "binoculars", "ngram_coverage")
-ALL_SCORES: tuple[str, ...] = DEFAULT_SCORES + EXTRA_SCORES
-
-SCORE_DESCRIPTIONS = {
-    "loss": "minus the mean negative log-likelihood per token",
-    "zlib": "minus NLL divided by the zlib-compressed length of the text in bytes",
-    "lowercase": "NLL of the lower-cased text divided by NLL of the text",
-    "mink": "mean log-probability of the k% least likely tokens (Min-K% Prob)",
-    "minkpp": "mean of the k% lowest standardised log-probabilities (Min-K%++)",
-    "ref": "reference model's NLL minus the target model's NLL (per token, or bits per byte across tokenizers)",
-    "gradnorm": "minus the mean over parameter tensors of the largest gradient entry of NLL (white-box)",
-    "binoculars": "minus the ratio of NLL to the observer-to-model cross-entropy (Binoculars)",
-    "ngram_coverage": "black-box: best coverage of the true second half by sampled continuations of the first half, "
-                      "summed over n-gram lengths 2..12 (N-Gram Coverage Attack)",
-}
+DEFAULT_K = 0.2  # the share of tokens Min-K% and Min-K%++ average over (their papers' default)
 
 # Floors that keep ratios and z-scores finite; they only matter for degenerate, near-certain predictions.
 _TINY_NLL = 1e-12
@@ -68,7 +54,7 @@ def lowest_k_count(n: int, k: float) -> int:
     return max(1, int(math.floor(k * n)))
 
 
-def mink(stats: TokenStats, k: float = 0.2) -> float:
+def mink(stats: TokenStats, k: float = DEFAULT_K) -> float:
     """Min-K% Prob: mean of the K lowest token log-probabilities (Shi et al. 2023)."""
     require_scored(stats)
     K = lowest_k_count(stats.n_scored, k)
@@ -81,7 +67,7 @@ def standardised_logprob(stats: TokenStats) -> np.ndarray:
     return (stats.logprob.astype(np.float64) - stats.mu.astype(np.float64)) / sigma
 
 
-def minkpp(stats: TokenStats, k: float = 0.2) -> float:
+def minkpp(stats: TokenStats, k: float = DEFAULT_K) -> float:
     """Min-K%++: mean of the K lowest standardised log-probabilities z_t (Zhang et al. 2024)."""
     require_scored(stats)
     K = lowest_k_count(stats.n_scored, k)

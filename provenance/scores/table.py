@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from . import formulas as attacks
-from ..lm.cache import StatsCache, cached_token_statistics
-from .ngram_coverage import ngram_coverage
 from ..documents import Document, unique_names
-from ..lm.interface import LanguageModel
+from ..lm.cache import StatsCache, cached_token_statistics
+from ..lm.interface import LanguageModel, require
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
+from . import formulas, registry
+from .formulas import DEFAULT_K
+from .registry import Score, ScoreInputs
 
 log = logging.getLogger(__name__)
 
@@ -32,24 +32,27 @@ class ScoredDocuments:
     errors: dict[str, str]
 
 
-def validate_scores(scores: Sequence[str], ref_model: LanguageModel | None, observer: LanguageModel | None) -> list[str]:
-    """Check score names and that the models they need were given; return them de-duplicated in order."""
-    unknown = [s for s in scores if s not in attacks.ALL_SCORES]
-    if unknown:
-        raise ValueError(f"Unknown score(s): {', '.join(unknown)}. Choose from: {', '.join(attacks.ALL_SCORES)}.")
-    if "ref" in scores and ref_model is None:
-        raise ValueError("The 'ref' score needs a reference model (--ref-model).")
-    if "binoculars" in scores and observer is None:
-        raise ValueError("The 'binoculars' score needs an observer model sharing the tokenizer (--observer).")
-    return list(dict.fromkeys(scores))
+def validate_scores(scores: Sequence[str], model: LanguageModel, ref_model: LanguageModel | None,
+                    observer: LanguageModel | None) -> list[Score]:
+    """The registered scores named in ``scores`` (de-duplicated, in order), after checking that the models they
+    need were given and that the target model can provide what each needs; each failure is a sentence."""
+    entries = [registry.get(name) for name in dict.fromkeys(scores)]
+    for entry in entries:
+        if registry.REFERENCE_MODEL in entry.inputs and ref_model is None:
+            raise ValueError(f"The '{entry.name}' score needs a reference model (--ref-model).")
+        if registry.OBSERVER in entry.inputs and observer is None:
+            raise ValueError(f"The '{entry.name}' score needs an observer model sharing the tokenizer (--observer).")
+        for capability in sorted(entry.capabilities):
+            require(model, capability, f"The '{entry.name}' score")
+    return entries
 
 
 def score_documents(
     model: LanguageModel,
     documents: Sequence[Document],
-    scores: Sequence[str] = attacks.DEFAULT_SCORES,
+    scores: Sequence[str] = registry.default_scores(),
     *,
-    k: float = 0.2,
+    k: float = DEFAULT_K,
     settings: ScoringSettings = ScoringSettings(),
     cache: StatsCache | None = None,
     ref_model: LanguageModel | None = None,
@@ -65,52 +68,40 @@ def score_documents(
     ``progress(tokens_done, tokens_total)`` reports the target model's passes (the texts and, for ``lowercase``,
     their lower-cased forms, scored together); ``on_row(row)`` is called as each row is ready.
     """
-    scores = validate_scores(scores, ref_model, observer)
+    entries = validate_scores(scores, model, ref_model, observer)
+    names = [e.name for e in entries]
+    needs = set().union(*(e.inputs for e in entries)) if entries else set()
     documents = unique_names(documents)
     texts = [d.text for d in documents]
-    lowered = lowercase_variants(texts, scores)
+    lowered = lowercase_variants(texts, names)
     stats = cached_token_statistics(model, texts + lowered, settings, cache=cache, progress=progress,
                                     should_stop=should_stop)
     main, lower = stats[: len(texts)], dict(zip(lowered, stats[len(texts):]))
-    extra: dict[str, list[TokenStats]] = {}
-    if "ref" in scores:
-        extra["ref"] = cached_token_statistics(ref_model, texts, settings, cache=cache, should_stop=should_stop)
-    if "binoculars" in scores:
-        extra["binoculars"] = cached_token_statistics(model, texts, settings, cache=cache, observer=observer,
-                                                      should_stop=should_stop)
+    ref_stats = observer_stats = None
+    if registry.REFERENCE_MODEL in needs:
+        ref_stats = cached_token_statistics(ref_model, texts, settings, cache=cache, should_stop=should_stop)
+    if registry.OBSERVER in needs:
+        observer_stats = cached_token_statistics(model, texts, settings, cache=cache, observer=observer,
+                                                 should_stop=should_stop)
     same_tokenizer = ref_model is not None and model.same_tokenizer(ref_model)
     rows, stats_by_name, errors = [], {}, {}
-    for i, (doc, stats) in enumerate(zip(documents, main)):
-        if stats.n_scored == 0:
+    for i, (doc, doc_stats) in enumerate(zip(documents, main)):
+        if doc_stats.n_scored == 0:
             errors[doc.name] = str(NoScoredTokensError(f"{doc.name}: too short to score "
-                                                        f"({stats.n_tokens} token(s); at least 2 are needed)."))
+                                                        f"({doc_stats.n_tokens} token(s); at least 2 are needed)."))
             continue
-        row = {"document": doc.name, "tokens": stats.n_scored, "nll": stats.nll, "perplexity": attacks.perplexity(stats)}
-        for name in scores:
-            if name == "loss":
-                row[name] = attacks.loss(stats)
-            elif name == "zlib":
-                row[name] = attacks.zlib_score(stats)
-            elif name == "lowercase":
-                low = lower.get(doc.text.lower())
-                row[name] = 1.0 if low is None else _or_nan(lambda: attacks.lowercase(stats, low))
-            elif name == "mink":
-                row[name] = attacks.mink(stats, k)
-            elif name == "minkpp":
-                row[name] = attacks.minkpp(stats, k)
-            elif name == "ref":
-                row[name] = _or_nan(lambda: attacks.ref(stats, extra["ref"][i], same_tokenizer))
-            elif name == "binoculars":
-                row[name] = attacks.binoculars(extra["binoculars"][i])
-            elif name == "gradnorm":
-                row[name] = attacks.gradnorm(model.gradient_norms(doc.text, settings))
-            elif name == "ngram_coverage":
-                row[name] = ngram_coverage(model, doc.text)
+        inputs = ScoreInputs(stats=doc_stats, k=k, lower_stats=lower.get(doc.text.lower()),
+                             ref_stats=ref_stats[i] if ref_stats else None, same_tokenizer=same_tokenizer,
+                             observer_stats=observer_stats[i] if observer_stats else None, model=model,
+                             settings=settings)
+        row = {"document": doc.name, "tokens": doc_stats.n_scored, "nll": doc_stats.nll,
+               "perplexity": formulas.perplexity(doc_stats)}
+        row.update({e.name: e.compute(inputs) for e in entries})
         rows.append(row)
-        stats_by_name[doc.name] = stats
+        stats_by_name[doc.name] = doc_stats
         if on_row:
             on_row(row)
-    table = pd.DataFrame(rows, columns=BASE_COLUMNS + list(scores))
+    table = pd.DataFrame(rows, columns=BASE_COLUMNS + names)
     return ScoredDocuments(table=table, stats=stats_by_name, errors=errors)
 
 
@@ -126,15 +117,6 @@ def tokens_to_score(model: LanguageModel, texts: Sequence[str], scores: Sequence
     """Scored tokens the target model's passes of ``score_documents`` go through (before any cache hit): the
     progress total of a run."""
     return sum(max(model.count_tokens(t) - 1, 0) for t in list(texts) + lowercase_variants(texts, scores))
-
-
-def _or_nan(compute: Callable[[], float]) -> float:
-    """A score whose auxiliary text has no scored token (e.g. lower-casing merged tokens) is missing, not fatal."""
-    try:
-        value = compute()
-    except NoScoredTokensError:
-        return math.nan
-    return value if np.isfinite(value) else math.nan
 
 
 # GLTR's rank buckets (Gehrmann et al. 2019): how far down the model's ranking each actual token was.
@@ -171,11 +153,10 @@ def token_table(model: LanguageModel, stats: TokenStats, *, max_alternatives: in
         k = min(max_alternatives, stats.top_ids.shape[1])
         alternatives = [" · ".join(f"{model.token_text(int(i))!r} {np.exp(lp):.3g}" for i, lp in zip(ids[:k], lps[:k]))
                         for ids, lps in zip(stats.top_ids, stats.top_logprobs)]
-    from .formulas import standardised_logprob
 
     return pd.DataFrame({
         "position": np.arange(1, stats.n_tokens), "token": tokens, "start": offsets[:, 0], "end": offsets[:, 1],
         "logprob": stats.logprob.astype(float), "probability": np.exp(stats.logprob.astype(float)),
         "rank": stats.rank, "bucket": [rank_bucket(int(r)) for r in stats.rank],
-        "z": standardised_logprob(stats), "alternatives": alternatives,
+        "z": formulas.standardised_logprob(stats), "alternatives": alternatives,
     })

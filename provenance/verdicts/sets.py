@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS, document_features
+from ..scores.formulas import DEFAULT_K
 from .dataset_inference import (DEFAULT_SPLITS, MIN_DATASET_DOCUMENTS, DatasetInference, dataset_inference,
                                 dataset_inference_false_positive)
 from .meta_classifier import MetaClassifierResult, meta_classifier
@@ -182,7 +183,7 @@ class LabelledEvaluation:
 
 
 def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.DataFrame, scores: Sequence[str], *,
-                      stats: dict | None = None, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = 0.2,
+                      stats: dict | None = None, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = DEFAULT_K,
                       n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> LabelledEvaluation:
     """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR per
     score, the document-level meta-classifier over chunk features (when ``stats``, document name -> TokenStats, is
