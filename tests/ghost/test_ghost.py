@@ -12,7 +12,7 @@ from scipy.stats import kstest
 from provenance import ghost
 from provenance.ghost import planting
 from provenance.cli import main as cli_main
-from provenance.lm.statistics import TokenStats
+from provenance.lm.statistics import ScoringSettings, TokenStats
 
 PLANT_COUNTS = (5, 20, 50)
 N_PER_COUNT = 2
@@ -321,7 +321,7 @@ def test_pvalues_of_fresh_identifiers_are_uniform(planted):
     fresh = ghost.generate_identifiers(generator, 200, exclude=planted["exclude"], rng=random.Random(11))
     null = planted["null"]
     assert len(null) == N_NULL and not set(fresh) & set(planted["null_cache"].load(
-        ghost.NullCache.key(model, generator, ghost.ScoringSettings(), ""))[0])
+        ghost.NullCache.key(model, generator, ScoringSettings(), ""))[0])
     observed, _ = ghost.identifier_nll(model, fresh)
     p = np.array([ghost.empirical_p_value(x, null)[0] for x in observed])
     assert kstest(p, "uniform").pvalue > 0.01
