@@ -10,7 +10,6 @@ reproduces them exactly. ``detect`` runs both and returns a ``GhostDetection``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -20,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files import sha256_text
 from ..lm.cache import StatsCache, cached_token_statistics
 from ..lm.loading import LoadedModel
 from ..lm.statistics import ScoringSettings, TokenStats
 from .generator import GhostError, GhostGenerator, generate_identifiers
-from .registry import GhostEntry, _write_json
+from .registry import GhostEntry, write_json
 
 DEFAULT_NULL = 1000
 DEFAULT_ALPHA = 0.01
@@ -70,8 +70,8 @@ class NullCache:
     @staticmethod
     def key(model: LoadedModel, generator: GhostGenerator, settings: ScoringSettings, context: str) -> str:
         parts = [model.identity, generator.key(), settings.key(model.context_length),
-                 hashlib.sha256(context.encode("utf-8")).hexdigest()]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+                 sha256_text(context)]
+        return sha256_text("|".join(parts))[:32]
 
     def load(self, key: str) -> tuple[list[str], list[float]]:
         if key in self._memory:
@@ -92,7 +92,7 @@ class NullCache:
         entry = {**meta, "texts": texts, "nll": nll}
         self._memory[key] = entry
         if self.directory is not None:
-            _write_json(entry, self.directory / f"{key}.json")
+            write_json(entry, self.directory / f"{key}.json")
 
 
 def null_nll(model: LoadedModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import copy
-import hashlib
 import html
 import re
 import secrets
@@ -22,8 +21,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ..documents import decode_text
+from ..files import atomic_write_bytes, sha256_file
 from .generator import GhostError
-from .registry import FORMAT_VERSION, GhostEntry, _write_json
+from .registry import FORMAT_VERSION, GhostEntry, write_json
 
 POSITIONS = ("start", "end", "random")
 EMBED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx")
@@ -308,12 +308,9 @@ def read_utf8_exact(path: str | Path) -> tuple[str, bool]:
 
 
 def write_utf8_exact(path: str | Path, text: str, bom: bool) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_bytes((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The inverse of ``read_utf8_exact``: the text as UTF-8, after a byte-order mark when ``bom``, written
+    atomically (creating the folder when needed)."""
+    atomic_write_bytes(path, (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
 
 
 def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Sequence[GhostEntry], *,
@@ -358,14 +355,14 @@ def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Seque
                                                 markdown=suffix == ".md", rng=rng)
             write_utf8_exact(out, marked, bom)
         documents.append({"source": str(path), "output": str(out), "format": suffix.lstrip("."),
-                          "source_sha256": _sha256_file(path), "output_sha256": _sha256_file(out),
+                          "source_sha256": sha256_file(path), "output_sha256": sha256_file(out),
                           "placements": [asdict(p) for p in placements]})
     return {"format": MANIFEST_FORMAT, "version": FORMAT_VERSION,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "documents": documents}
 
 
 def save_manifest(manifest: dict, path: str | Path) -> Path:
-    return _write_json(manifest, path)
+    return write_json(manifest, path)
 
 
 def placements_from_manifest(document: dict) -> list[Placement]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..files import atomic_write_text
 from .generator import GhostError, GhostGenerator, generate_identifiers, load_wordlist
 
 REGISTRY_FORMAT = "provenance-ghost-registry"
@@ -103,7 +103,7 @@ def public_commitments(registry: Registry) -> dict:
 
 def save_commitments(registry: Registry, path: str | Path) -> Path:
     """Write ``public_commitments(registry)`` as JSON: the file to publish."""
-    return _write_json(public_commitments(registry), path)
+    return write_json(public_commitments(registry), path)
 
 
 def _entry_from_dict(raw: object, where: str) -> GhostEntry:
@@ -230,15 +230,12 @@ def load_published(path: str | Path) -> dict:
     return data
 
 
-def _write_json(data: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def write_json(data: dict, path: str | Path) -> Path:
+    """Write ``data`` as indented UTF-8 JSON, atomically (``files.atomic_write_text``: a crash leaves the old file or
+    the new one, never half of one), creating the folder when needed; returns the path."""
+    return atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def save_registry(registry: Registry, path: str | Path) -> Path:
     """Write the registry as JSON (atomically: a crash never leaves half a registry)."""
-    return _write_json(registry.to_dict(), path)
+    return write_json(registry.to_dict(), path)

@@ -1,7 +1,9 @@
 """Ghost sentences, step 4: exact-null detection (p-values, exposure, Fisher, verdicts), the last-k words test,
 null-draw caching and the 'ghost detect' command, on a tiny model trained with planted identifiers."""
 
+import hashlib
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -49,6 +51,16 @@ def test_verdict_words_and_false_positive_rate():
     words, sentence = ghost.verdict_for(0.3, 3, 1000, 0.01)
     assert words == "no evidence" and "0.01" in sentence
     assert ghost.verdict_for(1 / 51, 1, 50, 0.01)[0].startswith("inconclusive (too few null draws")
+
+
+def test_null_cache_keys_stay_those_already_on_disk():
+    """Null draws cached before the move to files.sha256_text keep their file names (keys)."""
+    model = SimpleNamespace(identity="model-identity", context_length=128)
+    generator, settings, context = ghost.GhostGenerator(lead_in="Note:"), ScoringSettings(), "Caf\u00e9 context. "
+    parts = [model.identity, generator.key(), settings.key(model.context_length),
+             hashlib.sha256(context.encode("utf-8")).hexdigest()]
+    assert ghost.NullCache.key(model, generator, settings, context) == \
+        hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 def test_context_is_scored_but_only_the_identifier_counts(tiny_model):
