@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
           f"tokens per epoch x {args.epochs} epochs ({'LoRA r=' + str(args.lora_rank) if args.lora_rank else 'full'}"
           f" fine-tuning of {model.name}); {time.time() - t0:.0f} s in all.\n")
     print(summary.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else summary.to_string(index=False))
-    print(f"\nAll tested together: {result.sentence}")
+    print(f"\nAll tested together: {result.verdict.sentence()}")
     if args.out:
         result.table.to_csv(args.out, index=False)
     return 0

@@ -5,7 +5,8 @@ context) is ranked among M fresh draws from the same generator scored the same w
 generator, scoring settings and context in a ``NullCache``). p = (1 + #{null NLL <= observed}) / (M + 1) is exactly
 uniform when the model never saw the identifier; exposure = log2(M + 1) - log2(rank) in bits; Fisher's method combines
 identifiers. (b) The last-k words test: prompt with all but the last k words and check whether greedy decoding
-reproduces them exactly. ``detect`` runs both and returns a ``GhostDetection``.
+reproduces them exactly. ``detect`` runs both and returns a ``GhostDetection`` whose ``verdict`` is a
+``verdicts.verdict.Verdict`` made by ``decide`` (``verdict_for``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..files import sha256_text
 from ..lm.cache import StatsCache, cached_token_statistics
 from ..lm.loading import LoadedModel
 from ..lm.statistics import ScoringSettings, TokenStats
+from ..verdicts.verdict import Verdict, decide, format_p
 from .generator import GhostError, GhostGenerator, generate_identifiers
 from .registry import GhostEntry, write_json
 
@@ -209,35 +211,74 @@ class GhostDetection:
 
     ``table``: one row per identifier: ``id, identifier, tokens, nll`` (nats per token), ``null_median_nll``,
     ``rank``, ``p_value``, ``exposure_bits``, ``last_k_hit`` (any k) and ``last_{k}_hit`` per k.
-    ``null``: the null NLLs per generator key, shape (M,). ``combined_p``: Fisher's method over ``p_value``.
-    ``verdict``: the verdict word(s); ``sentence``: the full verdict sentence with its false-positive rate.
+    ``null``: the null NLLs per generator key, shape (M,); ``n_null``: M, the fresh draws per generator.
+    ``verdict``: the calibrated verdict on all identifiers together (``verdicts.verdict.Verdict``, made by
+    ``decide``): its ``p_value`` is Fisher's method over the ``p_value`` column, its ``fpr`` the false-positive rate
+    the test was set at; ``sentence()`` and ``words()`` are for people, ``label`` for code.
     """
 
     table: pd.DataFrame
     null: dict[str, np.ndarray]
-    combined_p: float
     n_null: int
-    alpha: float
-    verdict: str
-    sentence: str
+    verdict: Verdict
+
+    @property
+    def combined_p(self) -> float:
+        """Fisher's method over the identifiers' p-values (small = the model finds them familiar)."""
+        return self.verdict.p_value
+
+    @property
+    def alpha(self) -> float:
+        """The false-positive rate the verdict is set at."""
+        return self.verdict.fpr
 
 
-def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float) -> tuple[str, str]:
-    """(verdict words, sentence) in design.md's words. The false-positive rate is ``alpha`` exactly, because the
-    p-values are exact under "never trained on these identifiers"."""
-    floor = fisher_combined([1 / (n_null + 1)] * n_identifiers)
-    subject = f"{n_identifiers} identifier(s), each ranked among {n_null} fresh draws from its generator"
+def smallest_combined_p(n_identifiers: int, n_null: int) -> float:
+    """The smallest combined p-value ``n_identifiers`` identifiers can reach with ``n_null`` draws each: Fisher's
+    method over p = 1 / (n_null + 1), every identifier ranked first."""
+    return fisher_combined([1 / (n_null + 1)] * n_identifiers)
+
+
+def fewest_null_draws(n_identifiers: int, alpha: float) -> int:
+    """The smallest number of null draws M with which ``n_identifiers`` identifiers, each ranked first, reach a
+    combined p-value of at most ``alpha`` (for one identifier: M = 1/alpha - 1, rounded up)."""
+    if not 0 < alpha < 1:
+        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
+    lo, hi = 1, 1
+    while smallest_combined_p(n_identifiers, hi) > alpha:
+        hi *= 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if smallest_combined_p(n_identifiers, mid) <= alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def describe_method(n_identifiers: int, n_null: int) -> str:
+    """What the identifiers were compared with, in words (the ``method`` of a ghost verdict)."""
+    subject = (f"{n_identifiers} identifier(s), each ranked by its NLL" if n_identifiers > 1
+               else "1 identifier, ranked by its NLL")
+    method = f"{subject} among {n_null} fresh draws from its generator (never published, so never trained on)"
+    return method + ("; combined with Fisher's method" if n_identifiers > 1 else "")
+
+
+def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float) -> Verdict:
+    """The verdict on ``n_identifiers`` identifiers whose exact p-values (each a rank among ``n_null`` fresh draws)
+    combine to ``combined_p``, at false-positive rate ``alpha``, made by ``verdicts.verdict.decide``.
+
+    The false-positive rate is ``alpha`` exactly, because the p-values are exact under "never trained on these
+    identifiers". Inconclusive when too few null draws were taken for any result to reach ``alpha`` (the smallest
+    possible combined p is above it): the reason says how many draws are needed.
+    """
+    floor = smallest_combined_p(n_identifiers, n_null)
+    problems = []
     if floor > alpha:
-        verdict = f"inconclusive (too few null draws: the smallest possible p = {floor:.3g} is above the FPR {alpha:g})"
-        return verdict, f"{verdict}. Tested {subject}; use more null draws."
-    if combined_p <= alpha:
-        verdict = f"evidence of training (p = {combined_p:.3g}, at FPR {alpha:g})"
-        return verdict, (f"{verdict}: the model finds these identifiers more likely than fresh ones of the same kind "
-                         f"would be by chance. Tested {subject}; a model that never saw them is called 'trained' "
-                         f"with probability {alpha:g}.")
-    verdict = "no evidence"
-    return verdict, (f"{verdict} (p = {combined_p:.3g} > {alpha:g}, the false-positive rate this test is set at): "
-                     f"the model finds these identifiers no more likely than fresh ones. Tested {subject}.")
+        problems.append(f"too few null draws: the smallest possible p = {format_p(floor)} is above the "
+                        f"false-positive rate {alpha:g}, so at least {fewest_null_draws(n_identifiers, alpha)} "
+                        f"draws are needed")
+    return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
 
 
 def detect(model: LoadedModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
@@ -285,6 +326,5 @@ def detect(model: LoadedModel, entries: Sequence[GhostEntry], *, n_null: int = D
         for k in last_k:
             table[f"last_{k}_hit"] = hits[f"last_{k}_hit"].to_numpy()
     combined = fisher_combined(table["p_value"].to_numpy())
-    verdict, sentence = verdict_for(combined, len(entries), n_null, alpha)
-    return GhostDetection(table=table, null=nulls, combined_p=combined, n_null=n_null, alpha=alpha,
-                          verdict=verdict, sentence=sentence)
+    return GhostDetection(table=table, null=nulls, n_null=n_null,
+                          verdict=verdict_for(combined, len(entries), n_null, alpha))

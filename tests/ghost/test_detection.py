@@ -2,6 +2,8 @@
 null-draw caching and the 'ghost detect' command, on a tiny model trained with planted identifiers."""
 
 import hashlib
+import json
+import math
 import random
 from types import SimpleNamespace
 
@@ -13,7 +15,9 @@ from textgen import random_sentences
 from provenance import ghost
 from provenance.cli import main as cli_main
 from provenance.ghost import planting
+from provenance.ghost.detection import fewest_null_draws, smallest_combined_p
 from provenance.lm.statistics import ScoringSettings, TokenStats
+from provenance.verdicts.verdict import Label, Verdict, format_p
 
 PLANT_COUNTS = (5, 20, 50)
 N_PER_COUNT = 2
@@ -47,10 +51,10 @@ def test_span_nll_scores_only_the_identifier_after_its_context():
 
 
 def test_verdict_words_and_false_positive_rate():
-    assert ghost.verdict_for(1e-5, 3, 1000, 0.01)[0] == "evidence of training (p = 1e-05, at FPR 0.01)"
-    words, sentence = ghost.verdict_for(0.3, 3, 1000, 0.01)
-    assert words == "no evidence" and "0.01" in sentence
-    assert ghost.verdict_for(1 / 51, 1, 50, 0.01)[0].startswith("inconclusive (too few null draws")
+    assert ghost.verdict_for(1e-5, 3, 1000, 0.01).words() == "evidence of training (p = 1.00e-05, at FPR 0.01)"
+    verdict = ghost.verdict_for(0.3, 3, 1000, 0.01)
+    assert verdict.label == "no evidence" and "0.01" in verdict.sentence()
+    assert ghost.verdict_for(1 / 51, 1, 50, 0.01).words().startswith("inconclusive (too few null draws")
 
 
 def test_null_cache_keys_stay_those_already_on_disk():
@@ -61,6 +65,32 @@ def test_null_cache_keys_stay_those_already_on_disk():
              hashlib.sha256(context.encode("utf-8")).hexdigest()]
     assert ghost.NullCache.key(model, generator, settings, context) == \
         hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def test_fewest_null_draws_is_the_smallest_number_that_can_reach_the_false_positive_rate():
+    assert fewest_null_draws(1, 0.01) == 99  # p = 1 / (M + 1) <= 0.01
+    for n in (1, 2, 3, 6):
+        for alpha in (0.05, 0.01, 0.001):
+            m = fewest_null_draws(n, alpha)
+            assert smallest_combined_p(n, m) <= alpha
+            assert m == 1 or smallest_combined_p(n, m - 1) > alpha
+
+
+def test_too_few_null_draws_make_the_verdict_inconclusive(tiny_model):
+    """No result can reach the false-positive rate: the verdict says so, with how many draws are needed, whatever
+    the p-value; with that many draws the same test is conclusive."""
+    entries = ghost.new_entries(ghost.Registry(), ghost.GhostGenerator(), 2, rng=random.Random(3))
+    result = ghost.detect(tiny_model, entries, n_null=20, alpha=0.001, last_k=(), rng=random.Random(4))
+    verdict = result.verdict
+    assert isinstance(verdict, Verdict) and verdict.label is Label.INCONCLUSIVE and not verdict.is_conclusive
+    floor, needed = smallest_combined_p(2, 20), fewest_null_draws(2, 0.001)
+    assert verdict.reasons == (f"too few null draws: the smallest possible p = {format_p(floor)} is above the "
+                               f"false-positive rate 0.001, so at least {needed} draws are needed",)
+    assert verdict.words() == f"inconclusive ({verdict.reasons[0]})"
+    assert math.isfinite(verdict.p_value) and floor <= verdict.p_value <= 1 and verdict.fpr == 0.001
+    assert Verdict.from_dict(json.loads(json.dumps(verdict.to_dict()))) == verdict
+    enough = ghost.detect(tiny_model, entries, n_null=needed, alpha=0.001, last_k=(), rng=random.Random(4))
+    assert enough.verdict.is_conclusive, enough.verdict.words()
 
 
 def test_context_is_scored_but_only_the_identifier_counts(tiny_model):
@@ -136,11 +166,27 @@ def test_planted_identifiers_are_detected_and_absent_ones_are_not(planted):
     assert not absent["last_k_hit"].any()
     high = table.loc[[e.id for e in planted["by_count"][50]]]
     assert high["last_1_hit"].mean() >= 2 / 3
-    assert result.verdict.startswith("evidence of training (p = ") and "at FPR 0.01" in result.verdict
+    assert result.verdict.words().startswith("evidence of training (p = ") and "at FPR 0.01" in result.verdict.words()
     assert set(table.columns) >= {"identifier", "nll", "p_value", "exposure_bits", "last_k_hit", "rank", "tokens"}
     only_absent = ghost.detect(model, planted["absent"], n_null=N_NULL, exclude=planted["exclude"],
                                null_cache=planted["null_cache"], last_k=())
-    assert only_absent.verdict == "no evidence", only_absent.sentence
+    assert only_absent.verdict.label == "no evidence", only_absent.verdict.sentence()
+
+
+def test_detect_gives_a_verdict_value_that_round_trips(planted):
+    """The verdict is a value made by decide(): label, p-value (Fisher's method over the table), false-positive rate
+    and the method in words; its dict form (what the store and reports keep) gives back the same value."""
+    result = ghost.detect(planted["model"], planted["by_count"][50], n_null=N_NULL, exclude=planted["exclude"],
+                          null_cache=planted["null_cache"], last_k=())
+    verdict = result.verdict
+    assert isinstance(verdict, Verdict) and verdict.label is Label.EVIDENCE and verdict.reasons == ()
+    assert verdict.p_value == result.combined_p == ghost.fisher_combined(result.table["p_value"].to_numpy())
+    assert verdict.fpr == result.alpha == ghost.DEFAULT_ALPHA
+    assert verdict.method == (f"{N_PER_COUNT} identifier(s), each ranked by its NLL among {N_NULL} fresh draws from "
+                              "its generator (never published, so never trained on); combined with Fisher's method")
+    assert Verdict.from_dict(verdict.to_dict()) == verdict
+    assert Verdict.from_dict(json.loads(json.dumps(verdict.to_dict()))) == verdict
+    assert verdict.sentence() == f"{verdict.words()[:1].upper()}{verdict.words()[1:]}. Method: {verdict.method}."
 
 
 def test_null_draws_are_cached_per_model_and_generator(planted):
@@ -183,6 +229,7 @@ def test_cli_detect_writes_one_row_per_identifier_and_the_combined_p(planted, tm
     verdict = capsys.readouterr().out
     assert verdict.startswith("evidence of training (p = ") and "at FPR 0.01" in verdict, verdict
     assert table["verdict"].iloc[-1].startswith("evidence of training")
+    assert table["label"].iloc[-1] == "evidence of training" and table["fpr"].iloc[-1] == 0.01
     assert list((tmp_path / "cache" / "ghost_nulls").glob("*.json"))
 
 
@@ -193,4 +240,4 @@ def test_default_model_fresh_identifiers_are_not_flagged(default_model):
     entries = ghost.new_entries(registry, ghost.GhostGenerator(), 2, rng=random.Random(21))
     result = ghost.detect(default_model, entries, n_null=100, last_k=(1,), rng=random.Random(22))
     assert len(result.table) == 2 and result.table["p_value"].between(1 / 101, 1).all()
-    assert result.verdict.startswith(("no evidence", "inconclusive"))
+    assert result.verdict.words().startswith(("no evidence", "inconclusive"))
