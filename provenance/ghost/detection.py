@@ -48,8 +48,8 @@ def identifier_nll(model: LoadedModel, identifiers: Sequence[str], *, context: s
     """NLL of each identifier scored after ``context`` and its number of scored tokens: two arrays of shape (n,),
     float64 NLL in nats per token (lower = more likely) and int64 token counts.
 
-    One batched pass through ``cache.cached_token_statistics``; other keyword arguments (progress, should_stop,
-    max_batch_tokens ...) go to ``scoring.iter_token_statistics``.
+    One batched pass through ``lm.cache.cached_token_statistics``; other keyword arguments (progress, should_stop,
+    max_batch_tokens ...) go to ``lm.statistics.iter_token_statistics``.
     """
     texts = [context + ident for ident in identifiers]
     stats = cached_token_statistics(model, texts, settings, cache, **kwargs)

@@ -96,7 +96,7 @@ def train_on_plan(model: LoadedModel, plan: PlantingPlan, *, epochs: int = 8, le
                   batch_size: int = 16, seed: int = 0, lora_rank: int | None = None,
                   progress: Callable[[int, int, float], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> tuple[LoadedModel, TrainingReport]:
-    """Fine-tune ``model`` on the planted corpus (see training.fine_tune)."""
+    """Fine-tune ``model`` on the planted corpus (see ``lm.training.fine_tune``)."""
     return fine_tune(model, plan.corpus, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
                      seed=seed, lora_rank=lora_rank, progress=progress, should_stop=should_stop)
 
