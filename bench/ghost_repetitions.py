@@ -4,7 +4,7 @@ Plants identifiers at each repetition count (default 1, 3, 10, 30, 100; 10 ident
 background corpus, together with decoys from the same generator used once each (so every wordlist word is familiar
 and the test measures memorisation of the exact sequence, design.md "Testing the statistics honestly") and
 identifiers that are never planted (repetitions 0: the false-positive check). Fine-tunes a model on the corpus, then
-runs ``ghost.detect`` and prints, per repetition count, the detection rate (p < alpha), the last-k hit rate (any
+runs ``ghost.detect`` and prints, per repetition count, the detection rate (p <= alpha), the last-k hit rate (any
 k = 1..3, and k = 3 alone), the median p-value and the median exposure in bits.
 
     .venv/bin/python bench/ghost_repetitions.py                      # tiny model, CPU, a few minutes
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=1500, help="background documents")
     parser.add_argument("--sentences", type=int, default=6, help="sentences per background document")
     parser.add_argument("--null", type=int, default=1000, help="null draws (M)")
-    parser.add_argument("--alpha", type=float, default=0.01, help="detection threshold on p")
+    parser.add_argument("--alpha", type=float, default=0.01, help="the false-positive rate: detection at p <= alpha")
     parser.add_argument("--words", type=int, default=ghost.DEFAULT_WORDS, help="words per identifier")
     parser.add_argument("--model", default="tiny", help="'tiny' (built here) or a model spec for load_model")
     parser.add_argument("--device", default=None)
@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
                                      rng=random.Random(args.seed + 1))
     summary = planting.summarise(result.table, args.alpha)
     print(f"\nGhost sentences of {args.words} words, {args.per_count} per count, M = {args.null} null draws, "
-          f"detection at p < {args.alpha}; {args.decoys} decoys; {report.tokens_seen // max(1, args.epochs):,} "
+          f"detection at p <= {args.alpha}; {args.decoys} decoys; {report.tokens_seen // max(1, args.epochs):,} "
           f"tokens per epoch x {args.epochs} epochs ({'LoRA r=' + str(args.lora_rank) if args.lora_rank else 'full'}"
           f" fine-tuning of {model.name}); {time.time() - t0:.0f} s in all.\n")
     print(summary.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else summary.to_string(index=False))
-    print(f"\nAll tested together: {result.sentence}")
+    print(f"\nAll tested together: {result.verdict.sentence()}")
     if args.out:
         result.table.to_csv(args.out, index=False)
     return 0

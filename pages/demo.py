@@ -82,9 +82,8 @@ if demo is not None:
                                           (cols[1], False, "The 3 never published")):
                 group = table[table["published"] == published]
                 combined = ghost.fisher_combined(group["p_value"].tolist())
-                _, sentence = ghost.verdict_for(combined, len(group), result.n_null, ALPHA)
                 with col:
-                    verdict_card(title, sentence)
+                    verdict_card(title, ghost.verdict_for(combined, len(group), result.n_null, ALPHA))
             null = next(iter(result.null.values()))
             show_figure(charts.ghost_null_histogram(null, table, title="Grey: how surprising brand-new phrases are. "
                                                     "Markers: the author's 6 phrases"), "demo-null", "fig_demo")

@@ -180,18 +180,16 @@ with detect_tab:
                                    model_identity=model.identity, model_info=model.describe(),
                                    settings={"n_null": int(n_null), "alpha": float(alpha), "last_k": last_k})
                 store.put_artifact(inv.id, "ghost_detection", result.table)
-                store.set_verdict(inv.id, {"label": result.verdict.split(" (")[0], "statement": result.sentence,
-                                           "p_value": result.combined_p, "fpr": float(alpha),
-                                           "method": "ghost sentences: exact null of fresh draws, Fisher's method"})
+                store.set_verdict(inv.id, result.verdict)
                 store.set_status(inv.id, "complete", f"{len(entries)} identifier(s) tested.")
                 st.session_state["ghost_result"] = result
                 st.session_state["ghost_investigation"] = inv.id
                 st.rerun()  # draw the finished results without the Stop button and progress bar
     result = st.session_state.get("ghost_result")
     if result is not None:
-        verdict_card("Were your identifiers trained on?", result.sentence,
-                     f"Combined over {len(result.table)} identifier(s) with Fisher's method. Each p-value ranks an "
-                     f"identifier among {result.n_null} fresh draws that were never published.")
+        verdict_card("Were your identifiers trained on?", result.verdict,
+                     f"A model that never saw your identifiers is called 'trained' with probability at most "
+                     f"{result.verdict.fpr:g} (the false-positive rate).")
         for i, null in enumerate(result.null.values()):  # one null per generator setting
             show_figure(charts.ghost_null_histogram(null, result.table), f"ghost-null-{i}", f"fig_ghost_null_{i}")
         st.dataframe(result.table, hide_index=True, width="stretch")

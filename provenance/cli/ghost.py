@@ -114,8 +114,11 @@ def _parse_ks(text: str) -> list[int]:
 
 
 def detection_table(result: ghost.GhostDetection) -> pd.DataFrame:
-    """The per-identifier table followed by one row holding Fisher's combined p-value and the verdict."""
-    combined = {"id": "combined (Fisher)", "p_value": result.combined_p, "verdict": result.verdict}
+    """The per-identifier table followed by one row holding Fisher's combined p-value, the false-positive rate, the
+    verdict's label and its words (label, p-value and false-positive rate, or why it is inconclusive)."""
+    verdict = result.verdict
+    combined = {"id": "combined (Fisher)", "p_value": verdict.p_value, "fpr": verdict.fpr,
+                "label": verdict.label.value, "verdict": verdict.words()}
     return pd.concat([result.table, pd.DataFrame([combined])], ignore_index=True)
 
 
@@ -139,7 +142,8 @@ def _run_detect(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     out = write_table(detection_table(result), args.out)
-    print(result.sentence)
+    print(result.verdict.words())
+    print(f"Method: {result.verdict.method}.", file=sys.stderr)
     print(f"Tested {len(entries)} identifier(s) against {args.null} null draws in {time.time() - t0:.1f} s -> {out}",
           file=sys.stderr)
     return 0

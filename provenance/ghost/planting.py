@@ -12,11 +12,13 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .. import ghost
 from ..lm.loading import LoadedModel
 from ..lm.training import TrainingReport, build_small_model, fine_tune, train_tokenizer
+from ..verdicts.verdict import decide
 
 SUBJECTS = ("the farmer", "a teacher", "my neighbour", "the old sailor", "a small child", "the mayor", "her brother",
             "the baker", "our guide", "a tired nurse", "the young painter", "his cousin", "the driver", "a student")
@@ -94,7 +96,7 @@ def train_on_plan(model: LoadedModel, plan: PlantingPlan, *, epochs: int = 8, le
                   batch_size: int = 16, seed: int = 0, lora_rank: int | None = None,
                   progress: Callable[[int, int, float], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> tuple[LoadedModel, TrainingReport]:
-    """Fine-tune ``model`` on the planted corpus (see training.fine_tune)."""
+    """Fine-tune ``model`` on the planted corpus (see ``lm.training.fine_tune``)."""
     return fine_tune(model, plan.corpus, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
                      seed=seed, lora_rank=lora_rank, progress=progress, should_stop=should_stop)
 
@@ -112,12 +114,14 @@ def detect_planted(model: LoadedModel, plan: PlantingPlan, *, n_null: int = ghos
 
 
 def summarise(table: pd.DataFrame, alpha: float = ghost.DEFAULT_ALPHA) -> pd.DataFrame:
-    """One row per repetition count: identifiers, detection rate (p < alpha), last-k hit rates, median p-value and
+    """One row per repetition count: identifiers, detection rate (the share whose own p-value ``decide`` calls
+    evidence of training at false-positive rate ``alpha``, i.e. p <= alpha), last-k hit rates, median p-value and
     median exposure in bits (``table`` from ``detect_planted``)."""
     rows = []
     for reps, group in table.groupby("repetitions"):
+        detected = [decide(float(p), alpha).is_evidence for p in group["p_value"]]
         row = {"repetitions": int(reps), "identifiers": len(group),
-               "detection_rate": float((group["p_value"] < alpha).mean()),
+               "detection_rate": float(np.mean(detected)),
                "median_p": float(group["p_value"].median()),
                "median_exposure_bits": float(group["exposure_bits"].median())}
         if "last_k_hit" in group:

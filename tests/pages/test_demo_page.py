@@ -3,7 +3,7 @@ not the unpublished ones."""
 
 import time
 
-from apptest_helpers import button, open_page
+from apptest_helpers import button, open_page, page_text
 
 
 def test_plant_train_detect_story():
@@ -30,7 +30,7 @@ def test_plant_train_detect_story():
     unpublished = table[table["repetitions"] == 0]["p_value"]
     assert (planted < 0.01).all(), table
     assert (unpublished > 0.01).all(), table
-    cards = " ".join(m.value for m in at.markdown)
+    cards = page_text(at)
     assert "Evidence of training" in cards and "No evidence of training" in cards
     assert len(at.get("plotly_chart")) == 1
     print(f"demo train + detect: {time.time() - start:.0f} s")

@@ -4,7 +4,10 @@ import io
 import json
 import zipfile
 
-from apptest_helpers import button, open_page
+from apptest_helpers import button, open_page, page_text
+
+from provenance.investigations.store import InvestigationStore
+from provenance.verdicts.verdict import Verdict
 
 
 def test_generate_embed_and_detect(tiny_model_dir):
@@ -39,9 +42,11 @@ def test_generate_embed_and_detect(tiny_model_dir):
     table = at.dataframe[-1].value
     assert {"identifier", "nll", "p_value", "last_k_hit"} <= set(table.columns)
     assert ((table["p_value"] > 0) & (table["p_value"] <= 1)).all()
-    cards = " ".join(m.value for m in at.markdown)
+    cards = page_text(at)
     assert "Were your identifiers trained on?" in cards and ("FPR" in cards or "false-positive rate" in cards)
     assert len(at.get("plotly_chart")) >= 1
+    stored = InvestigationStore().get(at.session_state["ghost_investigation"]).verdict
+    assert isinstance(stored, Verdict) and stored == at.session_state["ghost_result"].verdict  # the value, unparsed
 
 
 def test_tampered_registry_upload_is_refused_with_a_sentence(tiny_model_dir):

@@ -1,0 +1,330 @@
+"""Step 4 of ghost sentences: testing a model for registered identifiers.
+
+(a) The perplexity test: each identifier's NLL (``identifier_nll``, only the identifier's tokens after an optional
+context) is ranked among M fresh draws from the same generator scored the same way (``null_nll``, cached per model,
+generator, scoring settings and context in a ``NullCache``). p = (1 + #{null NLL <= observed}) / (M + 1) is exactly
+uniform when the model never saw the identifier; exposure = log2(M + 1) - log2(rank) in bits; Fisher's method combines
+identifiers. (b) The last-k words test: prompt with all but the last k words and check whether greedy decoding
+reproduces them exactly. ``detect`` runs both and returns a ``GhostDetection`` whose ``verdict`` is a
+``verdicts.verdict.Verdict`` made by ``decide`` (``verdict_for``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..files import sha256_text
+from ..lm.cache import StatsCache, cached_token_statistics
+from ..lm.loading import LoadedModel
+from ..lm.statistics import ScoringSettings, TokenStats
+from ..verdicts.verdict import Verdict, decide, format_p
+from .generator import GhostError, GhostGenerator, generate_identifiers
+from .registry import GhostEntry, write_json
+
+DEFAULT_NULL = 1000
+DEFAULT_ALPHA = 0.01
+DEFAULT_LAST_K = (1, 2, 3)
+
+
+def span_nll(stats: TokenStats, start_char: int = 0) -> float:
+    """Mean NLL (nats per token) of the scored tokens that end after character ``start_char`` of the scored text,
+    i.e. the identifier's tokens when the text is ``context + identifier`` and ``start_char = len(context)``."""
+    mask = stats.offsets[1:, 1] > start_char
+    if not mask.any():
+        raise GhostError(f"The identifier in '{stats.text[:60]}' has no scored token; it is too short to test.")
+    return float(-np.mean(stats.logprob[mask], dtype=np.float64))
+
+
+def identifier_nll(model: LoadedModel, identifiers: Sequence[str], *, context: str = "",
+                   settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
+                   **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """NLL of each identifier scored after ``context`` and its number of scored tokens: two arrays of shape (n,),
+    float64 NLL in nats per token (lower = more likely) and int64 token counts.
+
+    One batched pass through ``lm.cache.cached_token_statistics``; other keyword arguments (progress, should_stop,
+    max_batch_tokens ...) go to ``lm.statistics.iter_token_statistics``.
+    """
+    texts = [context + ident for ident in identifiers]
+    stats = cached_token_statistics(model, texts, settings, cache, **kwargs)
+    nll = np.array([span_nll(s, len(context)) for s in stats], dtype=np.float64)
+    tokens = np.array([int(np.count_nonzero(s.offsets[1:, 1] > len(context))) for s in stats], dtype=np.int64)
+    return nll, tokens
+
+
+class NullCache:
+    """Null draws and their NLLs, per model identity, generator settings, scoring settings and context.
+
+    Kept on disk as small JSON files (texts and NLLs) when ``directory`` is given, else in memory. Asking for more
+    draws than cached scores only the extra ones; asking for fewer reuses the first M.
+    """
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory else None
+        self._memory: dict[str, dict] = {}
+
+    @staticmethod
+    def key(model: LoadedModel, generator: GhostGenerator, settings: ScoringSettings, context: str) -> str:
+        parts = [model.identity, generator.key(), settings.key(model.context_length),
+                 sha256_text(context)]
+        return sha256_text("|".join(parts))[:32]
+
+    def load(self, key: str) -> tuple[list[str], list[float]]:
+        if key in self._memory:
+            entry = self._memory[key]
+        elif self.directory is not None and (self.directory / f"{key}.json").is_file():
+            try:
+                entry = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+                if len(entry["texts"]) != len(entry["nll"]):
+                    raise ValueError
+            except (OSError, ValueError, KeyError, TypeError):
+                return [], []  # a damaged cache file is recomputed, never trusted
+            self._memory[key] = entry
+        else:
+            return [], []
+        return list(entry["texts"]), [float(x) for x in entry["nll"]]
+
+    def store(self, key: str, texts: list[str], nll: list[float], meta: dict) -> None:
+        entry = {**meta, "texts": texts, "nll": nll}
+        self._memory[key] = entry
+        if self.directory is not None:
+            write_json(entry, self.directory / f"{key}.json")
+
+
+def null_nll(model: LoadedModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
+             exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
+             null_cache: NullCache | None = None, rng=None, **kwargs) -> np.ndarray:
+    """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,).
+
+    Draws never equal an identifier in ``exclude`` (the registry). Scored in batches by ``identifier_nll``; cached
+    in ``null_cache`` when given. Keyword arguments (progress, should_stop ...) go to the scorer.
+    """
+    if n_null < 1:
+        raise GhostError(f"The number of null draws must be at least 1; got {n_null}.")
+    key = NullCache.key(model, generator, settings, context)
+    texts, values = null_cache.load(key) if null_cache is not None else ([], [])
+    excluded = set(exclude)
+    keep = [(t, v) for t, v in zip(texts, values) if t not in excluded]
+    texts, values = [t for t, _ in keep], [v for _, v in keep]
+    if len(texts) < n_null:
+        fresh = generate_identifiers(generator, n_null - len(texts), exclude=excluded | set(texts), rng=rng)
+        values += identifier_nll(model, fresh, context=context, settings=settings, **kwargs)[0].tolist()
+        texts += fresh
+        if null_cache is not None:
+            null_cache.store(key, texts, values, {"model": model.identity, "model_name": model.name,
+                                                  "generator": generator.to_dict(), "context": context,
+                                                  "scoring": settings.key(model.context_length)})
+    return np.asarray(values[:n_null], dtype=np.float64)
+
+
+def empirical_p_value(observed: float, null: np.ndarray) -> tuple[float, int]:
+    """(p, rank) with rank = 1 + #{null <= observed} and p = rank / (M + 1): small when the observed NLL is lower
+    than almost all null NLLs. Exactly uniform on {1/(M+1), ..., 1} when observed and null are exchangeable."""
+    rank = 1 + int(np.count_nonzero(null <= observed))
+    return rank / (len(null) + 1), rank
+
+
+def exposure_bits(rank: int, n_null: int) -> float:
+    """Exposure (Carlini et al. 2019) in bits: log2(M + 1) - log2(rank); 0 for the least likely, log2(M+1) at most."""
+    return math.log2(n_null + 1) - math.log2(rank)
+
+
+def fisher_combined(p_values: Sequence[float]) -> float:
+    """Fisher's method across independent p-values (scipy.stats.combine_pvalues)."""
+    from scipy.stats import combine_pvalues
+
+    p = np.asarray(p_values, dtype=np.float64)
+    if len(p) == 1:
+        return float(p[0])
+    return float(combine_pvalues(p, method="fisher").pvalue)
+
+
+def last_k_prompts(entry: GhostEntry, k: int, context: str = "") -> tuple[str, list[str]]:
+    """(prompt, target words): the context and the identifier up to (not including) the separator before its last k
+    words, and those k words as rendered."""
+    g = entry.generator
+    prefix, words, _ = g.split(entry.identifier)
+    if not 1 <= k < len(words):
+        raise GhostError(f"The last-k words test needs k between 1 and {len(words) - 1} for identifiers of "
+                         f"{len(words)} words; got k = {k}.")
+    return context + prefix + g.separator.join(words[:-k]), words[-k:]
+
+
+def _is_hit(continuation: str, separator: str, target: Sequence[str]) -> bool:
+    """Exact match: the continuation starts with separator + the target words, not followed by more letters."""
+    expected = separator + separator.join(target)
+    if separator == " ":
+        continuation, expected = " " + continuation.lstrip(" "), " " + expected.lstrip(" ")
+    return continuation.startswith(expected) and not continuation[len(expected): len(expected) + 1].isalpha()
+
+
+def greedy_continuations(model: LoadedModel, prompts: Sequence[str], max_new_tokens: int,
+                         batch_size: int = 32) -> list[str]:
+    """Greedy (argmax) continuation text of each prompt, ``max_new_tokens`` tokens at most, in input order."""
+    import torch
+
+    tok = model.tokenizer
+    side = tok.padding_side
+    tok.padding_side = "left"
+    out: list[str] = []
+    try:
+        for lo in range(0, len(prompts), batch_size):
+            enc = tok(list(prompts[lo: lo + batch_size]), return_tensors="pt", padding=True)
+            enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+            with torch.inference_mode():
+                gen = model.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                           pad_token_id=tok.pad_token_id, num_beams=1)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            out.extend(tok.batch_decode(new, skip_special_tokens=True))
+    finally:
+        tok.padding_side = side
+    return out
+
+
+def last_k_test(model: LoadedModel, entries: Sequence[GhostEntry], ks: Sequence[int] = DEFAULT_LAST_K, *,
+                context: str = "") -> pd.DataFrame:
+    """The last-k words test: for each entry and k, prompt with all but the last k words and decode greedily.
+
+    Returns one row per entry with a boolean column ``last_{k}_hit`` per k (True = the greedy continuation is
+    exactly the k withheld words) and the continuation ``last_{k}_output``.
+    """
+    rows = [{"id": e.id} for e in entries]
+    for k in ks:
+        prompts, targets = zip(*(last_k_prompts(e, k, context) for e in entries))
+        longest = max(len(model.tokenizer(" " + " ".join(t), add_special_tokens=False)["input_ids"]) for t in targets)
+        outputs = greedy_continuations(model, prompts, max_new_tokens=longest + 2)
+        for row, e, target, output in zip(rows, entries, targets, outputs):
+            row[f"last_{k}_hit"] = _is_hit(output, e.generator.separator, target)
+            row[f"last_{k}_output"] = output
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class GhostDetection:
+    """Result of ``detect``.
+
+    ``table``: one row per identifier: ``id, identifier, tokens, nll`` (nats per token), ``null_median_nll``,
+    ``rank``, ``p_value``, ``exposure_bits``, ``last_k_hit`` (any k) and ``last_{k}_hit`` per k.
+    ``null``: the null NLLs per generator key, shape (M,); ``n_null``: M, the fresh draws per generator.
+    ``verdict``: the calibrated verdict on all identifiers together (``verdicts.verdict.Verdict``, made by
+    ``decide``): its ``p_value`` is Fisher's method over the ``p_value`` column, its ``fpr`` the false-positive rate
+    the test was set at; ``sentence()`` and ``words()`` are for people, ``label`` for code.
+    """
+
+    table: pd.DataFrame
+    null: dict[str, np.ndarray]
+    n_null: int
+    verdict: Verdict
+
+    @property
+    def combined_p(self) -> float:
+        """Fisher's method over the identifiers' p-values (small = the model finds them familiar)."""
+        return self.verdict.p_value
+
+    @property
+    def alpha(self) -> float:
+        """The false-positive rate the verdict is set at."""
+        return self.verdict.fpr
+
+
+def smallest_combined_p(n_identifiers: int, n_null: int) -> float:
+    """The smallest combined p-value ``n_identifiers`` identifiers can reach with ``n_null`` draws each: Fisher's
+    method over p = 1 / (n_null + 1), every identifier ranked first."""
+    return fisher_combined([1 / (n_null + 1)] * n_identifiers)
+
+
+def fewest_null_draws(n_identifiers: int, alpha: float) -> int:
+    """The smallest number of null draws M with which ``n_identifiers`` identifiers, each ranked first, reach a
+    combined p-value of at most ``alpha`` (for one identifier: M = 1/alpha - 1, rounded up)."""
+    if not 0 < alpha < 1:
+        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
+    lo, hi = 1, 1
+    while smallest_combined_p(n_identifiers, hi) > alpha:
+        hi *= 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if smallest_combined_p(n_identifiers, mid) <= alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def describe_method(n_identifiers: int, n_null: int) -> str:
+    """What the identifiers were compared with, in words (the ``method`` of a ghost verdict)."""
+    subject = (f"{n_identifiers} identifier(s), each ranked by its NLL" if n_identifiers > 1
+               else "1 identifier, ranked by its NLL")
+    method = f"{subject} among {n_null} fresh draws from its generator (never published, so never trained on)"
+    return method + ("; combined with Fisher's method" if n_identifiers > 1 else "")
+
+
+def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float) -> Verdict:
+    """The verdict on ``n_identifiers`` identifiers whose exact p-values (each a rank among ``n_null`` fresh draws)
+    combine to ``combined_p``, at false-positive rate ``alpha``, made by ``verdicts.verdict.decide``.
+
+    The false-positive rate is ``alpha`` exactly, because the p-values are exact under "never trained on these
+    identifiers". Inconclusive when too few null draws were taken for any result to reach ``alpha`` (the smallest
+    possible combined p is above it): the reason says how many draws are needed.
+    """
+    floor = smallest_combined_p(n_identifiers, n_null)
+    problems = []
+    if floor > alpha:
+        problems.append(f"too few null draws: the smallest possible p = {format_p(floor)} is above the "
+                        f"false-positive rate {alpha:g}, so at least {fewest_null_draws(n_identifiers, alpha)} "
+                        f"draws are needed")
+    return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
+
+
+def detect(model: LoadedModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
+           alpha: float = DEFAULT_ALPHA, last_k: Sequence[int] = DEFAULT_LAST_K,
+           settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
+           null_cache: NullCache | None = None, exclude: Iterable[str] = (), rng=None,
+           progress: Callable[[int, int], None] | None = None,
+           should_stop: Callable[[], bool] | None = None) -> GhostDetection:
+    """Test a model for registered identifiers: the perplexity test (exact p-values, exposure, Fisher) and the
+    last-k words test (skipped when ``last_k`` is empty).
+
+    Every identifier is ranked among ``n_null`` draws from its own generator settings, scored with the same model,
+    ``context`` and scoring settings. The identifiers in ``entries`` and ``exclude`` never appear among the draws.
+    ``rng`` draws the nulls (``secrets.SystemRandom()`` by default). Identifiers of one generator share one set of
+    draws (cached in ``null_cache``): each p-value is still exactly uniform for an unseen identifier, and the
+    dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
+    ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part.
+    """
+    if not entries:
+        raise GhostError("The registry has no identifiers to test.")
+    if not 0 < alpha < 1:
+        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
+    for e in entries:  # refuse impossible k before any scoring
+        for k in last_k:
+            last_k_prompts(e, k)
+    excluded = set(exclude) | {e.identifier for e in entries}
+    observed, tokens = identifier_nll(model, [e.identifier for e in entries], context=context, settings=settings,
+                                      cache=cache, should_stop=should_stop)
+    nulls: dict[str, np.ndarray] = {}
+    for g in dict.fromkeys(e.generator for e in entries):
+        nulls[g.key()] = null_nll(model, g, n_null, context=context, exclude=excluded, settings=settings,
+                                  null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop)
+    rows = []
+    for i, (e, nll) in enumerate(zip(entries, observed)):
+        null = nulls[e.generator.key()]
+        p, rank = empirical_p_value(float(nll), null)
+        rows.append({"id": e.id, "identifier": e.identifier, "tokens": int(tokens[i]), "nll": float(nll),
+                     "null_median_nll": float(np.median(null)), "rank": rank, "p_value": p,
+                     "exposure_bits": exposure_bits(rank, len(null))})
+    table = pd.DataFrame(rows)
+    if last_k:
+        hits = last_k_test(model, entries, last_k, context=context)
+        hit_cols = [f"last_{k}_hit" for k in last_k]
+        table["last_k_hit"] = hits[hit_cols].any(axis=1).to_numpy()
+        for k in last_k:
+            table[f"last_{k}_hit"] = hits[f"last_{k}_hit"].to_numpy()
+    combined = fisher_combined(table["p_value"].to_numpy())
+    return GhostDetection(table=table, null=nulls, n_null=n_null,
+                          verdict=verdict_for(combined, len(entries), n_null, alpha))

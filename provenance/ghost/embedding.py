@@ -1,0 +1,373 @@
+"""Step 3 of ghost sentences: embedding identifiers into an owner's files, with a manifest of every placement.
+
+.txt and .md (sentence boundaries outside fenced code), .html (visible body text only, markup untouched) and .docx
+(runs keep their formatting). Identifiers go at the start, the end, or random sentence boundaries; every insertion is
+a ``Placement`` (offset and exact inserted string), and for .txt, .md and .html ``remove_placements`` gives back the
+original text exactly. ``embed_files`` writes marked copies and returns the manifest (SHA-256 of source and output,
+placements); ``plant_corpus`` places identifiers into a training corpus for experiments.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import html
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ..documents import decode_text
+from ..files import atomic_write_bytes, sha256_file
+from .generator import GhostError
+from .registry import FORMAT_VERSION, GhostEntry, write_json
+
+POSITIONS = ("start", "end", "random")
+EMBED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx")
+MANIFEST_FORMAT = "provenance-ghost-manifest"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One inserted identifier. ``offset`` is the character offset of ``inserted`` in the marked text (for .docx:
+    in the text of paragraph ``paragraph``, or -1 for a paragraph of its own). ``inserted`` is the exact string
+    added, including any separating space, newlines or HTML markup."""
+
+    id: str
+    position: str
+    offset: int
+    inserted: str
+    paragraph: int | None = None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*(?=\s)")
+_FENCE = re.compile(r"^(```|~~~)", re.M)
+
+
+def sentence_boundaries(text: str, *, markdown: bool = False) -> list[int]:
+    """Character offsets just after each sentence end (., ! or ? plus closing quotes or brackets, followed by
+    whitespace), in increasing order. With ``markdown``, boundaries inside fenced code blocks are left out."""
+    bounds = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if markdown:
+        fences = [m.start() for m in _FENCE.finditer(text)]
+        blocks = list(zip(fences[0::2], fences[1::2] + [len(text)] * (len(fences) % 2)))
+        bounds = [b for b in bounds if not any(lo <= b <= hi for lo, hi in blocks)]
+    return bounds
+
+
+def _choose(bounds: Sequence[int], count: int, rng) -> list[int]:
+    """``count`` boundaries, distinct while there are enough, then reused."""
+    picks: list[int] = []
+    while len(picks) < count:
+        pool = list(bounds)
+        rng.shuffle(pool)
+        picks.extend(pool[: count - len(picks)])
+    return picks
+
+
+def _insert(text: str, inserts: list[tuple[int, int, str, str, str]]) -> tuple[str, list[Placement]]:
+    """Apply (offset in ``text``, order, id, string, position) insertions (equal offsets in ``order``); return the
+    marked text and the placements with offsets in the marked text."""
+    out, placements, last, shift = [], [], 0, 0
+    for at, _, ident, string, position in sorted(inserts, key=lambda x: (x[0], x[1])):
+        out.append(text[last:at])
+        placements.append(Placement(id=ident, position=position, offset=at + shift, inserted=string))
+        out.append(string)
+        shift += len(string)
+        last = at
+    out.append(text[last:])
+    return "".join(out), placements
+
+
+def embed_text(text: str, entries: Sequence[GhostEntry], *, position: str = "random", repetitions: int = 1,
+               markdown: bool = False, rng=None) -> tuple[str, list[Placement]]:
+    """Insert each entry's identifier ``repetitions`` times into plain text or Markdown.
+
+    ``position``: "start" (its own paragraph before the text), "end" (its own paragraph after the last
+    non-whitespace character) or "random" (after a sentence end, chosen uniformly among sentence boundaries;
+    distinct boundaries while there are enough). Returns the marked text and the placements (offsets in the marked
+    text); ``remove_placements`` undoes them exactly. Nothing else in the text changes.
+    """
+    if position not in POSITIONS:
+        raise GhostError(f"Unknown position '{position}'. Choose one of: {', '.join(POSITIONS)}.")
+    if repetitions < 1:
+        raise GhostError(f"Repetitions must be at least 1; got {repetitions}.")
+    rng = rng or secrets.SystemRandom()
+    newline = "\r\n" if "\r\n" in text else "\n"
+    body_start = 1 if text.startswith("\ufeff") else 0
+    body_end = len(text.rstrip())
+    inserts = []
+    order = 0
+    if position == "random":
+        bounds = [b for b in sentence_boundaries(text, markdown=markdown) if b < body_end] + [body_end]
+        for e in entries:
+            for at in _choose(bounds, repetitions, rng):
+                inserts.append((at, order, e.id, " " + e.identifier, position))
+                order += 1
+    else:
+        for e in entries:
+            for _ in range(repetitions):
+                if position == "start":
+                    inserts.append((body_start, order, e.id, e.identifier + newline * 2, position))
+                else:
+                    inserts.append((body_end, order, e.id, newline * 2 + e.identifier, position))
+                order += 1
+    return _insert(text, inserts)
+
+
+def remove_placements(marked: str, placements: Sequence[Placement]) -> str:
+    """Undo ``embed_text`` / ``embed_html``: cut every placement out of the marked text (checked, not trusted)."""
+    text = marked
+    for p in sorted(placements, key=lambda p: p.offset, reverse=True):
+        if text[p.offset: p.offset + len(p.inserted)] != p.inserted:
+            raise GhostError(f"The placement of {p.id} at character {p.offset} is not in this text; was the file "
+                             "edited after embedding?")
+        text = text[: p.offset] + text[p.offset + len(p.inserted):]
+    return text
+
+
+class _HtmlText(HTMLParser):
+    """Character ranges of visible body text in an HTML source (outside head, script, style, pre, code ...)."""
+
+    SKIP = {"head", "script", "style", "title", "pre", "code", "textarea", "template", "noscript"}
+
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=False)
+        self.source = source
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.skip = 0
+        self.ranges: list[tuple[int, int]] = []
+        self.body_open: int | None = None
+        self.body_close: int | None = None
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self.line_starts[line - 1] + col
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body" and self.body_open is None:
+            self.body_open = self._offset() + len(self.get_starttag_text() or "")
+        if tag in self.SKIP:
+            self.skip += 1
+
+    def handle_endtag(self, tag):
+        if tag == "body":
+            self.body_close = self._offset()
+        if tag in self.SKIP and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip and data.strip():
+            start = self._offset()
+            self.ranges.append((start, start + len(data)))
+
+
+def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "random", repetitions: int = 1,
+               rng=None) -> tuple[str, list[Placement]]:
+    """Insert identifiers (HTML-escaped) into an HTML source without touching its markup.
+
+    "start" / "end": a ``<p>`` of its own right after ``<body>`` / right before ``</body>`` (the document start or
+    end without a body tag); "random": after a sentence end inside visible text. Offsets are in the marked source;
+    ``remove_placements`` undoes them exactly.
+    """
+    if position not in POSITIONS:
+        raise GhostError(f"Unknown position '{position}'. Choose one of: {', '.join(POSITIONS)}.")
+    if repetitions < 1:
+        raise GhostError(f"Repetitions must be at least 1; got {repetitions}.")
+    rng = rng or secrets.SystemRandom()
+    parser = _HtmlText(source)
+    parser.feed(source)
+    parser.close()
+    if position == "random":
+        bounds = sorted({lo + b for lo, hi in parser.ranges
+                         for b in sentence_boundaries(source[lo:hi] + " ") if lo + b <= hi})
+        if not bounds:
+            raise GhostError("The HTML has no sentence ends in its visible text; use position 'start' or 'end'.")
+    todo = [e for e in entries for _ in range(repetitions)]
+    if position == "random":
+        spots = _choose(bounds, len(todo), rng)
+    elif position == "start":
+        spots = [parser.body_open if parser.body_open is not None else 0] * len(todo)
+    else:
+        spots = [parser.body_close if parser.body_close is not None else len(source.rstrip())] * len(todo)
+    inserts = []
+    for order, (e, at) in enumerate(zip(todo, spots)):
+        escaped = html.escape(e.identifier, quote=False)
+        string = " " + escaped if position == "random" else f"<p>{escaped}</p>"
+        inserts.append((at, order, e.id, string, position))
+    return _insert(source, inserts)
+
+
+def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEntry], *, position: str = "random",
+               repetitions: int = 1, rng=None) -> list[Placement]:
+    """Insert identifiers into a Word document and save it to ``out_path``.
+
+    "start" / "end": a plain paragraph of its own before the first / after the last paragraph; "random": after a
+    sentence end inside a paragraph, as a run with the formatting of the run it follows. Placements give the
+    paragraph index in the marked document and the character offset in that paragraph's text (-1 for a paragraph
+    of its own).
+    """
+    from docx import Document as open_docx
+    from docx.text.run import Run
+
+    if position not in POSITIONS:
+        raise GhostError(f"Unknown position '{position}'. Choose one of: {', '.join(POSITIONS)}.")
+    if repetitions < 1:
+        raise GhostError(f"Repetitions must be at least 1; got {repetitions}.")
+    rng = rng or secrets.SystemRandom()
+    try:
+        doc = open_docx(str(path))
+    except Exception as exc:  # python-docx raises several types for damaged files
+        raise GhostError(f"{Path(path).name} could not be opened as a Word document ({exc}).") from exc
+    paragraphs = list(doc.paragraphs)
+    if not paragraphs:
+        raise GhostError(f"{Path(path).name} has no paragraphs to place identifiers next to.")
+    todo = [e for e in entries for _ in range(repetitions)]
+    placements: list[Placement] = []
+    if position in ("start", "end"):
+        added = []
+        for e in todo:
+            par = paragraphs[0].insert_paragraph_before(e.identifier) if position == "start" \
+                else doc.add_paragraph(e.identifier)
+            added.append((e, par._p))
+        elements = [p._p for p in doc.paragraphs]
+        for e, element in added:
+            index = next(i for i, el in enumerate(elements) if el is element)
+            placements.append(Placement(id=e.id, position=position, offset=-1, inserted=e.identifier,
+                                        paragraph=index))
+    else:
+        candidates = []  # (paragraph index, run index, offset within the run, offset within the paragraph)
+        for pi, par in enumerate(paragraphs):
+            acc = 0
+            for ri, run in enumerate(par.runs):
+                for b in sentence_boundaries(run.text + " "):
+                    if b <= len(run.text):
+                        candidates.append((pi, ri, b, acc + b))
+                acc += len(run.text)
+        if not candidates:
+            raise GhostError(f"{Path(path).name} has no sentence ends inside its text; use position 'start' or "
+                             "'end'.")
+        picks = _choose(range(len(candidates)), len(todo), rng)
+        chosen = sorted(((candidates[c], e) for c, e in zip(picks, todo)), key=lambda x: x[0][:3], reverse=True)
+        by_paragraph: dict[int, list[tuple[int, int, GhostEntry]]] = {}
+        for order, ((pi, ri, at, par_at), e) in enumerate(chosen):  # last first, so earlier offsets stay valid
+            run = paragraphs[pi].runs[ri]
+            before, after = run.text[:at], run.text[at:]
+            run.text = before
+            tail = copy.deepcopy(run._r)
+            run._r.addnext(tail)
+            mark = copy.deepcopy(run._r)
+            run._r.addnext(mark)  # run, mark, tail: a later insertion at the same place lands before this one
+            Run(mark, paragraphs[pi]).text = " " + e.identifier
+            Run(tail, paragraphs[pi]).text = after
+            by_paragraph.setdefault(pi, []).append((par_at, -order, e))
+        for pi, items in sorted(by_paragraph.items()):
+            shift = 0
+            for par_at, _, e in sorted(items, key=lambda x: x[:2]):
+                placements.append(Placement(id=e.id, position=position, offset=par_at + shift,
+                                            inserted=" " + e.identifier, paragraph=pi))
+                shift += len(e.identifier) + 1
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out_path))
+    return placements
+
+
+def plant_corpus(documents: Sequence[str], plan: Sequence[tuple[GhostEntry, int]], *, rng=None) -> list[str]:
+    """A training corpus with each ``(entry, count)`` of ``plan`` placed ``count`` times at random sentence
+    boundaries, one placement per document while there are enough documents (as an owner planting one identifier
+    in several of their texts would). Returns new texts; ``documents`` is not changed. Used by the tests, the
+    repetition experiment and the guided demo."""
+    if not documents:
+        raise GhostError("There are no documents to plant identifiers in.")
+    rng = rng or secrets.SystemRandom()
+    docs = list(documents)
+    for entry, count in plan:
+        for i in _choose(range(len(docs)), count, rng):
+            docs[i], _ = embed_text(docs[i], [entry], position="random", repetitions=1, rng=rng)
+    return docs
+
+
+def read_utf8_exact(path: str | Path) -> tuple[str, bool]:
+    """Text of a UTF-8 file and whether it starts with a byte-order mark, such that writing the text back (with the
+    mark) reproduces the file byte for byte. Other encodings are refused with a sentence (byte-exact restoration
+    could not be promised)."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        text = decode_text(data, str(path))
+    except ValueError as exc:
+        raise GhostError(f"{path.name}: {exc}") from exc
+    bom = data.startswith(codecs.BOM_UTF8)
+    if (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8") != data:
+        raise GhostError(f"{path.name} is not UTF-8 text; save it as UTF-8 and embed again.")
+    return text, bom
+
+
+def write_utf8_exact(path: str | Path, text: str, bom: bool) -> None:
+    """The inverse of ``read_utf8_exact``: the text as UTF-8, after a byte-order mark when ``bom``, written
+    atomically (creating the folder when needed)."""
+    atomic_write_bytes(path, (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
+
+
+def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Sequence[GhostEntry], *,
+                position: str = "random", repetitions: int = 1, spread: bool = False,
+                rng=None) -> dict:
+    """Embed identifiers into each file and write the marked copies (same names) into ``out_dir``.
+
+    Every entry goes into every file, unless ``spread`` deals the entries out round-robin (file i gets entries
+    i, i + n_files, ...). Returns the manifest (also what ``save_manifest`` writes): per document its source,
+    output, format, SHA-256 of source and output, and the placements.
+    """
+    if not entries:
+        raise GhostError("No identifiers were selected to embed.")
+    names = [Path(p).name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise GhostError(f"Several input files are named {', '.join(repeated)}; their marked copies would overwrite "
+                         "each other in the output folder. Embed them in separate runs.")
+    out_dir = Path(out_dir)
+    documents = []
+    for i, raw in enumerate(paths):
+        path = Path(raw)
+        suffix = path.suffix.lower()
+        if suffix not in EMBED_SUFFIXES:
+            raise GhostError(f"{path.name}: identifiers can be embedded in {', '.join(EMBED_SUFFIXES)} files only.")
+        if not path.is_file():
+            raise GhostError(f"There is no file at {path}.")
+        chosen = list(entries[i:: len(paths)]) if spread else list(entries)
+        out = out_dir / path.name
+        if out.resolve() == path.resolve():
+            raise GhostError(f"The output folder is the folder of {path.name}; choose another so the original stays.")
+        if not chosen:
+            continue
+        if suffix == ".docx":
+            placements = embed_docx(path, out, chosen, position=position, repetitions=repetitions, rng=rng)
+        else:
+            text, bom = read_utf8_exact(path)
+            if suffix in (".html", ".htm"):
+                marked, placements = embed_html(text, chosen, position=position, repetitions=repetitions, rng=rng)
+            else:
+                marked, placements = embed_text(text, chosen, position=position, repetitions=repetitions,
+                                                markdown=suffix == ".md", rng=rng)
+            write_utf8_exact(out, marked, bom)
+        documents.append({"source": str(path), "output": str(out), "format": suffix.lstrip("."),
+                          "source_sha256": sha256_file(path), "output_sha256": sha256_file(out),
+                          "placements": [asdict(p) for p in placements]})
+    return {"format": MANIFEST_FORMAT, "version": FORMAT_VERSION,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "documents": documents}
+
+
+def save_manifest(manifest: dict, path: str | Path) -> Path:
+    return write_json(manifest, path)
+
+
+def placements_from_manifest(document: dict) -> list[Placement]:
+    """The placements of one manifest document (``manifest['documents'][i]``)."""
+    try:
+        return [Placement(**p) for p in document["placements"]]
+    except (KeyError, TypeError) as exc:
+        raise GhostError("The manifest entry is damaged: its placements cannot be read.") from exc

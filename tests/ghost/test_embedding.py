@@ -1,0 +1,122 @@
+"""Ghost sentences, step 3: embedding round trips in .txt, .md, .html and .docx, refusals and the
+'ghost embed' command."""
+
+import codecs
+import json
+import random
+
+import pytest
+
+from provenance import ghost
+from provenance.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def entries():
+    registry = ghost.Registry()
+    return ghost.new_entries(registry, ghost.GhostGenerator(lead_in="Note:"), 3, rng=random.Random(1))
+
+
+ORIGINAL = ("# Title\r\n\r\nFirst sentence here. Second one!  Third? \"Quoted.\" End of para.\r\n\r\n"
+            "```\r\ncode. not. here.\r\n```\r\nLast line without newline.")
+
+
+@pytest.mark.parametrize("position", ghost.POSITIONS)
+@pytest.mark.parametrize("bom", [False, True])
+def test_txt_and_md_round_trip_byte_for_byte(tmp_path, entries, position, bom):
+    data = (codecs.BOM_UTF8 if bom else b"") + ORIGINAL.encode("utf-8")
+    for suffix in (".txt", ".md"):
+        src = tmp_path / f"doc{suffix}"
+        src.write_bytes(data)
+        manifest = ghost.embed_files([src], tmp_path / "out", entries, position=position, repetitions=3,
+                                     rng=random.Random(3))
+        doc = manifest["documents"][0]
+        marked_bytes = (tmp_path / "out" / src.name).read_bytes()
+        assert marked_bytes != data and marked_bytes.startswith(codecs.BOM_UTF8) == bom
+        marked, _ = ghost.read_utf8_exact(tmp_path / "out" / src.name)
+        for e in entries:
+            assert marked.count(e.identifier) == 3
+        placements = ghost.placements_from_manifest(json.loads(json.dumps(doc)))
+        assert len(placements) == 9
+        restored = ghost.remove_placements(marked, placements)
+        assert (codecs.BOM_UTF8 if bom else b"") + restored.encode("utf-8") == data
+        if suffix == ".md":  # nothing lands inside the fenced code block
+            assert "code. not. here." in marked
+
+
+def test_removing_placements_from_an_edited_file_is_refused(entries):
+    marked, placements = ghost.embed_text("One. Two. Three.", entries[:1], rng=random.Random(0))
+    with pytest.raises(ghost.GhostError, match="edited after embedding"):
+        ghost.remove_placements("X" + marked, placements)
+
+
+def test_html_round_trip_keeps_markup_and_skips_invisible_text(entries):
+    source = ("<!doctype html><html><head><title>A. B. C.</title><style>p. {}</style></head>\n<body>\n"
+              "<p>First sentence. Second &amp; third.</p><script>var a = 1. ; b. c</script>\n"
+              "<pre>pre. text.</pre><p>Last one.</p>\n</body></html>\n")
+    for position in ghost.POSITIONS:
+        marked, placements = ghost.embed_html(source, entries, position=position, repetitions=2,
+                                              rng=random.Random(4))
+        assert ghost.remove_placements(marked, placements) == source
+        head, body = marked.split("<body>")
+        assert not any(e.identifier in head for e in entries)
+        assert "<script>var a = 1. ; b. c</script>" in body and "<pre>pre. text.</pre>" in body
+        assert all(body.count(e.identifier) == 2 for e in entries)
+
+
+def test_docx_embedding_keeps_the_rest_of_the_text(tmp_path, entries):
+    docx = pytest.importorskip("docx")
+    src = tmp_path / "a.docx"
+    d = docx.Document()
+    d.add_heading("Heading", 1)
+    p = d.add_paragraph("First sentence. Second ")
+    p.add_run("bold sentence. More").bold = True
+    d.add_paragraph("Last one.")
+    d.save(src)
+    original = [q.text for q in docx.Document(src).paragraphs]
+    for position in ghost.POSITIONS:
+        out = tmp_path / position / "a.docx"
+        placements = ghost.embed_docx(src, out, entries, position=position, repetitions=2, rng=random.Random(5))
+        texts = [q.text for q in docx.Document(out).paragraphs]
+        assert sum(t.count(e.identifier) for t in texts for e in entries) == 6
+        for pl in sorted(placements, key=lambda pl: (pl.paragraph, pl.offset), reverse=True):
+            t = texts[pl.paragraph]
+            if pl.offset < 0:
+                assert t == pl.inserted
+                texts[pl.paragraph] = None
+            else:
+                assert t[pl.offset: pl.offset + len(pl.inserted)] == pl.inserted
+                texts[pl.paragraph] = t[: pl.offset] + t[pl.offset + len(pl.inserted):]
+        assert [t for t in texts if t is not None] == original
+
+
+def test_embedding_refuses_unsupported_and_non_utf8_files(tmp_path, entries):
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(ghost.GhostError, match="can be embedded in"):
+        ghost.embed_files([tmp_path / "a.pdf"], tmp_path / "out", entries)
+    (tmp_path / "b.txt").write_bytes("caf\u00e9 au lait. Tr\u00e8s bien.".encode("latin-1"))
+    with pytest.raises(ghost.GhostError, match="not UTF-8"):
+        ghost.embed_files([tmp_path / "b.txt"], tmp_path / "out", entries)
+
+def test_embedding_refuses_two_inputs_with_the_same_name(tmp_path, entries):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "doc.txt").write_text("One. Two.")
+    with pytest.raises(ghost.GhostError, match="overwrite each other"):
+        ghost.embed_files([tmp_path / "a" / "doc.txt", tmp_path / "b" / "doc.txt"], tmp_path / "out", entries)
+
+
+
+def test_cli_embed_writes_marked_copies_and_a_manifest(tmp_path, capsys):
+    reg = tmp_path / "reg.json"
+    assert cli_main(["ghost", "new", "--count", "2", "--registry", str(reg)]) == 0
+    docs = []
+    for i in range(2):
+        docs.append(tmp_path / f"d{i}.txt")
+        docs[-1].write_text(f"Doc {i}. It has sentences. Several of them.\n")
+    assert cli_main(["ghost", "embed", *map(str, docs), "--registry", str(reg), "--out-dir", str(tmp_path / "out"),
+                     "--repetitions", "2", "--spread"]) == 0
+    manifest = json.loads((tmp_path / "out" / "ghost-manifest.json").read_text())
+    assert [len(d["placements"]) for d in manifest["documents"]] == [2, 2]
+    assert manifest["documents"][0]["placements"][0]["id"] != manifest["documents"][1]["placements"][0]["id"]
+
