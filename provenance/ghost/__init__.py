@@ -42,7 +42,6 @@ from .detection import (
     empirical_p_value,
     exposure_bits,
     fisher_combined,
-    greedy_continuations,
     identifier_nll,
     last_k_prompts,
     last_k_test,
@@ -111,6 +110,6 @@ __all__ = [
     "save_manifest", "sentence_boundaries", "write_utf8_exact",
     # detection
     "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "detect", "empirical_p_value",
-    "exposure_bits", "fisher_combined", "greedy_continuations", "identifier_nll", "last_k_prompts", "last_k_test",
+    "exposure_bits", "fisher_combined", "identifier_nll", "last_k_prompts", "last_k_test",
     "null_nll", "span_nll", "verdict_for",
 ]

@@ -22,8 +22,8 @@ import pandas as pd
 
 from ..files import sha256_text
 from ..lm.cache import StatsCache, cached_token_statistics
-from ..lm.loading import LoadedModel
-from ..lm.statistics import ScoringSettings, TokenStats
+from ..lm.interface import LanguageModel
+from ..lm.token_stats import ScoringSettings, TokenStats
 from ..verdicts.verdict import Verdict, decide, format_p
 from .generator import GhostError, GhostGenerator, generate_identifiers
 from .registry import GhostEntry, write_json
@@ -42,7 +42,7 @@ def span_nll(stats: TokenStats, start_char: int = 0) -> float:
     return float(-np.mean(stats.logprob[mask], dtype=np.float64))
 
 
-def identifier_nll(model: LoadedModel, identifiers: Sequence[str], *, context: str = "",
+def identifier_nll(model: LanguageModel, identifiers: Sequence[str], *, context: str = "",
                    settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
                    **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """NLL of each identifier scored after ``context`` and its number of scored tokens: two arrays of shape (n,),
@@ -70,7 +70,7 @@ class NullCache:
         self._memory: dict[str, dict] = {}
 
     @staticmethod
-    def key(model: LoadedModel, generator: GhostGenerator, settings: ScoringSettings, context: str) -> str:
+    def key(model: LanguageModel, generator: GhostGenerator, settings: ScoringSettings, context: str) -> str:
         parts = [model.identity, generator.key(), settings.key(model.context_length),
                  sha256_text(context)]
         return sha256_text("|".join(parts))[:32]
@@ -97,7 +97,7 @@ class NullCache:
             write_json(entry, self.directory / f"{key}.json")
 
 
-def null_nll(model: LoadedModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
+def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
              exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
              null_cache: NullCache | None = None, rng=None, **kwargs) -> np.ndarray:
     """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,).
@@ -164,30 +164,7 @@ def _is_hit(continuation: str, separator: str, target: Sequence[str]) -> bool:
     return continuation.startswith(expected) and not continuation[len(expected): len(expected) + 1].isalpha()
 
 
-def greedy_continuations(model: LoadedModel, prompts: Sequence[str], max_new_tokens: int,
-                         batch_size: int = 32) -> list[str]:
-    """Greedy (argmax) continuation text of each prompt, ``max_new_tokens`` tokens at most, in input order."""
-    import torch
-
-    tok = model.tokenizer
-    side = tok.padding_side
-    tok.padding_side = "left"
-    out: list[str] = []
-    try:
-        for lo in range(0, len(prompts), batch_size):
-            enc = tok(list(prompts[lo: lo + batch_size]), return_tensors="pt", padding=True)
-            enc = {k: v.to(model.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
-            with torch.inference_mode():
-                gen = model.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                           pad_token_id=tok.pad_token_id, num_beams=1)
-            new = gen[:, enc["input_ids"].shape[1]:]
-            out.extend(tok.batch_decode(new, skip_special_tokens=True))
-    finally:
-        tok.padding_side = side
-    return out
-
-
-def last_k_test(model: LoadedModel, entries: Sequence[GhostEntry], ks: Sequence[int] = DEFAULT_LAST_K, *,
+def last_k_test(model: LanguageModel, entries: Sequence[GhostEntry], ks: Sequence[int] = DEFAULT_LAST_K, *,
                 context: str = "") -> pd.DataFrame:
     """The last-k words test: for each entry and k, prompt with all but the last k words and decode greedily.
 
@@ -197,8 +174,8 @@ def last_k_test(model: LoadedModel, entries: Sequence[GhostEntry], ks: Sequence[
     rows = [{"id": e.id} for e in entries]
     for k in ks:
         prompts, targets = zip(*(last_k_prompts(e, k, context) for e in entries))
-        longest = max(len(model.tokenizer(" " + " ".join(t), add_special_tokens=False)["input_ids"]) for t in targets)
-        outputs = greedy_continuations(model, prompts, max_new_tokens=longest + 2)
+        longest = max(model.count_tokens(" " + " ".join(t), special_tokens=False) for t in targets)
+        outputs = model.greedy_continuations(prompts, max_new_tokens=longest + 2)
         for row, e, target, output in zip(rows, entries, targets, outputs):
             row[f"last_{k}_hit"] = _is_hit(output, e.generator.separator, target)
             row[f"last_{k}_output"] = output
@@ -281,7 +258,7 @@ def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float
     return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
 
 
-def detect(model: LoadedModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
+def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
            alpha: float = DEFAULT_ALPHA, last_k: Sequence[int] = DEFAULT_LAST_K,
            settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
            null_cache: NullCache | None = None, exclude: Iterable[str] = (), rng=None,

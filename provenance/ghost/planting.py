@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import ghost
-from ..lm.loading import LoadedModel
+from ..lm.interface import LanguageModel
 from ..lm.training import TrainingReport, build_small_model, fine_tune, train_tokenizer
 from ..verdicts.verdict import decide
 
@@ -82,7 +82,7 @@ def plan_planting(background: Sequence[str], counts: Sequence[int], *, per_count
 
 def small_model_for(background: Sequence[str], generator: ghost.GhostGenerator, *, vocab_size: int = 2000,
                     hidden_size: int = 64, layers: int = 2, context_length: int = 128, seed: int = 0,
-                    name: str = "tiny-ghost") -> LoadedModel:
+                    name: str = "tiny-ghost") -> LanguageModel:
     """A small untrained Llama whose tokenizer is trained on the background text plus the generator's wordlist,
     never on the planted corpus, so planted and fresh identifiers are tokenised alike."""
     words = ghost.load_wordlist(generator.wordlist)
@@ -92,16 +92,16 @@ def small_model_for(background: Sequence[str], generator: ghost.GhostGenerator, 
                              context_length=context_length, seed=seed, name=name)
 
 
-def train_on_plan(model: LoadedModel, plan: PlantingPlan, *, epochs: int = 8, learning_rate: float = 3e-3,
+def train_on_plan(model: LanguageModel, plan: PlantingPlan, *, epochs: int = 8, learning_rate: float = 3e-3,
                   batch_size: int = 16, seed: int = 0, lora_rank: int | None = None,
                   progress: Callable[[int, int, float], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[LoadedModel, TrainingReport]:
+                  should_stop: Callable[[], bool] | None = None) -> tuple[LanguageModel, TrainingReport]:
     """Fine-tune ``model`` on the planted corpus (see ``lm.training.fine_tune``)."""
     return fine_tune(model, plan.corpus, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
                      seed=seed, lora_rank=lora_rank, progress=progress, should_stop=should_stop)
 
 
-def detect_planted(model: LoadedModel, plan: PlantingPlan, *, n_null: int = ghost.DEFAULT_NULL,
+def detect_planted(model: LanguageModel, plan: PlantingPlan, *, n_null: int = ghost.DEFAULT_NULL,
                    alpha: float = ghost.DEFAULT_ALPHA, last_k: Sequence[int] = ghost.DEFAULT_LAST_K,
                    rng: random.Random | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ghost.GhostDetection:

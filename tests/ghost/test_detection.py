@@ -204,8 +204,8 @@ def test_null_draws_are_cached_per_model_and_generator(planted):
 def test_batched_greedy_decoding_matches_one_prompt_at_a_time(planted):
     model = planted["model"]
     prompts = [ghost.last_k_prompts(e, 2)[0] for e in planted["by_count"][50] + planted["absent"][:2]]
-    batched = ghost.greedy_continuations(model, prompts, max_new_tokens=8)
-    single = [ghost.greedy_continuations(model, [p], max_new_tokens=8)[0] for p in prompts]
+    batched = model.greedy_continuations(prompts, max_new_tokens=8)
+    single = [model.greedy_continuations([p], max_new_tokens=8)[0] for p in prompts]
     assert batched == single
 
 
