@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import paths
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from ..lm.loading import DEFAULT_SPEC, ModelLoadError
@@ -85,9 +86,8 @@ def load_model_from_args(args: argparse.Namespace, spec: str | None = None):
 
 def default_cache():
     from ..lm.cache import StatsCache
-    from ..lm.loading import cache_root
 
-    return StatsCache(cache_root() / "stats")
+    return StatsCache(paths.statistics_cache_dir())
 
 
 def _add_score(sub) -> None:

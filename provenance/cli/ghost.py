@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import ghost
+from .. import ghost, paths
 from . import OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, load_model_from_args, write_table
 
 
@@ -123,7 +123,6 @@ def detection_table(result: ghost.GhostDetection) -> pd.DataFrame:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    from ..lm.loading import cache_root
 
     if Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{args.out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
@@ -133,7 +132,7 @@ def _run_detect(args: argparse.Namespace) -> int:
     registry = ghost.load_registry(args.registry)
     entries = _selected(registry, args.ids)
     model = load_model_from_args(args)
-    null_cache = None if args.no_cache else ghost.NullCache(cache_root() / "ghost_nulls")
+    null_cache = None if args.no_cache else ghost.NullCache(paths.ghost_null_cache_dir())
     bar = ProgressBar("scoring")
     t0 = time.time()
     try:

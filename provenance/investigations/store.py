@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import uuid
@@ -31,12 +30,12 @@ import pandas as pd
 
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
+from .. import paths
 from ..documents import Document, IngestError, unique_names
 from ..verdicts.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
-STORE_ENV = "PROVENANCE_STORE"
 SCHEMA_VERSION = 1
 
 # Lifecycle of an investigation.
@@ -133,14 +132,6 @@ class Investigation:
         return out
 
 
-def default_store_path() -> Path:
-    """``$PROVENANCE_STORE`` if set, else ``~/.cache/provenance/investigations.sqlite``."""
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "provenance" / "investigations.sqlite"
-
-
 def text_sha256(text: str) -> str:
     """SHA-256 of a text's UTF-8 bytes (what the report prints, so anyone can check which text was scored)."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -177,12 +168,12 @@ class InvestigationStore:
 
     Parameters
     ----------
-    path: the SQLite file; None for ``default_store_path()``. Folders are created as needed.
+    path: the SQLite file; None for ``paths.store_path()``. Folders are created as needed.
     timeout: seconds a writer waits for another writer (another thread or process) before giving up.
     """
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 30.0):
-        self.path = Path(path).expanduser() if path is not None else default_store_path()
+        self.path = Path(path).expanduser() if path is not None else paths.store_path()
         self.timeout = timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -195,7 +186,7 @@ class InvestigationStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"The investigation store {self.path} could not be opened ({exc}); move the file "
-                             f"away or choose another location with ${STORE_ENV}.") from exc
+                             f"away or choose another location with ${paths.STORE_ENV}.") from exc
 
     # ------------------------------------------------------------------------------------------ connections
 
@@ -208,7 +199,7 @@ class InvestigationStore:
                 con.execute("PRAGMA journal_mode = WAL")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"The investigation store {self.path} could not be opened ({exc}); move the file "
-                                 f"away or choose another location with ${STORE_ENV}.") from exc
+                                 f"away or choose another location with ${paths.STORE_ENV}.") from exc
             con.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes in WAL mode
             con.execute("PRAGMA foreign_keys = ON")
             con.execute("PRAGMA secure_delete = ON")  # deleted texts are overwritten, not left in free pages

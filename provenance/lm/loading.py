@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import paths
 from .interface import CAPABILITIES, LanguageModel
 from .token_stats import ScoringSettings, TokenStats
 
@@ -138,12 +139,6 @@ def human_count(n: int) -> str:
     return str(n)
 
 
-def cache_root() -> Path:
-    """Where converted models and cached statistics live (``PROVENANCE_CACHE`` overrides)."""
-    root = os.environ.get("PROVENANCE_CACHE") or os.path.join(Path.home(), ".cache", "provenance")
-    return Path(root)
-
-
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """CUDA if present, else Apple MPS, else CPU; an explicit choice wins."""
     import torch
@@ -195,7 +190,7 @@ def _file_fingerprint(path: Path) -> str:
 def converted_gguf_dir(gguf_path: Path) -> Path:
     """The cached safetensors folder for one GGUF file (keyed by its path, size and mtime)."""
     key = hashlib.sha256(_file_fingerprint(gguf_path).encode()).hexdigest()[:16]
-    return cache_root() / "models" / f"{gguf_path.stem}-{key}"
+    return paths.models_dir() / f"{gguf_path.stem}-{key}"
 
 
 def convert_gguf(gguf_path: Path, out_dir: Path | None = None) -> Path:

@@ -17,6 +17,7 @@ from textgen import random_sentences
 from provenance.documents import Document, IngestError
 from provenance.scores.table import score_documents
 from provenance.lm.token_stats import ScoringSettings
+from provenance import paths
 from provenance.verdicts.verdict import decide
 from provenance.investigations.store import (
     COMPLETE,
@@ -26,7 +27,6 @@ from provenance.investigations.store import (
     InvestigationStore,
     StoreError,
     compare_tables,
-    default_store_path,
     run_investigation,
     text_sha256,
 )
@@ -54,11 +54,14 @@ def row(name: str, loss: float) -> dict:
 
 def test_location_argument_env_and_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "env" / "x.sqlite"))
-    assert default_store_path() == tmp_path / "env" / "x.sqlite"
+    assert paths.store_path() == tmp_path / "env" / "x.sqlite"
     with InvestigationStore() as s:
         assert s.path == tmp_path / "env" / "x.sqlite" and s.path.is_file()
     monkeypatch.delenv("PROVENANCE_STORE")
-    assert default_store_path().name == "investigations.sqlite" and ".cache" in str(default_store_path())
+    monkeypatch.delenv("PROVENANCE_CACHE", raising=False)
+    assert paths.store_path().name == "investigations.sqlite" and ".cache" in str(paths.store_path())
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "moved"))  # the cache setting moves the store too
+    assert paths.store_path() == tmp_path / "moved" / "investigations.sqlite"
     with InvestigationStore(tmp_path / "arg.sqlite") as s:
         assert s.path == tmp_path / "arg.sqlite"
 
