@@ -22,6 +22,7 @@ from provenance import overlap
 from provenance.scores.ngram_coverage import (coverage_profile, coverage_score, ngram_coverage, sample_continuations,
                                  split_halves, words)
 from provenance.documents import Document
+from provenance.documents.words import _WORD_RE
 from provenance.overlap import (IndexParams, OverlapIndex, OverlapIndexError, build_index, load_index,
                                 matching_spans, minhash_signatures, query_index, read_corpus, shingle_hashes,
                                 shingles)
@@ -468,7 +469,7 @@ def test_ngram_coverage_ranks_the_models_own_continuation_above_random_text(tiny
     usable = [s for s in samples if s[:1] and not s[0].isalnum() and s[0] != "_" and len(words(s)) >= n_prompt]
     assert usable, f"no usable continuation among {samples!r}"
     cont = usable[0]
-    cut = [m.end() for m in overlap._WORD_RE.finditer(cont)][n_prompt - 1]
+    cut = [m.end() for m in _WORD_RE.finditer(cont)][n_prompt - 1]
     generated_text = prompt + cont[:cut]
     assert split_halves(generated_text)[0] == prompt
 
