@@ -4,7 +4,6 @@ building one from a corpus and opening a saved one."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -20,6 +19,7 @@ from datasketch.lshensemble_partition import optimal_partitions
 from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
+from ..files import atomic_write_text
 from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, _damaged, _load_shard,
                            _new_shard_name, _read_manifest, _Shard, _write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
@@ -369,9 +369,7 @@ class OverlapIndex:
             "storage": _public_storage(self.storage_config),
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
-        tmp = manifest_path.with_name(MANIFEST_NAME + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        os.replace(tmp, manifest_path)
+        atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
         self.path = directory
         return directory
 

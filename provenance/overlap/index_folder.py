@@ -4,7 +4,6 @@ and shards of three files each: ``.npz`` arrays (signatures, set sizes, text off
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import re
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_file
 
 if TYPE_CHECKING:
     from .index import IndexParams
@@ -65,31 +66,22 @@ def _new_shard_name(number: int) -> str:
     return f"shard-{number:06d}-{uuid.uuid4().hex[:8]}"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_shard(shard: _Shard, directory: Path, signatures: np.ndarray, sizes: np.ndarray, names: list[str],
                  starts: np.ndarray, number: int) -> None:
     """Write one shard's three files into ``directory`` and point the shard at them."""
     lo, hi = int(starts[number]), int(starts[number + 1])
     texts_path = directory / f"{shard.name}.texts"
     offsets = np.zeros(shard.n + 1, dtype=np.int64)
-    with open(texts_path, "wb") as fh:
+    with atomic_writer(texts_path) as fh:
         for j in range(shard.n):
             data = shard.text(j).encode("utf-8")
             fh.write(data)
             offsets[j + 1] = offsets[j] + len(data)
     buf = io.BytesIO()
     np.savez(buf, signatures=signatures[lo:hi], sizes=sizes[lo:hi], offsets=offsets)
-    (directory / f"{shard.name}.npz").write_bytes(buf.getvalue())
-    (directory / f"{shard.name}.names.json").write_text(json.dumps(names[lo:hi], ensure_ascii=False),
-                                                         encoding="utf-8")
-    shard.files = {f"{shard.name}{ext}": _sha256_file(directory / f"{shard.name}{ext}")
+    atomic_write_bytes(directory / f"{shard.name}.npz", buf.getvalue())
+    atomic_write_text(directory / f"{shard.name}.names.json", json.dumps(names[lo:hi], ensure_ascii=False))
+    shard.files = {f"{shard.name}{ext}": sha256_file(directory / f"{shard.name}{ext}")
                    for ext in (".npz", ".names.json", ".texts")}
     shard.directory, shard.offsets, shard.texts = directory, offsets, None
 
@@ -134,7 +126,7 @@ def _load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
         path = directory / f"{name}{ext}"
         if not path.is_file():
             raise _damaged(directory, f"the file {path.name} is missing")
-        if _sha256_file(path) != files.get(path.name):
+        if sha256_file(path) != files.get(path.name):
             raise _damaged(directory, f"the file {path.name} changed after it was written (checksum mismatch)")
     try:
         with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
