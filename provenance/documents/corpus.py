@@ -13,6 +13,7 @@ from pathlib import Path
 from .document import Document, IngestError, IngestLimits
 from .loading import documents_from_bytes, expand_paths, read_file
 from .names import unique_names
+from .tables import parquet_documents
 from .suffixes import SUPPORTED_SUFFIXES
 
 CORPUS_SUFFIXES = {".parquet", ".zip"}  # read here; everything else goes through ingest.documents_from_bytes
@@ -26,45 +27,6 @@ CORPUS_LIMITS = IngestLimits(max_file_bytes=2 * 2**30, max_archive_members=1_000
 def corpus_suffixes() -> set[str]:
     """File types a corpus may contain: whatever ingest reads, plus .parquet tables and .zip archives."""
     return set(SUPPORTED_SUFFIXES) | CORPUS_SUFFIXES
-
-
-def parquet_documents(name: str, source: str | Path | bytes, *, text_column: str = "text", id_column: str = "id",
-                      batch_rows: int = 10_000) -> tuple[list[Document], list[IngestError]]:
-    """Documents from a Parquet table with a text column (read in batches of rows); never raises for bad content.
-
-    Document names are ``name:id`` when an ``id`` column is present, else ``name:row`` (1-based row number).
-    Rows with an empty or missing text are counted in one error.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        handle = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else str(source))
-        columns = handle.schema_arrow.names
-        if text_column not in columns:
-            return [], [IngestError(name, f"the table has no '{text_column}' column (it has: "
-                                          f"{', '.join(columns[:10]) or 'none'}).")]
-        wanted = [text_column] + ([id_column] if id_column in columns and id_column != text_column else [])
-        docs, empty, first_empty, row = [], 0, 0, 0
-        for batch in handle.iter_batches(batch_size=batch_rows, columns=wanted):
-            data = batch.to_pydict()
-            ids = data.get(id_column, [None] * batch.num_rows)
-            for text, ident in zip(data[text_column], ids):
-                row += 1
-                if not isinstance(text, str) or not text.strip():
-                    empty += 1
-                    first_empty = first_empty or row
-                    continue
-                docs.append(Document(f"{name}:{ident}" if ident not in (None, "") else f"{name}:{row}", text))
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        return [], [IngestError(name, f"could not be read as a Parquet table ({exc}).")]
-    errors = []
-    if empty:
-        errors.append(IngestError(name, f"{empty} row(s) have an empty or non-text '{text_column}' value "
-                                        f"(first: row {first_empty}); they were skipped."))
-    if not docs and not errors:
-        errors.append(IngestError(name, "the table has no rows."))
-    return docs, errors
 
 
 def zip_documents(path: str | Path, *, text_column: str = "text", id_column: str = "id",

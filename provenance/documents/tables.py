@@ -1,4 +1,5 @@
-"""Tables -> documents: .jsonl lines and .csv rows with a text column, and labelled rows (member / non-member).
+"""Tables -> documents: .jsonl lines, .csv rows and .parquet tables with a text column, and labelled rows
+(member / non-member).
 
 Malformed lines are reported by line number (up to ``IngestLimits.max_errors_per_file``) and the good lines kept.
 """
@@ -110,6 +111,45 @@ def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column:
     errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
     return docs, errors
 
+
+
+def parquet_documents(name: str, source: str | Path | bytes, *, text_column: str = "text", id_column: str = "id",
+                      batch_rows: int = 10_000) -> tuple[list[Document], list[IngestError]]:
+    """Documents from a Parquet table with a text column (read in batches of rows); never raises for bad content.
+
+    Document names are ``name:id`` when an ``id`` column is present, else ``name:row`` (1-based row number).
+    Rows with an empty or missing text are counted in one error.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else str(source))
+        columns = handle.schema_arrow.names
+        if text_column not in columns:
+            return [], [IngestError(name, f"the table has no '{text_column}' column (it has: "
+                                          f"{', '.join(columns[:10]) or 'none'}).")]
+        wanted = [text_column] + ([id_column] if id_column in columns and id_column != text_column else [])
+        docs, empty, first_empty, row = [], 0, 0, 0
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=wanted):
+            data = batch.to_pydict()
+            ids = data.get(id_column, [None] * batch.num_rows)
+            for text, ident in zip(data[text_column], ids):
+                row += 1
+                if not isinstance(text, str) or not text.strip():
+                    empty += 1
+                    first_empty = first_empty or row
+                    continue
+                docs.append(Document(f"{name}:{ident}" if ident not in (None, "") else f"{name}:{row}", text))
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        return [], [IngestError(name, f"could not be read as a Parquet table ({exc}).")]
+    errors = []
+    if empty:
+        errors.append(IngestError(name, f"{empty} row(s) have an empty or non-text '{text_column}' value "
+                                        f"(first: row {first_empty}); they were skipped."))
+    if not docs and not errors:
+        errors.append(IngestError(name, "the table has no rows."))
+    return docs, errors
 
 
 # --------------------------------------------------------------------------------------------------------------
