@@ -441,7 +441,7 @@ def build_index(corpus: str | Path | Sequence[str | Path] | Sequence[Document], 
     first re-opening the existing index (its near-duplicate LSH), then hashing, then each LSH structure. Returns
     the index and one IngestError per input or document that could not be used.
     """
-    if corpus and all(isinstance(d, Document) for d in corpus):
+    if not isinstance(corpus, (str, Path)) and corpus and all(isinstance(d, Document) for d in corpus):
         documents, errors = list(corpus), []
     else:
         documents, errors = read_corpus(corpus, text_column=text_column, id_column=id_column, limits=limits)

@@ -132,3 +132,13 @@ def test_a_pickle_disguised_as_an_index_is_never_unpickled(tmp_path, docs):
     with pytest.raises(OverlapIndexError, match="could not be read safely"):
         load_index(path)
     assert not marker.exists()
+
+
+def test_build_index_takes_one_folder_as_a_path_or_a_string(tmp_path, docs):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for d in docs[:3]:
+        (folder / f"{d.name}.txt").write_text(d.text)
+    for corpus in (folder, str(folder)):
+        index, errors = build_index(corpus)
+        assert len(index) == 3 and not errors
