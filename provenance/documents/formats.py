@@ -12,7 +12,7 @@ import unicodedata
 import zipfile
 from html.parser import HTMLParser
 
-from .archives import _check_archive
+from .archives import check_archive
 from .document import DEFAULT_LIMITS, IngestLimits
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def docx_to_text(data: bytes, limits: IngestLimits = DEFAULT_LIMITS) -> str:
     parts unpack to more than the archive limits (a .docx is a zip archive)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            _check_archive(zf.infolist(), limits, budget=None)
+            check_archive(zf.infolist(), limits, budget=None)
     except zipfile.BadZipFile:
         raise ValueError("the file is damaged or not a Word .docx document.") from None
     except (OSError, RuntimeError, NotImplementedError, EOFError):

@@ -1,107 +1,80 @@
-"""Files and folders -> documents: the entry points (``documents_from_bytes``, ``load_documents``,
-``load_labelled_documents``), chosen by file extension; never raise for bad content."""
+"""Files and folders -> documents: the entry points (``documents_from_bytes``, ``documents_from_file``,
+``load_documents``, ``load_labelled_documents``), chosen by file extension; never raise for bad content.
+
+Which extensions are read is a parameter (``suffixes``): uploads read ``SUPPORTED_SUFFIXES``, reference corpora
+``CORPUS_SUFFIXES`` (the same plus .parquet). Zip archives, whoever reads them, go through ``archives``."""
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
-from .archives import _Budget, _check_archive, _is_symlink, _member_path_problem, _skip_silently
+from .archives import ArchiveBudget, MemberReader, archive_documents
 from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, _too_big_message
 from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text
 from .names import _display, unique_names
-from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES,
-                       TEXT_SUFFIXES, _unsupported_message)
-from .tables import _csv_rows, _jsonl_rows, _table_documents, labelled_documents_from_bytes
+from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PARQUET_SUFFIXES, PDF_SUFFIXES,
+                       SUPPORTED_SUFFIXES, TEXT_SUFFIXES, _unsupported_message)
+from .tables import _csv_rows, _jsonl_rows, _table_documents, labelled_documents_from_bytes, parquet_documents
 
 log = logging.getLogger(__name__)
 
-def _zip_documents(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits,
-                   depth: int, budget: _Budget | None) -> tuple[list[Document], list[IngestError]]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            RuntimeError):
-        return [], [IngestError(name, "the zip archive is damaged, uses a zip feature that is not supported, or "
-                                      "is not a zip archive.")]
-    with zf:
-        try:
-            infos = zf.infolist()
-        except Exception:  # noqa: BLE001 - damaged central directory
-            return [], [IngestError(name, "the zip archive is damaged or not a zip archive.")]
-        budget = budget or _Budget(limits.max_archive_bytes, limits.max_archive_members)
-        try:
-            _check_archive(infos, limits, budget)
-        except ValueError as exc:
-            return [], [IngestError(name, str(exc))]
-        docs: list[Document] = []
-        errors: list[IngestError] = []
-        for info in infos:
-            if info.is_dir() or _skip_silently(info.filename):
-                continue
-            source = f"{name}:{_display(info.filename)}"
-            problem = _member_path_problem(info.filename)
-            if problem is None and _is_symlink(info):
-                problem = "is a link, not a file"
-            if problem is None and info.flag_bits & 0x1:
-                problem = "is protected by a password"
-            if problem is not None:
-                errors.append(IngestError(source, f"skipped: this archive member {problem}."))
-                continue
-            suffix = Path(info.filename.replace("\\", "/")).suffix.lower()
-            if suffix in ARCHIVE_SUFFIXES and depth >= limits.max_archive_depth:
-                errors.append(IngestError(source, "skipped: archives inside archives are opened only "
-                                                  f"{limits.max_archive_depth} level(s) deep."))
-                continue
-            if suffix not in SUPPORTED_SUFFIXES:
-                errors.append(IngestError(source, _unsupported_message(suffix)))
-                continue
-            if info.file_size > limits.max_file_bytes:
-                errors.append(IngestError(source, _too_big_message(info.file_size, limits)))
-                continue
-            budget.members_left -= 1
-            try:
-                with zf.open(info) as fh:
-                    content = fh.read(min(info.file_size, budget.bytes_left) + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
-                log.info("zip member read failed: %r", exc)
-                errors.append(IngestError(source, "this archive member is damaged and could not be unpacked."))
-                continue
-            if len(content) > budget.bytes_left:
-                errors.append(IngestError(name, "the archive unpacks to more than its declared size; the rest of "
-                                                "it was not read (a 'zip bomb' safeguard)."))
-                break
-            budget.bytes_left -= len(content)
-            got, errs = _documents_from_bytes(source, content, text_column=text_column, id_column=id_column,
-                                              limits=limits, depth=depth + 1, budget=budget)
-            docs.extend(got)
-            errors.extend(errs)
-        if not docs and not errors:
-            errors.append(IngestError(name, "the zip archive holds no files."))
-        return docs, errors
-
-
 
 def documents_from_bytes(name: str, data: bytes, *, text_column: str = "text", id_column: str = "id",
-                         limits: IngestLimits = DEFAULT_LIMITS) -> tuple[list[Document], list[IngestError]]:
-    """Read one uploaded or on-disk file's bytes into documents, chosen by the extension of ``name``.
+                         limits: IngestLimits = DEFAULT_LIMITS, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                         ) -> tuple[list[Document], list[IngestError]]:
+    """Read one uploaded or on-disk file's bytes into documents, chosen by the extension of ``name`` among
+    ``suffixes`` (lower case, with the dot; other types are refused with advice).
 
     Never raises for bad content: every problem becomes an IngestError, and the documents that could be read are
     returned beside them (good lines of a table, good members of an archive).
     """
     return _documents_from_bytes(name, data, text_column=text_column, id_column=id_column, limits=limits,
-                                 depth=0, budget=None)
+                                 depth=0, budget=None, suffixes=suffixes)
+
+
+def documents_from_file(path: str | Path, *, text_column: str = "text", id_column: str = "id",
+                        limits: IngestLimits = DEFAULT_LIMITS, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                        ) -> tuple[list[Document], list[IngestError]]:
+    """Read one file on disk into documents, like ``documents_from_bytes`` but without loading large inputs whole.
+
+    A .zip archive is opened in place and read member by member (its members, not its own size, are bounded by
+    ``limits``); a .parquet table (when ``suffixes`` allows it) is read in batches of rows; any other file is
+    refused before it is read when it is larger than ``limits.max_file_bytes``. Never raises for bad content.
+    """
+    path = Path(path)
+    name = _display(str(path), 400)
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        return [], [IngestError(name, _unsupported_message(suffix, suffixes))]
+    if suffix in ARCHIVE_SUFFIXES:
+        reader = _member_reader(text_column=text_column, id_column=id_column, limits=limits, suffixes=suffixes)
+        return _guarded(name, lambda: archive_documents(name, path, read_member=reader, suffixes=suffixes,
+                                                        limits=limits))
+    if suffix in PARQUET_SUFFIXES:
+        return _guarded(name, lambda: parquet_documents(name, path, text_column=text_column, id_column=id_column))
+    data = read_file(path, limits)
+    if isinstance(data, IngestError):
+        return [], [data]
+    return documents_from_bytes(str(path), data, text_column=text_column, id_column=id_column, limits=limits,
+                                suffixes=suffixes)
 
 
 def _documents_from_bytes(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits,
-                          depth: int, budget: _Budget | None) -> tuple[list[Document], list[IngestError]]:
+                          depth: int, budget: ArchiveBudget | None, suffixes: Collection[str],
+                          ) -> tuple[list[Document], list[IngestError]]:
     name = _display(str(name), 400)
+    return _guarded(name, lambda: _read_one(name, data, text_column=text_column, id_column=id_column, limits=limits,
+                                            depth=depth, budget=budget, suffixes=suffixes))
+
+
+def _guarded(name: str, read: Callable[[], tuple[list[Document], list[IngestError]]],
+             ) -> tuple[list[Document], list[IngestError]]:
+    """``read()``, with every exception turned into an IngestError for ``name``: a hostile file never takes the
+    batch down."""
     try:
-        return _read_one(name, data, text_column=text_column, id_column=id_column, limits=limits, depth=depth,
-                         budget=budget)
+        return read()
     except ValueError as exc:
         return [], [IngestError(name, str(exc))]
     except RecursionError:
@@ -113,11 +86,21 @@ def _documents_from_bytes(name: str, data: bytes, *, text_column: str, id_column
         return [], [IngestError(name, f"the file could not be read ({type(exc).__name__}).")]
 
 
+def _member_reader(*, text_column: str, id_column: str, limits: IngestLimits,
+                   suffixes: Collection[str]) -> MemberReader:
+    """How an archive member's bytes are read: like any other file's, one level deeper, sharing the budget."""
+    def read_member(source: str, data: bytes, depth: int, budget: ArchiveBudget,
+                    ) -> tuple[list[Document], list[IngestError]]:
+        return _documents_from_bytes(source, data, text_column=text_column, id_column=id_column, limits=limits,
+                                     depth=depth, budget=budget, suffixes=suffixes)
+    return read_member
+
+
 def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits, depth: int,
-              budget: _Budget | None) -> tuple[list[Document], list[IngestError]]:
+              budget: ArchiveBudget | None, suffixes: Collection[str]) -> tuple[list[Document], list[IngestError]]:
     suffix = Path(name.replace("\\", "/")).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        return [], [IngestError(name, _unsupported_message(suffix))]
+    if suffix not in suffixes:
+        return [], [IngestError(name, _unsupported_message(suffix, suffixes))]
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError("the upload did not contain file data.")
     data = bytes(data)
@@ -126,8 +109,11 @@ def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limit
     if not data.strip():
         raise ValueError("the file is empty.")
     if suffix in ARCHIVE_SUFFIXES:
-        return _zip_documents(name, data, text_column=text_column, id_column=id_column, limits=limits,
-                              depth=depth, budget=budget)
+        reader = _member_reader(text_column=text_column, id_column=id_column, limits=limits, suffixes=suffixes)
+        return archive_documents(name, data, read_member=reader, suffixes=suffixes, limits=limits, depth=depth,
+                                 budget=budget)
+    if suffix in PARQUET_SUFFIXES:
+        return parquet_documents(name, data, text_column=text_column, id_column=id_column)
     if suffix in PDF_SUFFIXES:
         return _single(name, pdf_to_text(data, max_pages=limits.max_pdf_pages))
     if suffix in DOCX_SUFFIXES:
@@ -205,7 +191,6 @@ def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id
         docs.extend(got)
         errors.extend(errs)
     return unique_names(docs), errors
-
 
 
 def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "text", label_column: str = "label",

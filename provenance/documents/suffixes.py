@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 TABLE_SUFFIXES = {".jsonl", ".csv"}
@@ -10,6 +12,9 @@ DOCX_SUFFIXES = {".docx"}
 ARCHIVE_SUFFIXES = {".zip"}
 SUPPORTED_SUFFIXES = (TEXT_SUFFIXES | HTML_SUFFIXES | TABLE_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
                       | ARCHIVE_SUFFIXES)
+PARQUET_SUFFIXES = {".parquet"}
+# A reference corpus may also hold .parquet tables (read in batches of rows: corpora are large).
+CORPUS_SUFFIXES = SUPPORTED_SUFFIXES | PARQUET_SUFFIXES
 
 # Advice for common formats that are not read, so the message says what to do instead.
 _UNSUPPORTED_ADVICE = {
@@ -27,10 +32,11 @@ _UNSUPPORTED_ADVICE = {
 }
 
 
-def _unsupported_message(suffix: str) -> str:
+def _unsupported_message(suffix: str, supported: Collection[str] = SUPPORTED_SUFFIXES) -> str:
+    """Why a file of type ``suffix`` is not read, and what to do instead (or which types are: ``supported``)."""
     advice = _UNSUPPORTED_ADVICE.get(suffix)
     kind = f"'{suffix}'" if suffix else "without an extension"
     base = f"files {kind} are not supported" if not suffix else f"files of type {kind} are not supported"
     if advice:
         return f"{base}; {advice}."
-    return f"{base}; use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}."
+    return f"{base}; use one of {', '.join(sorted(supported))}."

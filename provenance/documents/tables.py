@@ -1,5 +1,5 @@
-"""Tables -> documents: .jsonl lines, .csv rows and .parquet tables with a text column, and labelled rows
-(member / non-member).
+"""Tables -> documents: .jsonl lines, .csv rows and .parquet tables (corpora only) with a text column, and labelled
+rows (member / non-member).
 
 Malformed lines are reported by line number (up to ``IngestLimits.max_errors_per_file``) and the good lines kept.
 """
@@ -110,7 +110,6 @@ def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column:
         docs.append(Document(f"{name}:{label}", text))
     errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
     return docs, errors
-
 
 
 def parquet_documents(name: str, source: str | Path | bytes, *, text_column: str = "text", id_column: str = "id",

@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from sample_files import check_contract, make_docx, make_pdf, make_zip, messages
 
 from provenance.documents import IngestLimits, documents_from_bytes
+from provenance.documents.corpus import CORPUS_LIMITS, read_corpus
+from provenance.documents.suffixes import CORPUS_SUFFIXES
+from provenance.overlap import build_index
+
 
 def test_zip_of_supported_files():
     data = make_zip({"docs/a.txt": b"alpha text", "b.html": b"<p>beta</p>", "c.jsonl": b'{"text": "gamma"}\n',
@@ -114,7 +118,6 @@ def test_encrypted_zip_member_is_refused():
     assert docs == [] and "password" in errors[0].message
 
 
-
 @given(members=st.dictionaries(st.text(min_size=1, max_size=30), st.binary(max_size=300), max_size=6))
 @settings(max_examples=100, deadline=None)
 def test_random_zip_archives_never_raise(members):
@@ -129,3 +132,79 @@ def test_random_zip_archives_never_raise(members):
     if members:
         check_contract(docs, errors, "random.zip")
     assert all(d.name.startswith("random.zip:") for d in docs)
+
+
+# ---------------------------------------------------------------------------------------------------- one reader
+
+
+def test_one_zip_bomb_is_refused_the_same_way_as_an_upload_and_as_a_corpus(tmp_path):
+    bomb = make_zip({"bomb.txt": b"a" * (8 * 1024 * 1024)})  # 8 MiB of one letter: about 1000 to 1
+    upload_docs, upload_errors = documents_from_bytes("bomb.zip", bomb)
+    assert upload_docs == [] and len(upload_errors) == 1
+    sentence = upload_errors[0].message
+    assert "zip bomb" in sentence and "not opened" in sentence
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "bomb.zip").write_bytes(bomb)
+    (folder / "good.txt").write_text("an ordinary document with more than enough words to be indexed")
+    corpus_docs, corpus_errors = read_corpus(folder / "bomb.zip")  # read from disk, member by member
+    assert corpus_docs == [] and [(e.source, e.message) for e in corpus_errors] == [(str(folder / "bomb.zip"),
+                                                                                    sentence)]
+    index, build_errors = build_index(folder)  # the overlap build reads its corpus the same way
+    assert len(index) == 1 and [e.message for e in build_errors] == [sentence]
+    # a corpus zip uploaded to the overlap page is read from bytes, with the corpus limits: the same sentence
+    in_memory = documents_from_bytes("bomb.zip", bomb, limits=CORPUS_LIMITS, suffixes=CORPUS_SUFFIXES)
+    assert in_memory == ([], upload_errors)
+
+
+def _corpus_zip(members: dict[str, bytes], special: str) -> bytes:
+    """A zip with ``members`` plus one hostile member: a path escaping the archive, a link or a password."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if special == "escape":
+            zf.writestr(zipfile.ZipInfo("../../outside.txt"), b"escaped text")
+        elif special == "link":
+            info = zipfile.ZipInfo("link.txt")
+            info.external_attr = 0o120777 << 16
+            zf.writestr(info, b"/etc/passwd")
+        else:
+            zf.writestr("locked.txt", b"hidden text")
+    data = bytearray(buf.getvalue())
+    if special == "password":  # set the 'encrypted' flag bit of the last member in both of its headers
+        for sig, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            data[data.rfind(sig) + flag_offset] |= 0x1
+    return bytes(data)
+
+
+@pytest.mark.parametrize("special,words", [("escape", "outside the archive"), ("link", "link"),
+                                           ("password", "password")])
+def test_hostile_members_are_refused_alike_in_uploads_and_corpora(tmp_path, special, words):
+    data = _corpus_zip({"kept.txt": b"kept text"}, special)
+    upload_docs, upload_errors = documents_from_bytes("a.zip", data)
+    path = tmp_path / "a.zip"
+    path.write_bytes(data)
+    corpus_docs, corpus_errors = read_corpus(path)
+    assert [d.text for d in upload_docs] == [d.text for d in corpus_docs] == ["kept text"]
+    assert len(upload_errors) == 1 and words in upload_errors[0].message
+    assert [e.message for e in corpus_errors] == [upload_errors[0].message]
+    assert corpus_errors[0].source == str(path) + upload_errors[0].source.removeprefix("a.zip")
+
+
+def test_corpus_archives_read_parquet_members_and_do_not_open_nested_archives(tmp_path):
+    import pandas as pd
+
+    parquet = tmp_path / "t.parquet"
+    pd.DataFrame({"text": ["from a table"]}).to_parquet(parquet)
+    data = make_zip({"t.parquet": parquet.read_bytes(), "inner.zip": make_zip({"x.txt": b"x"}), "a.txt": b"plain"})
+    path = tmp_path / "corpus.zip"
+    path.write_bytes(data)
+    docs, errors = read_corpus(path)
+    assert sorted(d.text for d in docs) == ["from a table", "plain"]
+    assert [e.message for e in errors] == ["skipped: archives inside archives are not opened; unpack it first."]
+    # an upload of the same archive: parquet is not an upload type, and nested archives open one level deep
+    docs, errors = documents_from_bytes("corpus.zip", data)
+    assert sorted(d.text for d in docs) == ["plain", "x"]
+    assert len(errors) == 1 and "'.parquet' are not supported" in errors[0].message
