@@ -1,5 +1,7 @@
 """Bytes of one file -> its text: text decoding, binary sniffing, HTML visible text, PDF text layers, Word .docx.
 
+``visible_text_layout`` tells code that edits HTML (ghost embedding) where that visible text lies in the source.
+
 Every function raises ValueError with a sentence for the user when the content cannot be turned into text.
 """
 
@@ -10,6 +12,8 @@ import logging
 import re
 import unicodedata
 import zipfile
+from collections.abc import Collection
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from .archives import check_archive
@@ -116,13 +120,36 @@ def _check_text(text: str, data: bytes) -> str:
 # HTML
 
 
-class _VisibleText(HTMLParser):
+HIDDEN_HTML_TAGS = frozenset({"script", "style", "title", "template", "noscript", "svg", "math", "iframe", "object"})
+"""Tags whose content is never shown as text (``html_to_text`` drops it, ``visible_text_layout`` leaves it out)."""
+
+
+class _HiddenDepth(HTMLParser):
+    """How deep the parser is inside HIDDEN_HTML_TAGS; a self-closing one (``<svg/>``) hides nothing. The one rule
+    both ``html_to_text`` and ``visible_text_layout`` follow, so what one shows the other locates."""
+
+    def __init__(self, *, convert_charrefs: bool) -> None:
+        super().__init__(convert_charrefs=convert_charrefs)
+        self.hidden_depth = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in HIDDEN_HTML_TAGS:
+            self.hidden_depth += 1
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        pass
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in HIDDEN_HTML_TAGS:
+            self.hidden_depth = max(0, self.hidden_depth - 1)
+
+
+class _VisibleText(_HiddenDepth):
     """Collect the text a browser would show: no script/style/title/template content, line breaks at blocks.
 
     The head is not hidden as a whole because pages often omit ``</head>``; what it holds besides the title
     (meta, link, style, script) carries no text."""
 
-    HIDDEN = {"script", "style", "title", "template", "noscript", "svg", "math", "iframe", "object"}
     BLOCKS = {"p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "table", "section", "article", "header",
               "footer", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr", "dd", "dt", "dl", "main",
               "nav", "aside", "figure", "figcaption", "form", "body", "html"}
@@ -130,15 +157,13 @@ class _VisibleText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.hidden_depth = 0
         self.pre_depth = 0
 
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag in ("pre", "textarea"):
             self.pre_depth += 1
-        if tag in self.HIDDEN:
-            self.hidden_depth += 1
-        elif tag in self.BLOCKS:
+        super().handle_starttag(tag, attrs)
+        if tag not in HIDDEN_HTML_TAGS and tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_startendtag(self, tag: str, attrs) -> None:
@@ -148,9 +173,8 @@ class _VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("pre", "textarea"):
             self.pre_depth = max(0, self.pre_depth - 1)
-        if tag in self.HIDDEN:
-            self.hidden_depth = max(0, self.hidden_depth - 1)
-        elif tag in self.BLOCKS:
+        super().handle_endtag(tag)
+        if tag not in HIDDEN_HTML_TAGS and tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
@@ -168,6 +192,80 @@ def html_to_text(html: str) -> str:
     lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@dataclass(frozen=True)
+class HtmlTextLayout:
+    """Where the visible text of an HTML source lies, in character offsets (``str`` indices) of the source.
+
+    ``segments``: the [start, end) ranges of the runs of text between tags (and character references such as
+    ``&amp;``) that ``html_to_text`` shows, in source order; runs of only whitespace are left out. Anything
+    inserted strictly inside or at the end of a segment (HTML-escaped) is shown by ``html_to_text`` too.
+    ``body_start``: the offset right after the first ``<body ...>`` start tag; ``body_end``: the offset of the last
+    ``</body>`` end tag; None when the source has no such tag. ``hidden_tags``: the tags whose content is never
+    shown (``HIDDEN_HTML_TAGS``), plus the caller's ``exclude``.
+    """
+
+    segments: tuple[tuple[int, int], ...]
+    body_start: int | None
+    body_end: int | None
+    hidden_tags: frozenset[str]
+
+
+class _TextLayout(_HiddenDepth):
+    """Source offsets of the text ``_VisibleText`` shows (same hidden-tag rule), minus text inside ``exclude``."""
+
+    def __init__(self, source: str, exclude: Collection[str]) -> None:
+        super().__init__(convert_charrefs=False)  # data then maps one to one onto source characters
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.excluded = {tag: 0 for tag in exclude}  # open depth of each excluded tag
+        self.segments: list[tuple[int, int]] = []
+        self.body_start: int | None = None
+        self.body_end: int | None = None
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        super().handle_starttag(tag, attrs)
+        if tag == "body":
+            if self.body_start is None:
+                self.body_start = self._offset() + len(self.get_starttag_text() or "")
+            if "head" in self.excluded:  # pages often omit </head>: the body ends it
+                self.excluded["head"] = 0
+        if tag in self.excluded:
+            self.excluded[tag] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        super().handle_endtag(tag)
+        if tag == "body":
+            self.body_end = self._offset()
+        if tag in self.excluded:
+            self.excluded[tag] = max(0, self.excluded[tag] - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.hidden_depth == 0 and not any(self.excluded.values()) and data.strip():
+            start = self._offset()
+            self.segments.append((start, start + len(data)))
+
+
+def visible_text_layout(html: str, *, exclude: Collection[str] = ()) -> HtmlTextLayout:
+    """Where ``html_to_text`` finds its text in an HTML source: character ranges of the visible text runs, and
+    where the body starts and ends (see ``HtmlTextLayout``).
+
+    For code that edits an HTML source and must know what a reader of the page will see, such as placing
+    identifiers into visible text so that ``html_to_text`` (and so every upload of the marked file) shows them:
+    any text inside ``<script>``, ``<svg>``, ``<math>``, ``<title>``, ... (``HIDDEN_HTML_TAGS``) is left out.
+    ``exclude`` names further tags (lower case) whose text is shown but should not count, e.g. ``{"head", "pre",
+    "code", "textarea"}`` to keep to prose; an unclosed ``<head>`` ends at ``<body>``.
+    """
+    parser = _TextLayout(html, {t.lower() for t in exclude})
+    parser.feed(html)
+    parser.close()
+    return HtmlTextLayout(segments=tuple(parser.segments), body_start=parser.body_start, body_end=parser.body_end,
+                          hidden_tags=HIDDEN_HTML_TAGS | {t.lower() for t in exclude})
+
 
 
 # --------------------------------------------------------------------------------------------------------------

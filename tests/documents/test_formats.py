@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sample_files import blank_pdf, encrypted_pdf, make_docx, make_pdf, make_zip, messages
 
 from provenance.documents import Document, decode_text, documents_from_bytes, html_to_text
+from provenance.documents.formats import visible_text_layout
 
 def test_plain_text_and_markdown():
     docs, errors = documents_from_bytes("a.txt", "Hello world.\n".encode())
@@ -124,3 +129,71 @@ def test_decode_text_raises_value_error_only():
     with pytest.raises(ValueError, match="empty"):
         decode_text(b"", "x")
     assert decode_text("café".encode(), "x") == "café"
+
+
+# ---------------------------------------------------------------------------------------------------- HTML layout
+
+PAGE = ("<!doctype html><html><head><title>Page title. Hidden.</title><style>p {color: red}</style></head>\n"
+        "<body class='x'><p>First sentence. Second &amp; third one.</p>\n"
+        "<svg viewBox='0 0 10 10'><text x='1'>Chart label. Axis name.</text></svg>\n"
+        "<pre>code. more code.</pre><p>Last words here.</p><script>var s = 'no. text.';</script></body></html>")
+
+
+def test_visible_text_layout_locates_what_html_to_text_shows():
+    layout = visible_text_layout(PAGE)
+    texts = [PAGE[a:b] for a, b in layout.segments]
+    assert texts == ["First sentence. Second ", " third one.", "code. more code.", "Last words here."]
+    assert PAGE[layout.body_start - len("<body class='x'>"): layout.body_start] == "<body class='x'>"
+    assert PAGE[layout.body_end:].startswith("</body>")
+    assert {"svg", "script", "title", "math"} <= layout.hidden_tags
+    shown = html_to_text(PAGE)
+    assert all(t.strip() in shown for t in texts)
+    assert "Chart label" not in shown and "Page title" not in shown
+    prose = visible_text_layout(PAGE, exclude={"head", "pre", "code", "textarea"})
+    assert [PAGE[a:b] for a, b in prose.segments] == ["First sentence. Second ", " third one.", "Last words here."]
+    assert prose.hidden_tags == layout.hidden_tags | {"head", "pre", "code", "textarea"}
+
+
+def test_an_identifier_placed_in_visible_text_next_to_svg_text_is_found_again():
+    """What ghost embedding needs: every sentence end it may choose is inside text a reader of the page sees, so
+    the marked file read back (html_to_text, as every upload is read) still holds the identifier. Text inside
+    <svg> is on the page's source next to the prose but never shown, so it offers no place."""
+    html = ("<html><body><p>Intro sentence. </p><svg><text>Inside the drawing. Another label.</text></svg>"
+            "<p>After the drawing. End.</p></body></html>")
+    identifier = "velvet quantum harbor 4821"
+    layout = visible_text_layout(html, exclude={"head", "pre", "code", "textarea"})
+    ends = [a + m.end() for a, b in layout.segments for m in re.finditer(r"[.!?](?=\s|$)", html[a:b])]
+    assert ends and not any(html.index("<svg>") < e < html.index("</svg>") for e in ends)
+    for at in ends:
+        marked = html[:at] + " " + identifier + html[at:]
+        assert identifier in html_to_text(marked), (at, marked)
+    # the same identifier placed inside the svg text (as a parser that hides fewer tags would) vanishes
+    inside = html.index("drawing.") + len("drawing.")
+    assert identifier not in html_to_text(html[:inside] + " " + identifier + html[inside:])
+    # a page without </head> keeps its body text
+    open_head = "<html><head><meta charset='utf-8'><body><p>Body text. More.</p></body></html>"
+    assert [open_head[a:b] for a, b in visible_text_layout(open_head, exclude={"head"}).segments] == \
+        ["Body text. More."]
+
+
+_FRAGMENTS = ["alpha", "Beta.", "gamma delta!", " ", "\n", "\u00a0", "<br>", "<br/>", "<svg/>", "<!-- note -->",
+              "<hr>", "</p>", "</svg>", "</div>", "ümlaut.", "x<y"]
+_TAGS = ["p", "div", "b", "span", "svg", "script", "style", "title", "math", "iframe", "object", "template",
+         "noscript", "pre", "textarea", "li", "code", "head", "body", "h1"]
+_html_pages = st.recursive(st.lists(st.sampled_from(_FRAGMENTS), max_size=4).map("".join),
+                           lambda inner: st.tuples(st.sampled_from(_TAGS), st.lists(inner, max_size=3),
+                                                   st.booleans()).map(
+                               lambda t: f"<{t[0]}>{''.join(t[1])}" + (f"</{t[0]}>" if t[2] else "")),
+                           max_leaves=12)
+
+
+@given(pages=st.lists(_html_pages, min_size=1, max_size=4).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_layout_segments_hold_exactly_the_text_html_to_text_shows(pages):
+    layout = visible_text_layout(pages)
+    located = "".join(pages[a:b] for a, b in layout.segments)
+    assert re.sub(r"\s", "", located) == re.sub(r"\s", "", html_to_text(pages))
+    for a, b in layout.segments:
+        assert pages[a:b].strip()
+        marked = pages[:b] + " QQmarkQQ" + pages[b:]
+        assert "QQmarkQQ" in html_to_text(marked), (pages, pages[a:b])
