@@ -8,11 +8,11 @@ batch, never loaded whole.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .document import Document, IngestError, IngestLimits
-from .loading import documents_from_file, expand_paths
+from .loading import documents_from_bytes, documents_from_file, expand_paths
 from .names import unique_names
 from .suffixes import CORPUS_SUFFIXES
 
@@ -22,21 +22,34 @@ CORPUS_LIMITS = IngestLimits(max_file_bytes=2 * 2**30, max_archive_members=1_000
                              max_compression_ratio=200.0, max_archive_depth=0)
 
 
-def read_corpus(paths: str | Path | Sequence[str | Path], *, text_column: str = "text", id_column: str = "id",
-                limits: IngestLimits = CORPUS_LIMITS) -> tuple[list[Document], list[IngestError]]:
+def read_corpus(paths: str | Path | Sequence[str | Path] = (), *, uploads: Sequence[tuple[str, bytes]] = (),
+                text_column: str = "text", id_column: str = "id", limits: IngestLimits = CORPUS_LIMITS,
+                progress: Callable[[int, int], None] | None = None) -> tuple[list[Document], list[IngestError]]:
     """Read a reference corpus: files, folders (recursively) and .zip archives of anything ingest reads, plus
     .parquet tables with a text column. Unreadable inputs become IngestErrors; the rest always survive.
 
-    ``limits`` are ingest's safety limits, sized for corpora by default. Returns documents with unique names, in a
-    stable order (folders sorted by path).
+    ``uploads`` are (file name, bytes) pairs, read first and in memory (as a page receives them: never written to
+    disk); their documents are named after the file name. ``limits`` are ingest's safety limits, sized for corpora
+    by default. ``progress(done, total)`` counts sources (uploads, then files found in ``paths``). Returns
+    documents with unique names, in a stable order (uploads as given, folders sorted by path).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    files, errors = expand_paths(paths, suffixes=CORPUS_SUFFIXES, include_hidden=False)
+    files, errors = expand_paths(paths, suffixes=CORPUS_SUFFIXES, include_hidden=False) if paths else ([], [])
+    total = len(uploads) + len(files)
     docs: list[Document] = []
-    for file in files:
+    for done, (name, data) in enumerate(uploads, start=1):
+        got, errs = documents_from_bytes(name, data, text_column=text_column, id_column=id_column, limits=limits,
+                                         suffixes=CORPUS_SUFFIXES)
+        docs.extend(got)
+        errors.extend(errs)
+        if progress is not None:
+            progress(done, total)
+    for done, file in enumerate(files, start=len(uploads) + 1):
         got, errs = documents_from_file(file, text_column=text_column, id_column=id_column, limits=limits,
                                         suffixes=CORPUS_SUFFIXES)
         docs.extend(got)
         errors.extend(errs)
+        if progress is not None:
+            progress(done, total)
     return unique_names(docs), errors

@@ -19,8 +19,9 @@ Adding documents writes a new shard; the LSH structures are rebuilt from the sig
 
 Modules: ``minhash`` (shingles, signatures, estimates), ``spans`` (exact overlap, matching spans), ``storage`` (in
 memory or Redis), ``index_folder`` (the on-disk format), ``index`` (OverlapIndex, build_index, load_index),
-``query`` (query_index). Words and corpus reading live in ``provenance.documents`` (``words``, ``corpus``); ``words``,
-``word_spans`` and ``read_corpus`` are re-exported here for callers of this package.
+``query`` (query_index), ``workflow`` (the page's actions, one call each: build from uploads and paths, open, look
+up, with the sentences and tables to show). Words and corpus reading live in ``provenance.documents`` (``words``,
+``corpus``); ``words``, ``word_spans`` and ``read_corpus`` are re-exported here for callers of this package.
 """
 
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
