@@ -22,9 +22,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .document import Document, IngestError, IngestLimits, _megabytes, _too_big_message
-from .names import _display
-from .suffixes import ARCHIVE_SUFFIXES, _unsupported_message
+from .document import Document, IngestError, IngestLimits, megabytes, too_big_message
+from .names import display_name
+from .suffixes import ARCHIVE_SUFFIXES, unsupported_message
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,13 @@ def check_archive(infos: Sequence[zipfile.ZipInfo], limits: IngestLimits, budget
     total = sum(i.file_size for i in files)
     bytes_allowed = limits.max_archive_bytes if budget is None else budget.bytes_left
     if total > bytes_allowed:
-        raise ValueError(f"the archive would unpack to {_megabytes(total)}, more than the limit of "
-                         f"{_megabytes(bytes_allowed)}; this protects against 'zip bombs'. Split it into smaller "
+        raise ValueError(f"the archive would unpack to {megabytes(total)}, more than the limit of "
+                         f"{megabytes(bytes_allowed)}; this protects against 'zip bombs'. Split it into smaller "
                          "archives.")
     for info in files:
         if info.file_size > limits.ratio_check_min_bytes and \
                 info.file_size > limits.max_compression_ratio * max(info.compress_size, 1):
-            raise ValueError(f"the member '{_display(info.filename, 80)}' is compressed more than "
+            raise ValueError(f"the member '{display_name(info.filename, 80)}' is compressed more than "
                              f"{limits.max_compression_ratio:.0f} to 1, which is how 'zip bombs' work, so the "
                              "archive was not opened.")
 
@@ -125,7 +125,7 @@ def archive_documents(name: str, source: bytes | Path, *, read_member: MemberRea
         for info in infos:
             if info.is_dir() or _skip_silently(info.filename):
                 continue
-            source_name = f"{name}:{_display(info.filename)}"
+            source_name = f"{name}:{display_name(info.filename)}"
             problem = _member_path_problem(info.filename)
             if problem is None and _is_symlink(info):
                 problem = "is a link, not a file"
@@ -139,10 +139,10 @@ def archive_documents(name: str, source: bytes | Path, *, read_member: MemberRea
                 errors.append(IngestError(source_name, _nested_archive_message(limits)))
                 continue
             if suffix not in suffixes:
-                errors.append(IngestError(source_name, _unsupported_message(suffix, suffixes)))
+                errors.append(IngestError(source_name, unsupported_message(suffix, suffixes)))
                 continue
             if info.file_size > limits.max_file_bytes:
-                errors.append(IngestError(source_name, _too_big_message(info.file_size, limits)))
+                errors.append(IngestError(source_name, too_big_message(info.file_size, limits)))
                 continue
             budget.members_left -= 1
             try:

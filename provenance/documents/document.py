@@ -55,10 +55,12 @@ class IngestError:
         return f"{self.source}: {self.message}"
 
 
-def _megabytes(n: int) -> str:
+def megabytes(n: int) -> str:
+    """A size in bytes for a sentence: '12.3 MB' from a tenth of a megabyte on (1 MB = 2**20 bytes), else '512 KB'."""
     return f"{n / _MIB:.1f} MB" if n >= _MIB / 10 else f"{n / 1024:.0f} KB"
 
 
-def _too_big_message(size: int, limits: IngestLimits) -> str:
-    return (f"the file is {_megabytes(size)}, more than the limit of {_megabytes(limits.max_file_bytes)}; split it "
+def too_big_message(size: int, limits: IngestLimits) -> str:
+    """The sentence for a file of ``size`` bytes over ``limits.max_file_bytes``."""
+    return (f"the file is {megabytes(size)}, more than the limit of {megabytes(limits.max_file_bytes)}; split it "
             "into smaller files.")

@@ -11,12 +11,12 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from .archives import ArchiveBudget, MemberReader, archive_documents
-from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, _too_big_message
+from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
 from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text
-from .names import _display, unique_names
+from .names import display_name, unique_names
 from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PARQUET_SUFFIXES, PDF_SUFFIXES,
-                       SUPPORTED_SUFFIXES, TEXT_SUFFIXES, _unsupported_message)
-from .tables import _csv_rows, _jsonl_rows, _table_documents, labelled_documents_from_bytes, parquet_documents
+                       SUPPORTED_SUFFIXES, TEXT_SUFFIXES, unsupported_message)
+from .tables import csv_rows, jsonl_rows, labelled_documents_from_bytes, parquet_documents, table_documents
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ def documents_from_file(path: str | Path, *, text_column: str = "text", id_colum
     refused before it is read when it is larger than ``limits.max_file_bytes``. Never raises for bad content.
     """
     path = Path(path)
-    name = _display(str(path), 400)
+    name = display_name(str(path), 400)
     suffix = path.suffix.lower()
     if suffix not in suffixes:
-        return [], [IngestError(name, _unsupported_message(suffix, suffixes))]
+        return [], [IngestError(name, unsupported_message(suffix, suffixes))]
     if suffix in ARCHIVE_SUFFIXES:
         reader = _member_reader(text_column=text_column, id_column=id_column, limits=limits, suffixes=suffixes)
         return _guarded(name, lambda: archive_documents(name, path, read_member=reader, suffixes=suffixes,
@@ -64,7 +64,7 @@ def documents_from_file(path: str | Path, *, text_column: str = "text", id_colum
 def _documents_from_bytes(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits,
                           depth: int, budget: ArchiveBudget | None, suffixes: Collection[str],
                           ) -> tuple[list[Document], list[IngestError]]:
-    name = _display(str(name), 400)
+    name = display_name(str(name), 400)
     return _guarded(name, lambda: _read_one(name, data, text_column=text_column, id_column=id_column, limits=limits,
                                             depth=depth, budget=budget, suffixes=suffixes))
 
@@ -100,12 +100,12 @@ def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limit
               budget: ArchiveBudget | None, suffixes: Collection[str]) -> tuple[list[Document], list[IngestError]]:
     suffix = Path(name.replace("\\", "/")).suffix.lower()
     if suffix not in suffixes:
-        return [], [IngestError(name, _unsupported_message(suffix, suffixes))]
+        return [], [IngestError(name, unsupported_message(suffix, suffixes))]
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError("the upload did not contain file data.")
     data = bytes(data)
     if len(data) > limits.max_file_bytes:
-        raise ValueError(_too_big_message(len(data), limits))
+        raise ValueError(too_big_message(len(data), limits))
     if not data.strip():
         raise ValueError("the file is empty.")
     if suffix in ARCHIVE_SUFFIXES:
@@ -126,8 +126,8 @@ def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limit
         if not visible:
             raise ValueError("the web page has no visible text.")
         return _single(name, visible)
-    rows = _jsonl_rows(text, name) if suffix == ".jsonl" else _csv_rows(text, text_column, limits)
-    return _table_documents(name, rows, text_column, id_column, limits)
+    rows = jsonl_rows(text, name) if suffix == ".jsonl" else csv_rows(text, text_column, limits)
+    return table_documents(name, rows, text_column, id_column, limits)
 
 
 def _single(name: str, text: str) -> tuple[list[Document], list[IngestError]]:
@@ -167,7 +167,7 @@ def read_file(path: Path, limits: IngestLimits = DEFAULT_LIMITS) -> bytes | Inge
     try:
         size = path.stat().st_size
         if size > limits.max_file_bytes:
-            return IngestError(str(path), _too_big_message(size, limits))
+            return IngestError(str(path), too_big_message(size, limits))
         return path.read_bytes()
     except OSError as exc:
         return IngestError(str(path), f"could not be read ({exc.strerror or exc}).")

@@ -61,7 +61,7 @@ def unique_names(docs: Sequence[Document]) -> list[Document]:
     return out
 
 
-def _display(name: str, limit: int = 200) -> str:
+def display_name(name: str, limit: int = 200) -> str:
     """A name safe to show in messages and tables: control characters replaced, length bounded."""
     cleaned = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in name)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"

@@ -32,7 +32,7 @@ _UNSUPPORTED_ADVICE = {
 }
 
 
-def _unsupported_message(suffix: str, supported: Collection[str] = SUPPORTED_SUFFIXES) -> str:
+def unsupported_message(suffix: str, supported: Collection[str] = SUPPORTED_SUFFIXES) -> str:
     """Why a file of type ``suffix`` is not read, and what to do instead (or which types are: ``supported``)."""
     advice = _UNSUPPORTED_ADVICE.get(suffix)
     kind = f"'{suffix}'" if suffix else "without an extension"

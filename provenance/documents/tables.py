@@ -12,20 +12,19 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, _too_big_message
+from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
 from .formats import decode_text
-from .names import _display
+from .names import display_name
 from .suffixes import TABLE_SUFFIXES
-
-# --------------------------------------------------------------------------------------------------------------
-# tables
 
 
 class _Problem(str):
     """A line-level problem sentence (kept apart from rows that are themselves JSON strings)."""
 
 
-def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, object]]:
+def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, object]]:
+    """(line number, parsed JSON value) per non-blank line, 1-based; a line that is not JSON yields a problem
+    sentence (a ``_Problem``) in place of its value."""
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -36,7 +35,9 @@ def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, object]]:
             yield line_no, _Problem(f"line {line_no} is not valid JSON ({reason}).")
 
 
-def _csv_rows(text: str, text_column: str, limits: IngestLimits) -> Iterator[tuple[int, object]]:
+def csv_rows(text: str, text_column: str, limits: IngestLimits) -> Iterator[tuple[int, object]]:
+    """(line number, {column: value}) per data row of a CSV text with a header line; a row that cannot be read
+    yields a problem sentence (a ``_Problem``). Raises ValueError when the header has no ``text_column``."""
     # The csv module's field limit is process-wide; raise it (never lower it) so long documents fit in one cell.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_file_bytes))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -49,7 +50,7 @@ def _csv_rows(text: str, text_column: str, limits: IngestLimits) -> Iterator[tup
         return
     header = [h.strip().lstrip("\ufeff") for h in header]
     if text_column not in header:
-        shown = ", ".join(f"'{_display(h, 40)}'" for h in header[:10]) or "none"
+        shown = ", ".join(f"'{display_name(h, 40)}'" for h in header[:10]) or "none"
         raise ValueError(f"the table has no '{text_column}' column (its columns are: {shown}).")
     while True:
         line_no = reader.line_num + 1
@@ -83,8 +84,11 @@ def _line_errors(name: str, problems: list[tuple[int, str]], limits: IngestLimit
     return errors
 
 
-def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column: str, id_column: str,
-                     limits: IngestLimits) -> tuple[list[Document], list[IngestError]]:
+def table_documents(name: str, rows: Iterable[tuple[int, object]], text_column: str, id_column: str,
+                    limits: IngestLimits) -> tuple[list[Document], list[IngestError]]:
+    """Documents from table rows (from ``jsonl_rows`` / ``csv_rows``): one per row with a non-empty text in
+    ``text_column``, named ``name:<id>`` (or ``name:<line number>``); one IngestError per bad row, summarised past
+    ``limits.max_errors_per_file``."""
     docs: list[Document] = []
     problems: list[tuple[int, str]] = []
     for line_no, row in rows:
@@ -105,7 +109,7 @@ def _table_documents(name: str, rows: Iterable[tuple[int, object]], text_column:
             problems.append((line_no, f"line {line_no} has an empty '{text_column}' field."))
             continue
         ident = row.get(id_column)
-        label = _display(str(ident), 120) if ident not in (None, "") and not isinstance(ident, (dict, list)) \
+        label = display_name(str(ident), 120) if ident not in (None, "") and not isinstance(ident, (dict, list)) \
             else str(line_no)
         docs.append(Document(f"{name}:{label}", text))
     errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
@@ -172,7 +176,7 @@ def parse_membership_label(value: object) -> int:
             return 1
         if word in _NON_MEMBER_LABELS:
             return 0
-    shown = f"'{_display(value, 40)}'" if isinstance(value, str) else _display(repr(value), 40)
+    shown = f"'{display_name(value, 40)}'" if isinstance(value, str) else display_name(repr(value), 40)
     raise ValueError(f"the label {shown} is not understood; use member / non-member, 1 / 0 or true / false.")
 
 
@@ -184,7 +188,7 @@ def labelled_documents_from_bytes(name: str, data: bytes, *, text_column: str = 
     Rows are read and named exactly as ``documents_from_bytes`` reads tables; a row whose label is missing or not
     understood becomes an IngestError naming its line, and the other rows are kept. Never raises for bad content.
     """
-    name = _display(str(name), 400)
+    name = display_name(str(name), 400)
     suffix = Path(name.replace("\\", "/")).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         return [], [], [IngestError(name, f"a labelled set must be a .jsonl or .csv table with a '{text_column}' and "
@@ -195,11 +199,11 @@ def labelled_documents_from_bytes(name: str, data: bytes, *, text_column: str = 
     missing_label = 0
     try:
         if len(data) > limits.max_file_bytes:
-            raise ValueError(_too_big_message(len(data), limits))
+            raise ValueError(too_big_message(len(data), limits))
         text = decode_text(bytes(data), name)
-        rows = _jsonl_rows(text, name) if suffix == ".jsonl" else _csv_rows(text, text_column, limits)
+        rows = jsonl_rows(text, name) if suffix == ".jsonl" else csv_rows(text, text_column, limits)
         for line_no, row in rows:
-            label = -1  # rows that are not objects are explained by _table_documents and yield no document
+            label = -1  # rows that are not objects are explained by table_documents and yield no document
             if isinstance(row, dict):
                 if label_column not in row:
                     missing_label += 1
@@ -210,7 +214,7 @@ def labelled_documents_from_bytes(name: str, data: bytes, *, text_column: str = 
                 except ValueError as exc:
                     problems.append((line_no, f"line {line_no}: {exc}"))
                     continue
-            got, errs = _table_documents(name, [(line_no, row)], text_column, id_column, limits)
+            got, errs = table_documents(name, [(line_no, row)], text_column, id_column, limits)
             problems.extend((line_no, e.message) for e in errs)
             docs.extend(got)
             labels.extend([label] * len(got))

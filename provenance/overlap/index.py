@@ -20,10 +20,10 @@ from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
 from ..files import atomic_write_text
-from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, _damaged, _load_shard,
-                           _new_shard_name, _read_manifest, _Shard, _write_shard)
+from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, damaged_index_error,
+                           load_shard, new_shard_name, read_manifest, write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
-from .storage import _check_storage_config, _public_storage, _redis_delete_prefix, _redis_int, _redis_params
+from .storage import check_storage_config, public_storage, redis_delete_prefix, redis_int, redis_params
 
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 
@@ -101,7 +101,7 @@ class OverlapIndex:
 
     def __init__(self, params: IndexParams = IndexParams(), *, storage_config: dict | None = None):
         self.params = params.validate()
-        self.storage_config = _check_storage_config(storage_config)
+        self.storage_config = check_storage_config(storage_config)
         self.uuid = uuid.uuid4().hex
         self.path: Path | None = None
         self.created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -109,7 +109,7 @@ class OverlapIndex:
         self._signatures = np.empty((0, params.num_perm), dtype=np.uint32)
         self._sizes = np.empty(0, dtype=np.int64)
         self._names: list[str] = []
-        self._shards: list[_Shard] = []
+        self._shards: list[Shard] = []
         self._starts = np.zeros(1, dtype=np.int64)  # first document id of each shard, plus the total
         self._lsh: MinHashLSH | None = None
         self._lsh_count = 0
@@ -195,7 +195,7 @@ class OverlapIndex:
                 progress(done, total)
         if texts:
             self._names.extend(names)
-            self._shards.append(_Shard(name=_new_shard_name(len(self._shards)), n=len(texts), texts=texts))
+            self._shards.append(Shard(name=new_shard_name(len(self._shards)), n=len(texts), texts=texts))
             self._starts = np.append(self._starts, self._starts[-1] + len(texts))
         return AddReport(added=len(texts), skipped=skipped, seconds=time.time() - t0, stopped=stopped)
 
@@ -233,7 +233,7 @@ class OverlapIndex:
                                    storage_config=self._storage("lsh"), prepickle=False)
             self._lsh_count = 0
             if self.storage_config:
-                stored = _redis_int(self._redis(), f"{self.redis_prefix}:lsh:count")
+                stored = redis_int(self._redis(), f"{self.redis_prefix}:lsh:count")
                 if stored > n:  # tables from a longer version of this index (e.g. an unsaved append): start over
                     self.drop_storage()
                     self._lsh = MinHashLSH(threshold=self.params.jaccard_threshold, num_perm=self.params.num_perm,
@@ -268,7 +268,7 @@ class OverlapIndex:
             ensemble.lowers, ensemble.uppers = bounds["lowers"], bounds["uppers"]
         else:
             if self.storage_config:
-                _redis_delete_prefix(self._redis(), f"{self.redis_prefix}:ens:")
+                redis_delete_prefix(self._redis(), f"{self.redis_prefix}:ens:")
             self._fill_ensemble(ensemble, progress)
             if self.storage_config:
                 self._redis().set(bounds_key, json.dumps({"lowers": ensemble.lowers, "uppers": ensemble.uppers}))
@@ -318,7 +318,7 @@ class OverlapIndex:
         if self._pool is None:
             import redis
 
-            self._pool = redis.ConnectionPool(**_redis_params(self.storage_config["redis"]))
+            self._pool = redis.ConnectionPool(**redis_params(self.storage_config["redis"]))
         return self._pool
 
     def _redis(self):
@@ -331,7 +331,7 @@ class OverlapIndex:
         self._lsh, self._lsh_count, self._ensemble, self._ensemble_count = None, 0, None, -1
         if not self.storage_config:
             return 0
-        return _redis_delete_prefix(self._redis(), f"{self.redis_prefix}:")
+        return redis_delete_prefix(self._redis(), f"{self.redis_prefix}:")
 
     # -- saving --------------------------------------------------------------------------------------------------
 
@@ -348,14 +348,14 @@ class OverlapIndex:
             raise OverlapIndexError(f"{directory} is a file; an index is saved as a folder.")
         manifest_path = directory / MANIFEST_NAME
         if manifest_path.exists() and directory != self.path:
-            other = _read_manifest(directory)
+            other = read_manifest(directory)
             if other.get("uuid") != self.uuid:
                 raise OverlapIndexError(f"{directory} already holds another overlap index; open it to add "
                                         "documents, or choose an empty folder.")
         directory.mkdir(parents=True, exist_ok=True)
         for number, shard in enumerate(self._shards):
             if shard.directory != directory:
-                _write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+                write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -366,7 +366,7 @@ class OverlapIndex:
             "minhash": {"scheme": SCHEME, "hash": "sha1_hash32"},
             "params": asdict(self.params),
             "documents": len(self),
-            "storage": _public_storage(self.storage_config),
+            "storage": public_storage(self.storage_config),
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
         atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
@@ -392,7 +392,7 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
     if not (directory / MANIFEST_NAME).is_file():
         raise OverlapIndexError(f"{directory} is not an overlap index folder (it has no {MANIFEST_NAME}); build "
                                 "one with 'python -m provenance overlap build'.")
-    manifest = _read_manifest(directory)
+    manifest = read_manifest(directory)
     try:
         params = IndexParams(**manifest["params"]).validate()
         if manifest.get("tokenizer") != TOKENIZER_NAME or manifest.get("minhash", {}).get("scheme") != SCHEME:
@@ -402,20 +402,20 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         if not isinstance(entries, list) or not re.fullmatch(r"[0-9a-f]{32}", str(manifest["uuid"])):
             raise ValueError("the shard list or identifier is malformed")
     except (KeyError, TypeError, ValueError) as exc:
-        raise _damaged(directory, f"its manifest is incomplete ({exc})") from exc
+        raise damaged_index_error(directory, f"its manifest is incomplete ({exc})") from exc
     config = storage_config if storage_config is not None else manifest.get("storage")
     index = OverlapIndex(params, storage_config=config)
     index.uuid, index.created = manifest["uuid"], str(manifest.get("created", ""))
     sigs, sizes, names = [], [], []
     for entry in entries:
-        shard = _load_shard(directory, entry, params)
+        shard = load_shard(directory, entry, params)
         sig, size, shard_names = shard.pop("signatures"), shard.pop("sizes"), shard.pop("names")
         sigs.append(sig)
         sizes.append(size)
         names.extend(shard_names)
-        index._shards.append(_Shard(**shard))
+        index._shards.append(Shard(**shard))
     if len(names) != n_docs:
-        raise _damaged(directory, f"the manifest lists {n_docs} documents but the shards hold {len(names)}")
+        raise damaged_index_error(directory, f"the manifest lists {n_docs} documents but the shards hold {len(names)}")
     if sigs:
         index._signatures = np.concatenate(sigs)
         index._sizes = np.concatenate(sizes)

@@ -34,7 +34,7 @@ class OverlapIndexError(ValueError):
 
 
 @dataclass(eq=False)
-class _Shard:
+class Shard:
     """A block of consecutive documents: on disk (``directory`` set) or still only in memory (``texts`` set)."""
 
     name: str
@@ -62,11 +62,12 @@ class _Shard:
 
 
 
-def _new_shard_name(number: int) -> str:
+def new_shard_name(number: int) -> str:
+    """A fresh shard name, 'shard-<number, 6 digits>-<8 random hex digits>' (never reused, even after a crash)."""
     return f"shard-{number:06d}-{uuid.uuid4().hex[:8]}"
 
 
-def _write_shard(shard: _Shard, directory: Path, signatures: np.ndarray, sizes: np.ndarray, names: list[str],
+def write_shard(shard: Shard, directory: Path, signatures: np.ndarray, sizes: np.ndarray, names: list[str],
                  starts: np.ndarray, number: int) -> None:
     """Write one shard's three files into ``directory`` and point the shard at them."""
     lo, hi = int(starts[number]), int(starts[number + 1])
@@ -87,7 +88,9 @@ def _write_shard(shard: _Shard, directory: Path, signatures: np.ndarray, sizes: 
 
 
 
-def _read_manifest(directory: Path) -> dict:
+def read_manifest(directory: Path) -> dict:
+    """The manifest of the index in ``directory``, as JSON; OverlapIndexError with a sentence when it cannot be read,
+    is not an overlap index manifest or was written by a newer format version."""
     path = directory / MANIFEST_NAME
     try:
         raw = path.read_bytes()
@@ -108,44 +111,46 @@ def _read_manifest(directory: Path) -> dict:
     return manifest
 
 
-def _damaged(directory: Path, what: str) -> OverlapIndexError:
+def damaged_index_error(directory: Path, what: str) -> OverlapIndexError:
+    """The error for a damaged index folder: ``what`` is wrong, and the index should be rebuilt."""
     return OverlapIndexError(f"The overlap index in {directory} is damaged: {what}. Rebuild it from the corpus.")
 
 
 
 
-def _load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
-    """Verify and read one shard; returns _Shard fields plus 'signatures', 'sizes' and 'names'."""
+def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
+    """Verify and read one shard; returns Shard fields plus 'signatures', 'sizes' and 'names'."""
     try:
         name, n, files = entry["name"], int(entry["documents"]), dict(entry["files"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise _damaged(directory, f"a shard entry is malformed ({exc})") from exc
+        raise damaged_index_error(directory, f"a shard entry is malformed ({exc})") from exc
     if not isinstance(name, str) or not _SHARD_NAME_RE.match(name):
-        raise _damaged(directory, f"the shard name {name!r} is not one this program writes")
+        raise damaged_index_error(directory, f"the shard name {name!r} is not one this program writes")
     for ext in (".npz", ".names.json", ".texts"):
         path = directory / f"{name}{ext}"
         if not path.is_file():
-            raise _damaged(directory, f"the file {path.name} is missing")
+            raise damaged_index_error(directory, f"the file {path.name} is missing")
         if sha256_file(path) != files.get(path.name):
-            raise _damaged(directory, f"the file {path.name} changed after it was written (checksum mismatch)")
+            raise damaged_index_error(directory, f"the file {path.name} changed after it was written (checksum "
+                                                 "mismatch)")
     try:
         with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
             signatures, sizes, offsets = data["signatures"], data["sizes"], data["offsets"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        raise _damaged(directory, f"{name}.npz could not be read safely ({exc})") from exc
+        raise damaged_index_error(directory, f"{name}.npz could not be read safely ({exc})") from exc
     if signatures.dtype != np.uint32 or signatures.shape != (n, params.num_perm):
-        raise _damaged(directory, f"{name}.npz holds signatures of shape {signatures.shape} ({signatures.dtype}), "
-                                  f"expected ({n}, {params.num_perm}) uint32")
+        raise damaged_index_error(directory, f"{name}.npz holds signatures of shape {signatures.shape} "
+                                             f"({signatures.dtype}), expected ({n}, {params.num_perm}) uint32")
     if sizes.shape != (n,) or offsets.shape != (n + 1,) or sizes.dtype.kind != "i" or offsets.dtype.kind != "i":
-        raise _damaged(directory, f"{name}.npz holds arrays of the wrong shape or type")
+        raise damaged_index_error(directory, f"{name}.npz holds arrays of the wrong shape or type")
     text_bytes = (directory / f"{name}.texts").stat().st_size
     if offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != text_bytes or np.any(sizes < 1):
-        raise _damaged(directory, f"{name}.npz does not match {name}.texts")
+        raise damaged_index_error(directory, f"{name}.npz does not match {name}.texts")
     try:
         names = json.loads((directory / f"{name}.names.json").read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _damaged(directory, f"{name}.names.json is not valid JSON") from exc
+        raise damaged_index_error(directory, f"{name}.names.json is not valid JSON") from exc
     if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
-        raise _damaged(directory, f"{name}.names.json does not hold {n} names")
+        raise damaged_index_error(directory, f"{name}.names.json does not hold {n} names")
     return {"name": name, "n": n, "directory": directory, "offsets": offsets.astype(np.int64),
             "files": files, "signatures": signatures, "sizes": sizes.astype(np.int64), "names": names}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-def _check_storage_config(config: dict | None) -> dict | None:
+def check_storage_config(config: dict | None) -> dict | None:
     """None / {'type': 'dict'} -> None (in memory); a Redis config is checked and returned."""
     if not config or config.get("type", "dict") == "dict":
         return None
@@ -18,7 +18,7 @@ def _check_storage_config(config: dict | None) -> dict | None:
         from redis.retry import Retry
     except ImportError as exc:
         raise ValueError("Redis storage needs the 'redis' Python package (pip install redis).") from exc
-    params = _redis_params(config["redis"])
+    params = redis_params(config["redis"])
     try:
         redis.Redis(**{**params, "retry": Retry(NoBackoff(), 0)}).ping()  # fail fast, no retries
     except redis.RedisError as exc:
@@ -28,7 +28,7 @@ def _check_storage_config(config: dict | None) -> dict | None:
     return {"type": "redis", "redis": dict(config["redis"])}
 
 
-def _redis_params(config: dict) -> dict:
+def redis_params(config: dict) -> dict:
     """datasketch's Redis parameter convention: a value {'env': NAME, 'default': x} is read from the environment."""
     out = {}
     for key, value in config.items():
@@ -38,19 +38,21 @@ def _redis_params(config: dict) -> dict:
     return out
 
 
-def _public_storage(config: dict | None) -> dict:
+def public_storage(config: dict | None) -> dict:
     """What the manifest records about storage: type, and host / port / db for Redis (never a password)."""
     if not config:
         return {"type": "dict"}
     return {"type": "redis", "redis": {k: v for k, v in config["redis"].items() if k in ("host", "port", "db")}}
 
 
-def _redis_int(client, key: str) -> int:
+def redis_int(client, key: str) -> int:
+    """An integer stored at ``key`` (0 when the key is missing)."""
     value = client.get(key)
     return int(value) if value is not None else 0
 
 
-def _redis_delete_prefix(client, prefix: str) -> int:
+def redis_delete_prefix(client, prefix: str) -> int:
+    """Delete every key starting with ``prefix`` (scanned, deleted in batches of 1000); return how many."""
     deleted, batch = 0, []
     for key in client.scan_iter(match=prefix.encode() + b"*", count=1000):
         batch.append(key)
