@@ -25,17 +25,19 @@ file types are read), ``formats`` (bytes -> text per format), ``tables`` (.jsonl
 (the one definition of a word: ``from provenance.documents.words import words``).
 """
 
+from .corpus import CORPUS_LIMITS, read_corpus
 from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits
 from .formats import (HIDDEN_HTML_TAGS, HtmlTextLayout, decode_text, docx_to_text, html_to_text, pdf_to_text,
                       sniff_binary, visible_text_layout)
 from .loading import (documents_from_bytes, documents_from_file, expand_paths, load_documents,
                       load_labelled_documents, read_file)
 from .names import safe_filename, unique_names
-from .suffixes import SUPPORTED_SUFFIXES
+from .suffixes import CORPUS_SUFFIXES, SUPPORTED_SUFFIXES
 from .tables import labelled_documents_from_bytes, parse_membership_label
 
 __all__ = ["Document", "IngestError", "IngestLimits", "DEFAULT_LIMITS", "SUPPORTED_SUFFIXES", "decode_text",
            "documents_from_bytes", "documents_from_file", "expand_paths", "load_documents", "read_file",
            "unique_names", "safe_filename", "html_to_text", "visible_text_layout", "HtmlTextLayout",
            "HIDDEN_HTML_TAGS", "pdf_to_text", "docx_to_text", "sniff_binary",
-           "parse_membership_label", "labelled_documents_from_bytes", "load_labelled_documents"]
+           "parse_membership_label", "labelled_documents_from_bytes", "load_labelled_documents", "read_corpus",
+           "CORPUS_LIMITS", "CORPUS_SUFFIXES"]

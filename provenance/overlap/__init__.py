@@ -24,7 +24,7 @@ up, with the sentences and tables to show). Words and corpus reading live in ``p
 ``corpus``); ``words``, ``word_spans`` and ``read_corpus`` are re-exported here for callers of this package.
 """
 
-from ..documents.corpus import CORPUS_LIMITS, read_corpus
+from ..documents import CORPUS_LIMITS, read_corpus
 from ..documents.words import word_spans, words
 from .index import AddReport, IndexParams, OverlapIndex, build_index, load_index
 from .index_folder import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError
