@@ -1,57 +1,83 @@
-"""Small file helpers shared by the backend: SHA-256 digests and atomic writes.
+"""Files written and checked safely: SHA-256 digests of files and texts, and atomic writes.
 
-``sha256_file`` and ``sha256_text`` give lower-case hex digests (64 characters). ``atomic_write_bytes`` and
-``atomic_write_text`` replace a file in one step: the data goes to a temporary file in the same folder, is flushed
-to disk (fsync), and is renamed over the target with ``os.replace``, so a reader (or a crash) sees the old file or the
-new one, never half of one; two writers in one process or several never share a temporary file.
+An atomic write goes to a temporary file in the same folder (so the final rename never crosses file systems), is
+flushed and fsync'ed, then ``os.replace``'d over the target: a reader sees the old file or the whole new one, never
+half of it, and a crash leaves the old file in place (plus, at worst, a stray ``.<name>.<random>.tmp`` file). New
+files get the usual permissions (0o666 minus the umask), like ``Path.write_bytes``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import secrets
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-_CHUNK = 1 << 20
+_BLOCK_BYTES = 1 << 20  # read files in 1 MiB blocks: constant memory for any size
 
 
 def sha256_file(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes, read in 1 MiB chunks (any file size in constant memory)."""
+    """SHA-256 of a file's bytes as 64 lowercase hex digits, read in 1 MiB blocks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK_BYTES), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
 def sha256_text(text: str) -> str:
-    """SHA-256 hex digest of a string's UTF-8 bytes. Lone surrogates (which some decoders leave in text) are
-    encoded as they stand ('surrogatepass') instead of raising, so every Python string has a digest."""
+    """SHA-256 of a string's UTF-8 bytes as 64 lowercase hex digits. Lone surrogates (which some decoders leave in
+    text) are encoded as they stand ('surrogatepass') instead of raising, so every Python string has a digest."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (creating its folder when needed) and return ``path`` as a Path.
-
-    The temporary file ``.<name>.<random>.tmp`` sits next to the target, so the final ``os.replace`` never crosses a
-    file system; it is created with the usual permissions (0o666 less the umask) and removed if anything fails."""
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[BinaryIO]:
+    """Open ``path`` for writing bytes atomically (its folder is created when needed): write to the yielded file; when the block ends without an error
+    the data is fsync'ed and replaces ``path``; on an error the temporary file is removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
-    return path
+    _fsync_folder(path.parent)
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """``atomic_write_bytes`` of the text encoded as UTF-8 (no byte-order mark, newlines written as given)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see the module docstring); returns ``path``."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically, encoded with ``encoding`` (UTF-8 by default, no newline translation);
+    returns ``path``."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

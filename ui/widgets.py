@@ -1,9 +1,11 @@
-"""Small Streamlit pieces every page uses: progress with time left, verdict cards, download buttons."""
+"""Small Streamlit pieces every page uses: progress with time left (one bar, or phase after phase), verdict
+cards, download buttons."""
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -32,6 +34,36 @@ class Progress:
         when = f", about {format_seconds(left)} left" if left is not None and fraction < 1 else ""
         self.bar.progress(min(1.0, fraction), text=f"{self.label}: {self.documents} of {self.n_documents} documents, "
                                                    f"{done:,} of {total:,} tokens{when}")
+
+    def finish(self, message: str) -> None:
+        self.bar.progress(1.0, text=message)
+
+
+class PhaseProgress:
+    """A progress bar for backend ``progress(done, total)`` callbacks that run phase after phase (each phase ends
+    with done == total): shows which phase is running, how far it is and the time left. A phase is a label, or a
+    (label, unit) pair when it counts something other than ``unit``."""
+
+    def __init__(self, phases: Sequence[str | tuple[str, str]], unit: str = "documents"):
+        self.phases = [p if isinstance(p, str) else p[0] for p in phases]
+        self.units = [unit if isinstance(p, str) else p[1] for p in phases]
+        self.phase, self.phase_done = 0, False
+        self.start = time.time()
+        self.bar = st.progress(0.0, text=f"{self._step()}: starting...")
+
+    def _step(self) -> str:
+        prefix = f"Step {self.phase + 1} of {len(self.phases)}: " if len(self.phases) > 1 else ""
+        return prefix + self.phases[self.phase]
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.phase_done and self.phase + 1 < len(self.phases):
+            self.phase, self.start = self.phase + 1, time.time()
+        self.phase_done = total > 0 and done >= total
+        fraction = done / total if total else 1.0
+        elapsed = time.time() - self.start
+        left = elapsed / fraction - elapsed if 0.02 < fraction < 1 else None
+        when = f", about {format_seconds(left)} left" if left is not None else ""
+        self.bar.progress(min(1.0, fraction), text=f"{self._step()}: {done:,} of {total:,} {self.units[self.phase]}{when}")
 
     def finish(self, message: str) -> None:
         self.bar.progress(1.0, text=message)

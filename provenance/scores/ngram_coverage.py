@@ -6,29 +6,23 @@ also occurs, contiguously, in the text's true second half. The score sums the co
 the best continuation: a model that saw the text tends to reproduce long runs of it, so higher = member. It needs
 only generated text, not probabilities, which is why it also works against APIs.
 
-Words are case-folded runs of word characters (punctuation ignored), as in ``overlap``.
+Words are case-folded runs of word characters (punctuation ignored): ``provenance.documents.words``, the one
+definition corpus overlap uses too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from ..documents.words import word_spans, words
 from ..lm.interface import LanguageModel
-
-_WORD_RE = re.compile(r"\w+")  # the same word definition as overlap.words
 
 DEFAULT_MIN_N = 2
 DEFAULT_MAX_N = 12
 DEFAULT_SAMPLES = 5
 DEFAULT_MAX_NEW_TOKENS = 256
-
-
-def words(text: str) -> list[str]:
-    """Case-folded words of a text (runs of letters, digits and underscores)."""
-    return [w.casefold() for w in _WORD_RE.findall(text)]
 
 
 def split_halves(text: str) -> tuple[str, str]:
@@ -38,11 +32,11 @@ def split_halves(text: str) -> tuple[str, str]:
     trailing space, so the prompt is the text exactly as written); the second half starts at the next word.
     A text with fewer than 2 words has an empty second half.
     """
-    matches = list(_WORD_RE.finditer(text))
-    if len(matches) < 2:
+    spans = word_spans(text)[1]
+    if len(spans) < 2:
         return text, ""
-    k = (len(matches) + 1) // 2
-    return text[: matches[k - 1].end()], text[matches[k].start():]
+    k = (len(spans) + 1) // 2
+    return text[: int(spans[k - 1, 1])], text[int(spans[k, 0]):]
 
 
 def longest_match_ends(generated: Sequence[str], reference: Sequence[str]) -> np.ndarray:

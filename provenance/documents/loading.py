@@ -1,0 +1,215 @@
+"""Files and folders -> documents: the entry points (``documents_from_bytes``, ``documents_from_file``,
+``load_documents``, ``load_labelled_documents``), chosen by file extension; never raise for bad content.
+
+Which extensions are read is a parameter (``suffixes``): uploads read ``SUPPORTED_SUFFIXES``, reference corpora
+``CORPUS_SUFFIXES`` (the same plus .parquet). Zip archives, whoever reads them, go through ``archives``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+from .archives import ArchiveBudget, MemberReader, archive_documents
+from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
+from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text
+from .names import display_name, unique_names
+from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PARQUET_SUFFIXES, PDF_SUFFIXES,
+                       SUPPORTED_SUFFIXES, TEXT_SUFFIXES, unsupported_message)
+from .tables import csv_rows, jsonl_rows, labelled_documents_from_bytes, parquet_documents, table_documents
+
+log = logging.getLogger(__name__)
+
+
+def documents_from_bytes(name: str, data: bytes, *, text_column: str = "text", id_column: str = "id",
+                         limits: IngestLimits = DEFAULT_LIMITS, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                         ) -> tuple[list[Document], list[IngestError]]:
+    """Read one uploaded or on-disk file's bytes into documents, chosen by the extension of ``name`` among
+    ``suffixes`` (lower case, with the dot; other types are refused with advice).
+
+    Never raises for bad content: every problem becomes an IngestError, and the documents that could be read are
+    returned beside them (good lines of a table, good members of an archive).
+    """
+    return _documents_from_bytes(name, data, text_column=text_column, id_column=id_column, limits=limits,
+                                 depth=0, budget=None, suffixes=suffixes)
+
+
+def documents_from_file(path: str | Path, *, text_column: str = "text", id_column: str = "id",
+                        limits: IngestLimits = DEFAULT_LIMITS, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                        ) -> tuple[list[Document], list[IngestError]]:
+    """Read one file on disk into documents, like ``documents_from_bytes`` but without loading large inputs whole.
+
+    A .zip archive is opened in place and read member by member (its members, not its own size, are bounded by
+    ``limits``); a .parquet table (when ``suffixes`` allows it) is read in batches of rows; any other file is
+    refused before it is read when it is larger than ``limits.max_file_bytes``. Never raises for bad content.
+    """
+    path = Path(path)
+    name = display_name(str(path), 400)
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        return [], [IngestError(name, unsupported_message(suffix, suffixes))]
+    if suffix in ARCHIVE_SUFFIXES:
+        reader = _member_reader(text_column=text_column, id_column=id_column, limits=limits, suffixes=suffixes)
+        return _guarded(name, lambda: archive_documents(name, path, read_member=reader, suffixes=suffixes,
+                                                        limits=limits))
+    if suffix in PARQUET_SUFFIXES:
+        return _guarded(name, lambda: parquet_documents(name, path, text_column=text_column, id_column=id_column))
+    data = read_file(path, limits)
+    if isinstance(data, IngestError):
+        return [], [data]
+    return documents_from_bytes(str(path), data, text_column=text_column, id_column=id_column, limits=limits,
+                                suffixes=suffixes)
+
+
+def _documents_from_bytes(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits,
+                          depth: int, budget: ArchiveBudget | None, suffixes: Collection[str],
+                          ) -> tuple[list[Document], list[IngestError]]:
+    name = display_name(str(name), 400)
+    return _guarded(name, lambda: _read_one(name, data, text_column=text_column, id_column=id_column, limits=limits,
+                                            depth=depth, budget=budget, suffixes=suffixes))
+
+
+def _guarded(name: str, read: Callable[[], tuple[list[Document], list[IngestError]]],
+             ) -> tuple[list[Document], list[IngestError]]:
+    """``read()``, with every exception turned into an IngestError for ``name``: a hostile file never takes the
+    batch down."""
+    try:
+        return read()
+    except ValueError as exc:
+        return [], [IngestError(name, str(exc))]
+    except RecursionError:
+        return [], [IngestError(name, "the file is nested too deeply to be read.")]
+    except MemoryError:
+        return [], [IngestError(name, "the file needs more memory to read than this machine has.")]
+    except Exception as exc:  # noqa: BLE001 - the promise is that a hostile file never takes the batch down
+        log.exception("unexpected error reading %s", name)
+        return [], [IngestError(name, f"the file could not be read ({type(exc).__name__}).")]
+
+
+def _member_reader(*, text_column: str, id_column: str, limits: IngestLimits,
+                   suffixes: Collection[str]) -> MemberReader:
+    """How an archive member's bytes are read: like any other file's, one level deeper, sharing the budget."""
+    def read_member(source: str, data: bytes, depth: int, budget: ArchiveBudget,
+                    ) -> tuple[list[Document], list[IngestError]]:
+        return _documents_from_bytes(source, data, text_column=text_column, id_column=id_column, limits=limits,
+                                     depth=depth, budget=budget, suffixes=suffixes)
+    return read_member
+
+
+def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limits: IngestLimits, depth: int,
+              budget: ArchiveBudget | None, suffixes: Collection[str]) -> tuple[list[Document], list[IngestError]]:
+    suffix = Path(name.replace("\\", "/")).suffix.lower()
+    if suffix not in suffixes:
+        return [], [IngestError(name, unsupported_message(suffix, suffixes))]
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError("the upload did not contain file data.")
+    data = bytes(data)
+    if len(data) > limits.max_file_bytes:
+        raise ValueError(too_big_message(len(data), limits))
+    if not data.strip():
+        raise ValueError("the file is empty.")
+    if suffix in ARCHIVE_SUFFIXES:
+        reader = _member_reader(text_column=text_column, id_column=id_column, limits=limits, suffixes=suffixes)
+        return archive_documents(name, data, read_member=reader, suffixes=suffixes, limits=limits, depth=depth,
+                                 budget=budget)
+    if suffix in PARQUET_SUFFIXES:
+        return parquet_documents(name, data, text_column=text_column, id_column=id_column)
+    if suffix in PDF_SUFFIXES:
+        return _single(name, pdf_to_text(data, max_pages=limits.max_pdf_pages))
+    if suffix in DOCX_SUFFIXES:
+        return _single(name, docx_to_text(data, limits))
+    text = decode_text(data, name)
+    if suffix in TEXT_SUFFIXES:
+        return _single(name, text)
+    if suffix in HTML_SUFFIXES:
+        visible = html_to_text(text)
+        if not visible:
+            raise ValueError("the web page has no visible text.")
+        return _single(name, visible)
+    rows = jsonl_rows(text, name) if suffix == ".jsonl" else csv_rows(text, text_column, limits)
+    return table_documents(name, rows, text_column, id_column, limits)
+
+
+def _single(name: str, text: str) -> tuple[list[Document], list[IngestError]]:
+    if not text.strip():
+        return [], [IngestError(name, "the file has no text.")]
+    return [Document(name, text)], []
+
+
+def expand_paths(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                 include_hidden: bool = True) -> tuple[list[Path], list[IngestError]]:
+    """Files named directly, plus the files with one of ``suffixes`` found (recursively, sorted, no symlinks) in
+    folders; names starting with '.' are skipped unless ``include_hidden``. Missing paths and empty folders become
+    IngestErrors."""
+    files, errors = [], []
+    for raw in paths:
+        path = Path(raw)
+        try:
+            if path.is_dir():
+                found = sorted(p for p in path.rglob("*")
+                               if p.is_file() and not p.is_symlink() and p.suffix.lower() in suffixes
+                               and (include_hidden or not p.name.startswith(".")))
+                if not found:
+                    errors.append(IngestError(str(path), "the folder holds no supported files."))
+                files.extend(found)
+            elif path.is_file():
+                files.append(path)
+            else:
+                errors.append(IngestError(str(path), "no such file or folder."))
+        except OSError as exc:
+            errors.append(IngestError(str(path), f"could not be read ({exc.strerror or exc})."))
+    return files, errors
+
+
+def read_file(path: Path, limits: IngestLimits = DEFAULT_LIMITS) -> bytes | IngestError:
+    """A file's bytes, or an IngestError when it is over ``limits.max_file_bytes`` (checked before reading) or
+    cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            return IngestError(str(path), too_big_message(size, limits))
+        return path.read_bytes()
+    except OSError as exc:
+        return IngestError(str(path), f"could not be read ({exc.strerror or exc}).")
+
+
+def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id_column: str = "id",
+                   limits: IngestLimits = DEFAULT_LIMITS) -> tuple[list[Document], list[IngestError]]:
+    """Read files and folders into documents with unique names; unreadable inputs become IngestErrors.
+
+    Files larger than ``limits.max_file_bytes`` are refused before they are read.
+    """
+    files, errors = expand_paths(paths)
+    docs: list[Document] = []
+    for path in files:
+        data = read_file(path, limits)
+        if isinstance(data, IngestError):
+            errors.append(data)
+            continue
+        got, errs = documents_from_bytes(str(path), data, text_column=text_column, id_column=id_column,
+                                         limits=limits)
+        docs.extend(got)
+        errors.extend(errs)
+    return unique_names(docs), errors
+
+
+def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "text", label_column: str = "label",
+                            id_column: str = "id", limits: IngestLimits = DEFAULT_LIMITS
+                            ) -> tuple[list[Document], list[int], list[IngestError]]:
+    """Read labelled .jsonl / .csv tables (files or folders): documents with unique names, their labels (1 = member,
+    0 = non-member) in the same order, and one IngestError per problem."""
+    files, errors = expand_paths(paths)
+    docs: list[Document] = []
+    labels: list[int] = []
+    for path in files:
+        data = read_file(path, limits)
+        if isinstance(data, IngestError):
+            errors.append(data)
+            continue
+        got, got_labels, errs = labelled_documents_from_bytes(str(path), data, text_column=text_column,
+                                                              label_column=label_column, id_column=id_column,
+                                                              limits=limits)
+        docs.extend(got)
+        labels.extend(got_labels)
+        errors.extend(errs)
+    return unique_names(docs), labels, errors

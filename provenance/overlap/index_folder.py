@@ -1,0 +1,156 @@
+"""An index on disk: a folder holding ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file)
+and shards of three files each: ``.npz`` arrays (signatures, set sizes, text offsets; read with
+``allow_pickle=False``), ``.names.json`` and ``.texts`` (the corpus texts, UTF-8). Nothing is ever unpickled."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_file
+
+if TYPE_CHECKING:
+    from .index import IndexParams
+
+FORMAT_NAME = "provenance.overlap-index"
+FORMAT_VERSION = 1
+MANIFEST_NAME = "overlap-index.json"
+
+_SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
+
+
+class OverlapIndexError(ValueError):
+    """An index folder that cannot be used (missing, damaged, foreign, or built with other settings); the message
+    is a sentence for the user."""
+
+
+
+@dataclass(eq=False)
+class Shard:
+    """A block of consecutive documents: on disk (``directory`` set) or still only in memory (``texts`` set)."""
+
+    name: str
+    n: int
+    directory: Path | None = None
+    offsets: np.ndarray | None = None  # (n + 1,) int64 byte offsets into the .texts file
+    texts: list[str] | None = None
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, once written
+
+    def text(self, j: int) -> str:
+        if self.texts is not None:
+            return self.texts[j]
+        start, stop = int(self.offsets[j]), int(self.offsets[j + 1])
+        path = self.directory / f"{self.name}.texts"
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                data = fh.read(stop - start)
+            if len(data) != stop - start:
+                raise OSError("the file is shorter than its index says")
+            return data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OverlapIndexError(f"The index's text file {path} is damaged or missing ({exc}); rebuild the "
+                                    "index from the corpus.") from exc
+
+
+
+def new_shard_name(number: int) -> str:
+    """A fresh shard name, 'shard-<number, 6 digits>-<8 random hex digits>' (never reused, even after a crash)."""
+    return f"shard-{number:06d}-{uuid.uuid4().hex[:8]}"
+
+
+def write_shard(shard: Shard, directory: Path, signatures: np.ndarray, sizes: np.ndarray, names: list[str],
+                 starts: np.ndarray, number: int) -> None:
+    """Write one shard's three files into ``directory`` and point the shard at them."""
+    lo, hi = int(starts[number]), int(starts[number + 1])
+    texts_path = directory / f"{shard.name}.texts"
+    offsets = np.zeros(shard.n + 1, dtype=np.int64)
+    with atomic_writer(texts_path) as fh:
+        for j in range(shard.n):
+            data = shard.text(j).encode("utf-8")
+            fh.write(data)
+            offsets[j + 1] = offsets[j] + len(data)
+    buf = io.BytesIO()
+    np.savez(buf, signatures=signatures[lo:hi], sizes=sizes[lo:hi], offsets=offsets)
+    atomic_write_bytes(directory / f"{shard.name}.npz", buf.getvalue())
+    atomic_write_text(directory / f"{shard.name}.names.json", json.dumps(names[lo:hi], ensure_ascii=False))
+    shard.files = {f"{shard.name}{ext}": sha256_file(directory / f"{shard.name}{ext}")
+                   for ext in (".npz", ".names.json", ".texts")}
+    shard.directory, shard.offsets, shard.texts = directory, offsets, None
+
+
+
+def read_manifest(directory: Path) -> dict:
+    """The manifest of the index in ``directory``, as JSON; OverlapIndexError with a sentence when it cannot be read,
+    is not an overlap index manifest or was written by a newer format version."""
+    path = directory / MANIFEST_NAME
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise OverlapIndexError(f"Could not read {path} ({exc.strerror}).") from exc
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OverlapIndexError(f"{path} is damaged: it is not valid JSON ({exc}). Rebuild the index from the "
+                                "corpus.") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise OverlapIndexError(f"{path} is not a provenance overlap index (its format marker is missing or "
+                                "different).")
+    version = manifest.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise OverlapIndexError(f"{path} was written by a newer version of provenance (format {version!r}); "
+                                f"this version reads format {FORMAT_VERSION}. Upgrade provenance.")
+    return manifest
+
+
+def damaged_index_error(directory: Path, what: str) -> OverlapIndexError:
+    """The error for a damaged index folder: ``what`` is wrong, and the index should be rebuilt."""
+    return OverlapIndexError(f"The overlap index in {directory} is damaged: {what}. Rebuild it from the corpus.")
+
+
+
+
+def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
+    """Verify and read one shard; returns Shard fields plus 'signatures', 'sizes' and 'names'."""
+    try:
+        name, n, files = entry["name"], int(entry["documents"]), dict(entry["files"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise damaged_index_error(directory, f"a shard entry is malformed ({exc})") from exc
+    if not isinstance(name, str) or not _SHARD_NAME_RE.match(name):
+        raise damaged_index_error(directory, f"the shard name {name!r} is not one this program writes")
+    for ext in (".npz", ".names.json", ".texts"):
+        path = directory / f"{name}{ext}"
+        if not path.is_file():
+            raise damaged_index_error(directory, f"the file {path.name} is missing")
+        if sha256_file(path) != files.get(path.name):
+            raise damaged_index_error(directory, f"the file {path.name} changed after it was written (checksum "
+                                                 "mismatch)")
+    try:
+        with np.load(directory / f"{name}.npz", allow_pickle=False) as data:
+            signatures, sizes, offsets = data["signatures"], data["sizes"], data["offsets"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise damaged_index_error(directory, f"{name}.npz could not be read safely ({exc})") from exc
+    if signatures.dtype != np.uint32 or signatures.shape != (n, params.num_perm):
+        raise damaged_index_error(directory, f"{name}.npz holds signatures of shape {signatures.shape} "
+                                             f"({signatures.dtype}), expected ({n}, {params.num_perm}) uint32")
+    if sizes.shape != (n,) or offsets.shape != (n + 1,) or sizes.dtype.kind != "i" or offsets.dtype.kind != "i":
+        raise damaged_index_error(directory, f"{name}.npz holds arrays of the wrong shape or type")
+    text_bytes = (directory / f"{name}.texts").stat().st_size
+    if offsets[0] != 0 or np.any(np.diff(offsets) < 0) or offsets[-1] != text_bytes or np.any(sizes < 1):
+        raise damaged_index_error(directory, f"{name}.npz does not match {name}.texts")
+    try:
+        names = json.loads((directory / f"{name}.names.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise damaged_index_error(directory, f"{name}.names.json is not valid JSON") from exc
+    if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
+        raise damaged_index_error(directory, f"{name}.names.json does not hold {n} names")
+    return {"name": name, "n": n, "directory": directory, "offsets": offsets.astype(np.int64),
+            "files": files, "signatures": signatures, "sizes": sizes.astype(np.int64), "names": names}
