@@ -17,10 +17,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 
 from ..documents import decode_text
+from ..documents.formats import visible_text_layout
 from ..files import atomic_write_bytes, sha256_file
 from .generator import GhostError
 from .registry import FORMAT_VERSION, GhostEntry, write_json
@@ -129,40 +129,8 @@ def remove_placements(marked: str, placements: Sequence[Placement]) -> str:
     return text
 
 
-class _HtmlText(HTMLParser):
-    """Character ranges of visible body text in an HTML source (outside head, script, style, pre, code ...)."""
-
-    SKIP = {"head", "script", "style", "title", "pre", "code", "textarea", "template", "noscript"}
-
-    def __init__(self, source: str):
-        super().__init__(convert_charrefs=False)
-        self.source = source
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
-        self.skip = 0
-        self.ranges: list[tuple[int, int]] = []
-        self.body_open: int | None = None
-        self.body_close: int | None = None
-
-    def _offset(self) -> int:
-        line, col = self.getpos()
-        return self.line_starts[line - 1] + col
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "body" and self.body_open is None:
-            self.body_open = self._offset() + len(self.get_starttag_text() or "")
-        if tag in self.SKIP:
-            self.skip += 1
-
-    def handle_endtag(self, tag):
-        if tag == "body":
-            self.body_close = self._offset()
-        if tag in self.SKIP and self.skip:
-            self.skip -= 1
-
-    def handle_data(self, data):
-        if not self.skip and data.strip():
-            start = self._offset()
-            self.ranges.append((start, start + len(data)))
+# Text inside these is shown by html_to_text but is not prose an identifier should be planted in.
+_NON_PROSE_TAGS = frozenset({"head", "pre", "code", "textarea"})
 
 
 def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "random", repetitions: int = 1,
@@ -178,11 +146,11 @@ def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "r
     if repetitions < 1:
         raise GhostError(f"Repetitions must be at least 1; got {repetitions}.")
     rng = rng or secrets.SystemRandom()
-    parser = _HtmlText(source)
-    parser.feed(source)
-    parser.close()
+    # The same visible-text rule as documents.formats.html_to_text, which reads the marked file back: an identifier
+    # is never placed where a reader (or an upload) would not see it, such as inside <svg> or <script>.
+    layout = visible_text_layout(source, exclude=_NON_PROSE_TAGS)
     if position == "random":
-        bounds = sorted({lo + b for lo, hi in parser.ranges
+        bounds = sorted({lo + b for lo, hi in layout.segments
                          for b in sentence_boundaries(source[lo:hi] + " ") if lo + b <= hi})
         if not bounds:
             raise GhostError("The HTML has no sentence ends in its visible text; use position 'start' or 'end'.")
@@ -190,9 +158,9 @@ def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "r
     if position == "random":
         spots = _choose(bounds, len(todo), rng)
     elif position == "start":
-        spots = [parser.body_open if parser.body_open is not None else 0] * len(todo)
+        spots = [layout.body_start if layout.body_start is not None else 0] * len(todo)
     else:
-        spots = [parser.body_close if parser.body_close is not None else len(source.rstrip())] * len(todo)
+        spots = [layout.body_end if layout.body_end is not None else len(source.rstrip())] * len(todo)
     inserts = []
     for order, (e, at) in enumerate(zip(todo, spots)):
         escaped = html.escape(e.identifier, quote=False)

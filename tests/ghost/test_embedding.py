@@ -64,6 +64,24 @@ def test_html_round_trip_keeps_markup_and_skips_invisible_text(entries):
         assert all(body.count(e.identifier) == 2 for e in entries)
 
 
+def test_identifiers_embedded_next_to_svg_text_are_found_when_the_marked_file_is_read_back(entries):
+    """Ghost embedding and document reading share one visible-text rule: text inside <svg> (a chart's labels) is
+    never shown by html_to_text, so no identifier may be placed there, and every placed one is found again."""
+    from provenance.documents import documents_from_bytes
+
+    source = ("<html><body><p>Sales grew. Costs fell.</p><svg><text>Axis one. Axis two. Axis three.</text></svg>"
+              "<p>The end. Really.</p></body></html>")
+    for seed in range(20):  # random positions: every one must land in visible prose
+        marked, placements = ghost.embed_html(source, entries, position="random", repetitions=2,
+                                              rng=random.Random(seed))
+        assert ghost.remove_placements(marked, placements) == source
+        svg = marked[marked.index("<svg>"): marked.index("</svg>")]
+        assert not any(e.identifier in svg for e in entries)
+        docs, errors = documents_from_bytes("marked.html", marked.encode("utf-8"))
+        assert not errors
+        assert all(docs[0].text.count(e.identifier) == 2 for e in entries), seed
+
+
 def test_docx_embedding_keeps_the_rest_of_the_text(tmp_path, entries):
     docx = pytest.importorskip("docx")
     src = tmp_path / "a.docx"
