@@ -23,6 +23,7 @@ import pandas as pd
 from ..files import sha256_text
 from ..lm.cache import StatsCache, cached_token_statistics
 from ..lm.interface import LanguageModel
+from ..verdicts.pvalues import empirical_p_values
 from ..lm.token_stats import ScoringSettings, TokenStats
 from ..verdicts.verdict import Verdict, decide, format_p
 from .generator import GhostError, GhostGenerator, generate_identifiers
@@ -125,9 +126,13 @@ def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFA
 
 def empirical_p_value(observed: float, null: np.ndarray) -> tuple[float, int]:
     """(p, rank) with rank = 1 + #{null <= observed} and p = rank / (M + 1): small when the observed NLL is lower
-    than almost all null NLLs. Exactly uniform on {1/(M+1), ..., 1} when observed and null are exchangeable."""
-    rank = 1 + int(np.count_nonzero(null <= observed))
-    return rank / (len(null) + 1), rank
+    than almost all null NLLs. Exactly uniform on {1/(M+1), ..., 1} when observed and null are exchangeable.
+
+    This is ``verdicts.empirical_p_values`` (one definition of an empirical p-value) on the score -NLL, so that
+    higher = more likely trained on, as everywhere else."""
+    null = np.asarray(null, dtype=np.float64)
+    p = float(empirical_p_values([-observed], -null)[0])
+    return p, int(round(p * (len(null) + 1)))
 
 
 def exposure_bits(rank: int, n_null: int) -> float:

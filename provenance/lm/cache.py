@@ -7,7 +7,6 @@ given, on disk as ``.npz`` files of plain arrays (loaded with ``allow_pickle=Fal
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -15,18 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_writer, sha256_text
 from .loading import LoadedModel
 from .statistics import iter_token_statistics
 from .token_stats import ScoringSettings, TokenStats
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def stats_key(model: LoadedModel, text: str, settings: ScoringSettings, observer: LoadedModel | None = None) -> str:
     parts = [model.identity, settings.key(model.context_length), observer.identity if observer else "-",
-             text_hash(text)]
+             sha256_text(text)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -89,11 +85,8 @@ class StatsCache:
     def _write_disk(self, key: str, stats: TokenStats) -> None:
         if self.directory is None:
             return
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npz")
-        np.savez(tmp, **stats.arrays())
-        os.replace(tmp, path)
+        with atomic_writer(self._path(key)) as handle:  # a reader never sees half an entry
+            np.savez(handle, **stats.arrays())
 
 
 def cached_token_statistics(

@@ -47,7 +47,7 @@ def test_ngram_coverage_is_a_pipeline_score(tiny_model):
     from provenance.scores import registry
     from provenance.scores.table import score_documents
 
-    assert "ngram_coverage" in registry.SCORES and "ngram_coverage" in registry.description("ngram_coverage")
+    assert "ngram_coverage" in registry.SCORES and "N-Gram Coverage" in registry.description("ngram_coverage")
     texts = [Document("a", "the cat sat on the mat and the dog ran over the rug quickly"),
              Document("b", "a bird flew under the old tree near the river then sat")]
     result = score_documents(tiny_model, texts, ["loss", "ngram_coverage"])
