@@ -33,6 +33,7 @@ import pandas as pd
 from . import __version__
 from .scores import registry
 from . import charts
+from .files import atomic_write_bytes
 from .investigations.store import Investigation, InvestigationStore, to_jsonable
 from .verdicts.verdict import Label
 
@@ -412,12 +413,7 @@ def write_report(store: InvestigationStore, ref: str, out: str | Path, *, includ
         fmt = "html"
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"Cannot write '{out.name}': use a file name ending in .html, .json or .csv.")
-    payload = render_report(store, ref, fmt, include_texts=include_texts)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_bytes(payload)
-    tmp.replace(out)
-    return out
+    return atomic_write_bytes(out, render_report(store, ref, fmt, include_texts=include_texts))
 
 
 __all__ = ["ReportData", "REPORT_FORMATS", "collect_report", "method_sentences", "render_report", "report_csv",

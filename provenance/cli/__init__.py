@@ -7,6 +7,7 @@ expose ``register(subparsers)`` and are listed in ``COMMAND_MODULES``.
 from __future__ import annotations
 
 import argparse
+import io
 import importlib
 import logging
 import sys
@@ -18,7 +19,8 @@ import pandas as pd
 from .. import paths
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
-from ..lm.loading import DEFAULT_SPEC, ModelLoadError
+from ..files import atomic_write_bytes
+from ..lm.loading import DEFAULT_SPEC, ModelLoadError, quiet_model_library_logs
 
 COMMAND_MODULES: list[str] = ["provenance.cli.ghost", "provenance.cli.sets", "provenance.cli.overlap",
                               "provenance.cli.investigations"]
@@ -36,14 +38,14 @@ def write_table(table: pd.DataFrame, out: str | Path) -> Path:
     suffix = out.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{out.name}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()  # written whole, then moved into place: a killed run never leaves half a table
     if suffix == ".csv":
-        table.to_csv(out, index=False)
+        buffer.write(table.to_csv(index=False).encode("utf-8"))
     elif suffix == ".jsonl":
-        table.to_json(out, orient="records", lines=True, force_ascii=False)
+        buffer.write(table.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8"))
     else:
-        table.to_parquet(out, index=False)
-    return out
+        table.to_parquet(buffer, index=False)
+    return atomic_write_bytes(out, buffer.getvalue())
 
 
 class ProgressBar:
@@ -169,10 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     if not args.verbose:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
+        quiet_model_library_logs()
     try:
         return int(args.func(args) or 0)
     except (CliError, ModelLoadError, ValueError, FileNotFoundError) as exc:

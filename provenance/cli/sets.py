@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write_text
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from .. import verdicts
@@ -95,9 +96,7 @@ def summary_path(out: str | Path) -> Path:
 
 def _write_summary(summary: dict, out: str | Path) -> Path:
     path = summary_path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(summary, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(value):

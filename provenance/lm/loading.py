@@ -139,6 +139,14 @@ def human_count(n: int) -> str:
     return str(n)
 
 
+def quiet_model_library_logs() -> None:
+    """Silence transformers' warnings and download bars (the command line shows its own progress)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """CUDA if present, else Apple MPS, else CPU; an explicit choice wins."""
     import torch
