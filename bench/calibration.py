@@ -72,8 +72,7 @@ def main() -> None:
     suspect, reference = table[kind == "member"], table[kind == "non-member"]
     comparison = compare_sets(members, suspect, non_members, reference, SCORES)
     print(f"\nDataset inference, members vs non-members: p = {comparison.inference.p_value:.3g} "
-          f"({comparison.inference.n_suspect} + {comparison.inference.n_reference} documents); "
-          f"weights {', '.join(f'{k} {v:+.2f}' for k, v in comparison.inference.weights.items())}")
+          f"({comparison.inference.method}); {comparison.inference.details()}")
     fp = [verdicts.dataset_inference_false_positive(reference, SCORES, seed=s).p_value for s in range(20)]
     print(f"false-positive mode (reference half vs half), 20 seeds: p > 0.05 in {sum(p > 0.05 for p in fp)} of 20 "
           f"(smallest {min(fp):.3f})")

@@ -129,10 +129,8 @@ if saved:
     with loglog:
         show_figure(charts.roc_figure(result.roc, result.table, log_scale=True), "roc-loglog", "fig_roc_log")
     if result.inference is not None:
-        weights = ", ".join(f"{s} {w:+.2f}" for s, w in result.inference.weights.items())
         verdict_card("Dataset inference: members as the suspect set, non-members as the reference",
-                     result.verdict, f"{result.inference.n_suspect} members and "
-                     f"{result.inference.n_reference} non-members; score weights: {weights}.")
+                     result.verdict, result.inference.details())
     for note in result.notes:
         st.caption(note)
     download_table(pd.DataFrame(result.roc), "roc-points", key="bench_roc")

@@ -55,9 +55,14 @@ class DatasetInference:
                   "twice their median")
         return decide(self.p_value, fpr, method=method, shift=shift)
 
+    def details(self) -> str:
+        """One line for cards: what the test saw and how it weighed the scores."""
+        weights = ", ".join(f"{s} {w:+.2f}" for s, w in self.weights.items())
+        return f"{self.n_suspect} suspect and {self.n_reference} reference documents; score weights: {weights}."
+
     def summary(self) -> dict:
         """Plain values for JSON reports."""
-        return {"p_value": self.p_value, "n_suspect": self.n_suspect, "n_reference": self.n_reference,
+        return {"test": "split-half dataset inference", "p_value": self.p_value, "n_suspect": self.n_suspect, "n_reference": self.n_reference,
                 "weights": self.weights, "split_p_values": [float(p) for p in self.split_p_values],
                 "dropped": self.dropped, "combination": self.combination}
 

@@ -18,9 +18,9 @@ from .checks import check_fraction as _check_fraction
 from .checks import finite as _finite
 from .checks import require_columns as _require_columns
 from .shift import ShiftCheck
-from .verdict import Label, Verdict, decide, format_p
+from .rank_tests import conformal_p_values
+from .verdict import DEFAULT_FPR, Label, Verdict, decide, format_p
 
-DEFAULT_FPR = 0.05
 DEFAULT_MIN_TOKENS = 32
 
 
@@ -83,9 +83,8 @@ def reference_problems(n_reference: int, n_scores: int, fpr: float) -> list[str]
 
 def document_method(scores: Sequence[str], n_reference: int) -> str:
     """What a document verdict compared: its scores ranked among the reference texts' scores."""
-    combined = "" if len(scores) == 1 else f", the smallest of {len(scores)} p-values Bonferroni-corrected"
-    return (f"empirical p-value of {', '.join(scores)} among {n_reference} reference texts the model cannot have "
-            f"seen{combined}")
+    what = f"its {scores[0]} score" if len(scores) == 1 else f"its mean rank over {', '.join(scores)}"
+    return f"{what} ranked among {n_reference} reference texts the model cannot have seen"
 
 
 def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Sequence[str], *,
@@ -95,8 +94,10 @@ def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Se
 
     ``suspect`` and ``reference`` are score tables (pipeline.score_documents: columns ``document``, ``tokens`` and
     one column per score). Returns one row per suspect document with columns ``document, tokens``, ``p_<score>``
-    (empirical p-value of each score, see ``empirical_p_values``), ``p_value`` (Bonferroni over the scores:
-    min(1, k * smallest p) for the k scores that could be computed, valid however the scores correlate) and
+    (empirical p-value of each score on its own, see ``empirical_p_values``, for reading), ``p_value`` (the one
+    statistic the verdict rests on, fixed before looking at the data: the combined rank of ``scores`` with the
+    document pooled with the reference set, ``rank_tests.conformal_p_values``; n reference texts give
+    p >= 1 / (n + 1), so ``min_reference_size(fpr)`` of them are needed) and
     the verdict at false-positive rate ``fpr`` as ``verdict_label`` (a ``verdicts.Label`` value: what code reads),
     ``verdict_reasons`` (why it is inconclusive: a list of sentences, empty otherwise) and ``verdict`` (its words,
     for people); ``document_verdict`` turns such a row back into the Verdict value. The verdict is inconclusive when the document has fewer than
@@ -117,11 +118,9 @@ def document_verdicts(suspect: pd.DataFrame, reference: pd.DataFrame, scores: Se
     p = np.column_stack([empirical_p_values(suspect[s], reference[s]) for s in scores])
     for j, s in enumerate(scores):
         out[f"p_{s}"] = p[:, j]
-    usable = np.isfinite(p).sum(axis=1)
-    smallest = np.min(np.where(np.isfinite(p), p, np.inf), axis=1)
-    out["p_value"] = np.where(usable > 0, np.minimum(1.0, usable * smallest), np.nan)
-    n_reference = min(len(_finite(reference[s])) for s in scores)
-    set_problems = reference_problems(n_reference, len(scores), fpr)
+    out["p_value"] = conformal_p_values(suspect, reference, scores)
+    n_reference = int(np.isfinite(reference[scores].to_numpy(dtype=np.float64)).all(axis=1).sum())
+    set_problems = reference_problems(n_reference, 1, fpr)
     method = document_method(scores, n_reference)
     verdicts = []
     for i in range(len(out)):

@@ -18,8 +18,18 @@ from .dataset_inference import (DEFAULT_SPLITS, MIN_DATASET_DOCUMENTS, DatasetIn
 from .meta_classifier import MetaClassifierResult, meta_classifier
 from .pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS, document_verdicts, reference_problems, score_thresholds
 from .roc import DEFAULT_BOOTSTRAP, evaluate_scores, evaluation_row, roc_curves, roc_points
+from .rank_tests import MIN_RANK_TEST_DOCUMENTS, RankTest, rank_test, rank_test_false_positive
 from .shift import DEFAULT_SHIFT_THRESHOLD, ShiftCheck, shift_check
 from .verdict import Label, Verdict, decide
+
+
+# Set-level tests: name -> (test, its false-positive mode, fewest documents per set, name for people).
+SET_TESTS = {
+    "rank": (rank_test, rank_test_false_positive, MIN_RANK_TEST_DOCUMENTS, "rank test"),
+    "split_half": (dataset_inference, dataset_inference_false_positive, MIN_DATASET_DOCUMENTS,
+                   "split-half dataset inference"),
+}
+DEFAULT_SET_TEST = "rank"
 
 
 @dataclass
@@ -28,15 +38,16 @@ class SetComparison:
 
     ``documents``: the suspect score table with ``p_<score>``, ``p_value``, ``verdict_label`` and ``verdict``
     (words) columns added (see ``pvalues.document_verdicts``).
-    ``inference``: dataset inference over the whole suspect set (None when a set is too small, see ``notes``).
+    ``inference``: the set-level test of the whole suspect set (SET_TESTS; None when a set is too small, see
+    ``notes``).
     ``false_positive``: the same test on reference half vs reference half (should not be significant).
     ``verdict``: the set-level Verdict, ``fpr`` the false-positive rate it is set at.
     """
 
     documents: pd.DataFrame
     shift: ShiftCheck | None
-    inference: DatasetInference | None
-    false_positive: DatasetInference | None
+    inference: RankTest | DatasetInference | None
+    false_positive: RankTest | DatasetInference | None
     thresholds: dict[str, float]
     verdict: Verdict
     fpr: float
@@ -62,16 +73,19 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
                  reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = DEFAULT_FPR,
                  min_tokens: int = DEFAULT_MIN_TOKENS, n_splits: int = DEFAULT_SPLITS,
                  shift_threshold: float = DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
-                 verdict_scores: Sequence[str] | None = None) -> SetComparison:
+                 verdict_scores: Sequence[str] | None = None, set_test: str = DEFAULT_SET_TEST) -> SetComparison:
     """Compare a suspect set with a reference set (texts the model cannot have seen).
 
     ``suspect`` / ``reference`` are score tables (pipeline.score_documents); the texts feed the distribution-shift
     check, which runs first and marks every verdict confounded when a bag-of-words classifier separates the sets.
-    Per-document p-values and verdicts always; dataset inference and its false-positive mode when each set has at
-    least ``MIN_DATASET_DOCUMENTS`` documents (twice that in the reference set for the false-positive
-    mode). Every score is oriented higher = member. ``verdict_scores`` (default: all ``scores``) are the scores
-    the per-document p-values combine (Bonferroni); dataset inference always weighs all ``scores``.
+    Per-document p-values and verdicts always (one statistic: the combined rank of ``verdict_scores``, default all
+    ``scores``, see ``pvalues.document_verdicts``). The set-level test ``set_test`` (SET_TESTS: "rank", the
+    default, a one-sided rank test of the same statistic over every document; "split_half", Maini et al.'s dataset
+    inference) and its false-positive mode (reference half vs reference half) run when each set has enough
+    documents. Every score is oriented higher = member.
     """
+    if set_test not in SET_TESTS:
+        raise ValueError(f"Unknown set-level test '{set_test}'. Choose one of: {', '.join(SET_TESTS)}.")
     scores = [s for s in dict.fromkeys(scores) if s in suspect and s in reference]
     if not scores:
         raise ValueError("None of the chosen scores was computed for both sets.")
@@ -91,18 +105,19 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
     table = suspect.merge(documents.drop(columns=["tokens"], errors="ignore"), on="document", how="left")
     inference = false_positive = None
     smallest = min(len(suspect), len(reference))
-    if smallest >= MIN_DATASET_DOCUMENTS:
-        inference = dataset_inference(suspect, reference, scores, n_splits=n_splits, seed=seed)
-        if len(reference) >= 2 * MIN_DATASET_DOCUMENTS:
-            false_positive = dataset_inference_false_positive(reference, scores, n_splits=n_splits,
-                                                                           seed=seed)
+    test, test_false_positive, needed, title = SET_TESTS[set_test]
+    # the rank test ranks the same statistic as the document verdicts; split-half fits weights for all scores
+    test_scores, options = (verdict_scores, {}) if set_test == "rank" else (scores, {"n_splits": n_splits})
+    if smallest >= needed:
+        inference = test(suspect, reference, test_scores, **options, **({"seed": seed} if options else {}))
+        if len(reference) >= 2 * needed:
+            false_positive = test_false_positive(reference, test_scores, seed=seed, **options)
         verdict = inference.verdict(fpr, shift)
     else:
-        notes.append(f"Dataset inference needs at least {MIN_DATASET_DOCUMENTS} documents in each set "
+        notes.append(f"Dataset inference needs at least {needed} documents in each set for the {title} "
                      f"(here {len(suspect)} suspect and {len(reference)} reference).")
         n_reference = min(int(np.isfinite(reference[s].to_numpy(dtype=np.float64)).sum()) for s in verdict_scores)
-        verdict = set_verdict_from_documents(table, fpr, shift,
-                                             problems=reference_problems(n_reference, len(verdict_scores), fpr))
+        verdict = set_verdict_from_documents(table, fpr, shift, problems=reference_problems(n_reference, 1, fpr))
     return SetComparison(documents=table, shift=shift, inference=inference, false_positive=false_positive,
                          thresholds=score_thresholds(reference, scores, fpr), verdict=verdict, fpr=fpr,
                          scores=scores, notes=notes)
@@ -110,7 +125,7 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
 
 def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: ShiftCheck | None,
                                problems: Sequence[str] = ()) -> Verdict:
-    """Without dataset inference: a Bonferroni verdict over the documents whose own verdict is conclusive (valid,
+    """Without a set-level test: a Bonferroni verdict over the documents whose own verdict is conclusive (valid,
     conservative). ``documents`` has ``p_value`` and ``verdict_label`` columns (``pvalues.document_verdicts``);
     ``problems`` are the reasons that hold for every document (e.g. ``pvalues.reference_problems``). When no
     document is conclusive, the set is inconclusive for those reasons."""
@@ -153,7 +168,7 @@ class LabelledEvaluation:
 
     ``table``: one row per score (and the chunk-feature meta-classifier) with ``score, auc, auc_low, auc_high,
     tpr_at_1pct_fpr, tpr_at_0_1pct_fpr``, sorted by AUC. ``roc``: long table ``score, fpr, tpr, threshold``.
-    ``inference``: dataset inference of members (as suspect) against non-members (None with too few documents).
+    ``inference``: the set-level test of members (as suspect) against non-members (None with too few documents).
     ``verdict``: that test's Verdict at ``fpr``, inconclusive when the shift check separates the sets.
     """
 
@@ -161,7 +176,7 @@ class LabelledEvaluation:
     roc: pd.DataFrame
     shift: ShiftCheck
     meta: MetaClassifierResult | None
-    inference: DatasetInference | None
+    inference: RankTest | DatasetInference | None
     n_members: int
     n_non_members: int
     notes: list[str]
@@ -184,10 +199,11 @@ class LabelledEvaluation:
 
 def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.DataFrame, scores: Sequence[str], *,
                       stats: dict | None = None, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = DEFAULT_K,
-                      n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> LabelledEvaluation:
+                      n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                      set_test: str = DEFAULT_SET_TEST) -> LabelledEvaluation:
     """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR per
     score, the document-level meta-classifier over chunk features (when ``stats``, document name -> TokenStats, is
-    given), and dataset inference of members against non-members.
+    given), and the set-level test ``set_test`` (SET_TESTS) of members against non-members.
 
     ``texts`` and ``labels`` (1 = member, 0 = non-member) are the whole labelled set, for the shift check;
     ``table`` holds the score rows of the documents that could be scored, with a ``label`` column.
@@ -221,11 +237,12 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.Dat
     evaluation = evaluation.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
     inference = None
     member_rows, other_rows = table[y == 1], table[y == 0]
-    if min(len(member_rows), len(other_rows)) >= MIN_DATASET_DOCUMENTS:
-        inference = dataset_inference(member_rows, other_rows, scores, seed=seed)
+    test, _, needed, title = SET_TESTS[set_test]
+    if min(len(member_rows), len(other_rows)) >= needed:
+        inference = test(member_rows, other_rows, scores, **({"seed": seed} if set_test == "split_half" else {}))
     else:
-        notes.append(f"Dataset inference needs at least {MIN_DATASET_DOCUMENTS} members and "
-                     f"{MIN_DATASET_DOCUMENTS} non-members.")
+        notes.append(f"Dataset inference needs at least {needed} members and {needed} non-members for the "
+                     f"{title}.")
     return LabelledEvaluation(table=evaluation, roc=roc[["score", "fpr", "tpr", "threshold"]], shift=shift, meta=meta,
                               inference=inference, n_members=int(y.sum()), n_non_members=int(len(y) - y.sum()),
                               notes=notes)

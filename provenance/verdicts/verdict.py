@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+DEFAULT_FPR = 0.05  # the false-positive rate verdicts are set at unless the user chooses another
+
+
 class Label(StrEnum):
     """The three verdict labels; their values are design.md's words."""
 

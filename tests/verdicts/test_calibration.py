@@ -18,6 +18,7 @@ from scipy.stats import kstest
 
 from provenance import verdicts as cal
 from provenance.scores import chunk_features
+from provenance.verdicts.rank_tests import conformal_p_values
 from provenance.documents import Document, labelled_documents_from_bytes, load_labelled_documents, parse_membership_label
 
 SCORES = ["loss", "zlib", "lowercase", "mink", "minkpp"]
@@ -214,10 +215,12 @@ def test_document_verdicts_say_what_they_compared_against(experiment):
     assert verdicts["verdict"].str.contains("at FPR 0.05").all()
     held_out = cal.document_verdicts(experiment["null"], reference, ["loss"], fpr=0.05, min_tokens=10)
     assert held_out["verdict"].str.startswith("no evidence").mean() > 0.85
-    # Bonferroni over five scores: p is five times the smallest per-score p-value (capped at 1)
+    # one statistic over five scores (their mean rank, each document pooled with the reference set): the p-value
+    # floor stays 1 / (n + 1) however many scores are combined, where Bonferroni's would be five times higher
     combined = cal.document_verdicts(suspect, reference, SCORES, fpr=0.05, min_tokens=10)
-    p_cols = combined[[f"p_{s}" for s in SCORES]].to_numpy()
-    np.testing.assert_allclose(combined["p_value"], np.minimum(1, 5 * p_cols.min(axis=1)))
+    np.testing.assert_allclose(combined["p_value"], conformal_p_values(suspect, reference, SCORES))
+    assert combined["p_value"].min() == pytest.approx(1 / (N_SIDE + 1))
+    assert (combined["verdict_label"] == "evidence of training").mean() > 0.8
     short = cal.document_verdicts(suspect, reference, ["loss"], fpr=0.05, min_tokens=1000)
     assert short["verdict"].str.match(r"inconclusive \(too few tokens: \d+ scored, at least 1000 needed").all()
     small = cal.document_verdicts(suspect, reference.head(10), ["loss"], fpr=0.05, min_tokens=10)
