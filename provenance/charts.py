@@ -165,7 +165,7 @@ def comparison_scatter(compare: pd.DataFrame, column: str = "perplexity", *, nam
 __all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "comparison_scatter", "empty_figure",
            "documents_vs_reference", "ghost_null_histogram", "perplexity_bar", "roc_figure", "score_distributions",
            "score_label", "similarity_histogram",
-           "token_view"]
+           "rank_histogram"]
 
 
 # ---------------------------------------------------------------------------------------------- per-token view
@@ -173,52 +173,25 @@ __all__ = ["BUCKET_COLORS", "COLORS", "apply_style", "bucket_shares", "compariso
 BUCKET_COLORS = {"top 10": "#b8e6b0", "top 100": "#fbe79a", "top 1000": "#f6b3a4", "beyond 1000": "#d4b8e8"}
 
 
-def token_view(tokens: pd.DataFrame, *, chars_per_line: int = 110, max_tokens: int = 2000,
-               title: str | None = "Each token coloured by how highly the model ranked it") -> go.Figure:
-    """GLTR-style view of one document (``pipeline.token_table`` output): tokens laid out as text, each on a
-    background coloured by its rank bucket (green = among the model's top 10 guesses ... purple = beyond 1000).
-    A memorised text is mostly green. Hover shows the token's probability, rank and the top alternatives.
-    Only the first ``max_tokens`` tokens are drawn (the title says so)."""
+def rank_histogram(tokens: pd.DataFrame, *, title: str | None = "How highly the model ranked each actual token"
+                   ) -> go.Figure:
+    """GLTR's histograms beside the coloured text (``scores.table.token_table`` output): how many tokens fall in each
+    rank bucket (top 10 ... beyond 1000), and the distribution of the actual tokens' probabilities. A memorised
+    text piles up in the top-10 bar and at high probabilities."""
     if tokens.empty:
         return empty_figure("No scored tokens to show.")
-    shown = tokens.head(max_tokens)
-    x, y, widths, labels = [], [], [], []
-    col, line = 0, 0
-    for token in shown["token"].astype(str):
-        parts = token.split("\n")
-        if len(parts) > 1:  # a newline inside the token starts a new line after it
-            line += len(parts) - 1
-            col = 0
-            token = parts[-1]
-        width = max(1, len(token))
-        if col + width > chars_per_line:
-            line, col = line + 1, 0
-        x.append(col)
-        y.append(line)
-        widths.append(width)
-        labels.append(token.replace(" ", "\u00a0"))
-        col += width
-    frame = shown.assign(_x=x, _y=y, _w=widths, _label=labels)
-    fig = go.Figure()
-    for bucket, color in BUCKET_COLORS.items():
-        part = frame[frame["bucket"] == bucket]
-        if part.empty:
-            continue
-        fig.add_trace(go.Bar(
-            base=part["_x"], x=part["_w"], y=part["_y"], orientation="h", name=bucket, marker_color=color,
-            marker_line=dict(width=0.5, color="white"), text=part["_label"], textposition="inside",
-            insidetextanchor="start", textangle=0, textfont=dict(family="monospace", size=12, color="#222"),
-            customdata=np.column_stack([part["token"], part["probability"], part["rank"], part["alternatives"]]),
-            hovertemplate="token %{customdata[0]!r}<br>probability %{customdata[1]:.3g} · rank %{customdata[2]}"
-                          "<br>top alternatives: %{customdata[3]}<extra>%{fullData.name}</extra>"))
-    n_lines = int(frame["_y"].max()) + 1
-    fig.update_layout(barmode="overlay", bargap=0.05, uniformtext=dict(minsize=8, mode="show"),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, title="rank of the actual token:"))
-    fig.update_yaxes(autorange="reversed", visible=False)
-    fig.update_xaxes(visible=False, range=[-0.5, chars_per_line + 0.5])
-    suffix = f" (first {max_tokens} of {len(tokens)} tokens)" if len(tokens) > max_tokens else ""
-    fig = apply_style(fig, title=(title or "") + suffix, height=min(2400, 130 + 24 * n_lines))
-    return fig.update_layout(margin=dict(t=100))  # room above the text for the title and the legend
+    counts = tokens["bucket"].value_counts()
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["tokens per rank bucket", "probability of the actual token"],
+                        horizontal_spacing=0.12)
+    fig.add_trace(go.Bar(x=list(BUCKET_COLORS), y=[int(counts.get(b, 0)) for b in BUCKET_COLORS],
+                         marker_color=list(BUCKET_COLORS.values()), showlegend=False,
+                         hovertemplate="%{x}: %{y} tokens<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Histogram(x=tokens["probability"].astype(float), xbins=dict(start=0, end=1, size=0.05),
+                               marker_color=COLORS["member"], showlegend=False,
+                               hovertemplate="probability %{x}: %{y} tokens<extra></extra>"), row=1, col=2)
+    fig.update_yaxes(title="tokens", row=1, col=1)
+    fig.update_xaxes(title="probability the model gave the actual token", range=[0, 1], row=1, col=2)
+    return apply_style(fig, title=title, height=320)
 
 
 def bucket_shares(tokens: pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,8 @@ import html
 
 import streamlit as st
 
+from provenance.charts import BUCKET_COLORS
+
 MAX_SHOWN_CHARS = 20_000  # longer texts are shown as excerpts around the highlighted spans
 
 _MARKDOWN_CHARS = {ord(ch): f"&#{ord(ch)};" for ch in "\\`*_{}[]()+-!|~$"}  # html.escape's output has none
@@ -64,3 +66,47 @@ def text_box(title: str, body_html: str) -> None:
     st.markdown('<div style="max-height: 480px; overflow-y: auto; border: 1px solid rgba(128,128,128,0.35); '
                 f'border-radius: 0.5rem; padding: 0.75rem; line-height: 1.6;">{body_html}</div>',
                 unsafe_allow_html=True)
+
+
+UNSCORED_COLOUR = "#e4e4e4"
+
+
+def _token_title(row) -> str:
+    alternatives = f" · the model expected: {row.alternatives}" if row.alternatives else ""
+    return (f"{row.token!r} · probability {row.probability:.3g} · rank {int(row.rank):,} ({row.bucket})"
+            f"{alternatives}")
+
+
+def token_colouring(text: str, tokens, *, max_tokens: int = 3000) -> str:
+    """A text as GLTR shows it: the text itself, flowing and selectable, each scored token on a background coloured
+    by its rank bucket, hovering shows its probability, rank and the model's top alternatives. ``tokens`` is
+    ``scores.table.token_table``'s frame (character offsets ``start``/``end`` into ``text``). Text before the first
+    scored token (the first token, which is never scored) is grey and says so; sub-word pieces that share a
+    character span are drawn once; whitespace and newlines are kept. Safe HTML for st.markdown."""
+    shown = tokens.head(max_tokens)
+    parts, pos = [], 0
+    first = int(shown["start"].iloc[0]) if len(shown) else len(text)
+    if first > 0:
+        parts.append(f'<span style="background:{UNSCORED_COLOUR}" title="the first token is never scored: nothing '
+                     f'comes before it to predict it from">{markdown_safe(text[:first])}</span>')
+        pos = first
+    for row in shown.itertuples(index=False):
+        start, end = int(row.start), int(row.end)
+        if end <= pos:  # a byte-level piece of a character already drawn
+            continue
+        start = max(start, pos)
+        if start > pos:  # text between tokens (e.g. spaces a tokenizer keeps outside the token span)
+            parts.append(markdown_safe(text[pos:start]))
+        colour = BUCKET_COLORS.get(row.bucket, UNSCORED_COLOUR)
+        title = html.escape(_token_title(row), quote=True).translate(_MARKDOWN_CHARS)
+        parts.append(f'<span style="background:{colour};border-radius:2px" title="{title}">'
+                     f"{markdown_safe(text[start:end])}</span>")
+        pos = end
+    rest = text[pos:] if len(tokens) <= max_tokens else ""
+    parts.append(markdown_safe(rest) + ("" if len(tokens) <= max_tokens else
+                                        f" … (first {max_tokens:,} of {len(tokens):,} tokens shown)"))
+    legend = " ".join(f'<span style="background:{c};padding:0 0.4em;border-radius:2px">{b}</span>'
+                      for b, c in BUCKET_COLORS.items())
+    legend += f' <span style="background:{UNSCORED_COLOUR};padding:0 0.4em;border-radius:2px">not scored</span>'
+    return (f'<div style="margin-bottom:0.4rem;font-size:0.9em">Rank of each actual token among the model\'s '
+            f'guesses: {legend}</div><div style="line-height:1.9">{"".join(parts)}</div>')

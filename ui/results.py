@@ -20,6 +20,7 @@ from provenance.report import REPORT_FORMATS, render_report, report_filename
 from provenance.investigations.store import Investigation, InvestigationStore, scoring_settings_from_record
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
+from ui.highlight import text_box, token_colouring
 from ui.widgets import download_table, show_figure, verdict_card
 
 # top_k alternatives are kept for the per-token view's hover
@@ -135,7 +136,11 @@ def _token_view(store: InvestigationStore, inv: Investigation, table: pd.DataFra
     shares = charts.bucket_shares(tokens)
     st.caption("Share of tokens the model ranked in its top 10 / 100 / 1000 guesses: " + " · ".join(
         f"{r.bucket} {r.share:.0%}" for r in shares.itertuples()))
-    show_figure(charts.token_view(tokens), f"tokens-{chosen}", f"{key_prefix}_fig_tokens")
+    text_column, histogram_column = st.columns([3, 2])
+    with text_column:
+        text_box(chosen, token_colouring(texts[chosen], tokens))
+    with histogram_column:
+        show_figure(charts.rank_histogram(tokens), f"token-ranks-{chosen}", f"{key_prefix}_fig_tokens")
     download_table(tokens, f"tokens-{chosen}", key=f"{key_prefix}_token_table")
 
 

@@ -133,6 +133,7 @@ def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_di
     at.run()
     assert not at.exception, at.exception
     assert any("history_fig_tokens" in k for k in _plotly_keys(at))
+    assert any("the first token is never scored" in m.value for m in at.markdown)  # the coloured text itself
     assert any("Share of tokens the model ranked" in c.value for c in at.caption)
 
 
