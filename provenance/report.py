@@ -202,11 +202,12 @@ def _shift_result(data: ReportData) -> str:
     shift = data.artifacts.get("shift_check")
     if not isinstance(shift, dict):
         return "The check was not run for this investigation (it needs a reference set to compare with)."
-    verdict = "could" if shift.get("confounded") else "could not"
+    # the check's own finding, so the report never words it differently (AUC above the threshold but within
+    # chance is neither "could" nor "could not" tell the sets apart)
+    reason = str(shift.get("reason") or "")
+    finding = shift.get("sentence") or (reason[:1].upper() + reason[1:] + ".")
     words = ", ".join(shift.get("telling_words") or [])
-    return (f"Result: the classifier {verdict} tell the sets apart (AUC {_fmt(shift.get('auc'), 3)}, interval "
-            f"{_fmt(shift.get('auc_low'), 3)}-{_fmt(shift.get('auc_high'), 3)}, threshold "
-            f"{_fmt(shift.get('threshold'), 2)})." + (f" Words it relied on: {words}." if words else ""))
+    return f"Result: {finding}" + (f" Words it relied on: {words}." if words else "")
 
 
 # ---------------------------------------------------------------------------------------------- CSV and JSON

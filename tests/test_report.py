@@ -16,6 +16,7 @@ from provenance import charts
 from provenance.cli import main
 from provenance.documents import Document, IngestError
 from provenance.report import (
+    method_sentences,
     collect_report,
     render_report,
     report_csv,
@@ -266,3 +267,19 @@ def test_a_verdict_round_trips_through_the_store_and_the_json_report_unchanged(s
                                                                      verdict.reasons)
     assert again.p_value == verdict.p_value or (math.isnan(again.p_value) and math.isnan(verdict.p_value))
     assert verdict.sentence() in report_html(collect_report(store, inv))
+
+
+def test_the_report_words_the_shift_check_as_the_check_itself_does(store):
+    """An AUC above the threshold that is within chance is not 'could not tell the sets apart'."""
+    from provenance.verdicts.shift import ShiftCheck
+
+    shift = ShiftCheck(auc=0.838, auc_low=0.55, auc_high=1.0, p_value=0.12, threshold=0.6, significance=0.05,
+                       confounded=False, n_first=4, n_second=20, n_permutations=100, telling_words=["licence"],
+                       reason="a word-count classifier seems to tell the suspect texts from the reference texts apart "
+                              "(AUC 0.84), but with 4 text(s) in the smaller set this is within chance")
+    inv = fill(store)
+    store.put_artifact(inv, "shift_check", shift.summary())
+    method = method_sentences(collect_report(store, inv))["Distribution-shift check"]
+    assert "could not tell" not in method
+    assert "Result: A word-count classifier seems to tell the suspect texts from the reference texts apart" in method
+    assert method.rstrip().endswith(".") and shift.sentence.endswith("within chance.")

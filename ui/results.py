@@ -50,7 +50,9 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         st.warning(message, icon=":material/warning:")
     shift = artifacts.get("shift_check")
     if isinstance(shift, dict) and shift.get("confounded"):
-        st.error(f"**Check your sets first.** {shift.get('reason', '')}", icon=":material/error:")
+        reason = str(shift.get("reason", ""))
+        st.error(f"**Check your sets first.** {shift.get('sentence') or reason[:1].upper() + reason[1:] + '.'}",
+                 icon=":material/error:")
     if inv.verdict is not None:  # also for investigations without document rows, such as a ghost-sentence test
         verdict_card("Your documents as a set" if len(table) else "Verdict", inv.verdict)
     if table.empty:

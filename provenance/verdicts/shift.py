@@ -43,8 +43,13 @@ class ShiftCheck:
     telling_words: list[str]
     reason: str
 
+    @property
+    def sentence(self) -> str:
+        """The finding as a sentence for people (``reason`` is the same words as a clause, for verdict reasons)."""
+        return self.reason[:1].upper() + self.reason[1:] + "."
+
     def summary(self) -> dict:
-        return {"auc": self.auc, "auc_low": self.auc_low, "auc_high": self.auc_high, "p_value": self.p_value,
+        return {"sentence": self.sentence, "auc": self.auc, "auc_low": self.auc_low, "auc_high": self.auc_high, "p_value": self.p_value,
                 "threshold": self.threshold, "significance": self.significance, "confounded": self.confounded,
                 "n_first": self.n_first, "n_second": self.n_second, "n_permutations": self.n_permutations,
                 "telling_words": self.telling_words, "reason": self.reason}
