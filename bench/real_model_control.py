@@ -1,6 +1,6 @@
 """A positive control on a real pretrained model: does what the tools say hold when a model really learned the texts?
 
-The default model (SmolLM2-135M) is fine-tuned on a random half of 200 passages of a public-domain book (the
+The default model (SmolLM2-135M) is fine-tuned on a random half of 120 passages of a public-domain book (the
 English translation of Natsume Soseki's Botchan, shipped in sentencepiece's source distribution on PyPI: fetched
 once with pip and cached), for 1 and 3 epochs, with full fine-tuning and with LoRA. The other half is held out. For
 each fine-tune, through the code the CLI's `sets evaluate` and `sets compare` use (verdicts.sets), it prints:
@@ -39,6 +39,7 @@ from provenance.lm.loading import load_model, wrap_model  # noqa: E402
 from provenance.lm.training import fine_tune  # noqa: E402
 from provenance.scores import registry  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
+from provenance.verdicts.pvalues import document_verdicts  # noqa: E402
 from provenance.verdicts.rank_tests import rank_test, rank_test_false_positive  # noqa: E402
 from provenance.verdicts.sets import compare_sets, evaluate_labelled  # noqa: E402
 
@@ -90,16 +91,18 @@ def evaluate(model, base, members: list[str], held_out: list[str], cache: StatsC
     rank = compare_sets(members, suspect, held_out, reference, SCORES, fpr=0.05)
     split = compare_sets(members, suspect, held_out, reference, SCORES, fpr=0.05, set_test="split_half")
     evidence_share = float((rank.documents["verdict_label"] == "evidence of training").mean())
+    by_ref = document_verdicts(suspect, reference, ["ref"], fpr=0.05)
+    evidence_share_ref = float((by_ref["verdict_label"] == "evidence of training").mean())
     return {"evaluation": evaluation.table, "shift_auc": evaluation.shift.auc,
             "rank_p": rank.inference.p_value, "split_half_p": split.inference.p_value,
             "false_positive_p": rank_test_false_positive(reference, SCORES, seed=0).p_value,
-            "evidence_share": evidence_share, "ref_rank_p": rank_test(suspect, reference, ["ref"]).p_value}
+            "evidence_share": evidence_share, "evidence_share_ref": evidence_share_ref, "ref_rank_p": rank_test(suspect, reference, ["ref"]).p_value}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default="full:1,full:3,lora:1,lora:3", help="kind:epochs, comma-separated")
-    parser.add_argument("--passages", type=int, default=200)
+    parser.add_argument("--passages", type=int, default=120, help="passages, half of them members")
     parser.add_argument("--lr", type=float, default=5e-5, help="full fine-tuning learning rate (LoRA uses 20x)")
     args = parser.parse_args()
     import torch
@@ -134,14 +137,14 @@ def main() -> None:
         print(f"set-level p, members vs held-out: rank test {result['rank_p']:.2g}, split-half "
               f"{result['split_half_p']:.2g}; false-positive mode (held-out halves, rank test) "
               f"{result['false_positive_p']:.2g}")
-        print(f"members called evidence per document at FPR 0.05: {result['evidence_share']:.0%}; "
-              f"ref (base model as reference): AUC {table.loc['ref', 'auc']:.3f}, rank-test p {result['ref_rank_p']:.2g}",
-              flush=True)
+        print(f"members called evidence per document at FPR 0.05: {result['evidence_share']:.0%} with the default "
+              f"scores, {result['evidence_share_ref']:.0%} with ref; ref (base model as reference): AUC "
+              f"{table.loc['ref', 'auc']:.3f}, rank-test p {result['ref_rank_p']:.2g}", flush=True)
         rows.append({"run": f"{kind}:{epochs}", "auc_loss": table.loc["loss", "auc"],
                      "auc_minkpp": table.loc["minkpp", "auc"], "auc_ref": table.loc["ref", "auc"],
                      "rank_p": result["rank_p"], "split_half_p": result["split_half_p"],
                      "false_positive_p": result["false_positive_p"], "evidence_share": result["evidence_share"],
-                     "seconds": round(seconds)})
+                     "evidence_share_ref": result["evidence_share_ref"], "seconds": round(seconds)})
     print("\n" + pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"\n{time.time() - t0:.0f} s in all")
 
