@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from provenance import charts
-from provenance.investigations.store import StoreError, compare_facts
+from provenance.investigations.comparison import compare_facts, compare_scores
+from provenance.investigations.store import StoreError
 from ui.results import show_investigation
 from ui.session import shared_store
 from ui.widgets import download_table, show_figure
@@ -115,7 +116,7 @@ else:
                 st.markdown("**How the two investigations differ**")
                 st.dataframe(facts, hide_index=True, width="stretch",
                              column_config={"first": a.name, "second": b.name, "same": "Same?"})
-                diff = store.compare(first, second)
+                diff = compare_scores(store, first, second)
                 if diff.empty:
                     st.info("These investigations share no scored document (documents are matched by their exact "
                             "text, whatever their names), so there are no scores to compare.",

@@ -27,6 +27,7 @@ from provenance.report import (
     write_report,
 )
 from provenance.verdicts.verdict import Verdict, decide
+from provenance.investigations.comparison import compare_scores
 from provenance.investigations.store import InvestigationStore, run_investigation, text_sha256
 
 EVIL = "<script>alert('owned')</script>.txt"
@@ -191,7 +192,7 @@ def test_comparison_scatter(store):
     for inv, ppl in ((a, 10.0), (b, 12.0)):
         store.add_documents(inv.id, [Document("x", "same text")])
         store.add_result(inv.id, {"document": "x", "tokens": 3, "nll": math.log(ppl), "perplexity": ppl})
-    fig = charts.comparison_scatter(store.compare(a.id, b.id), "perplexity", names=("a", "b"))
+    fig = charts.comparison_scatter(compare_scores(store, a.id, b.id), "perplexity", names=("a", "b"))
     assert list(fig.data[1].x) == [10.0] and list(fig.data[1].y) == [12.0]
 
 

@@ -26,7 +26,6 @@ from provenance.investigations.store import (
     INTERRUPTED,
     InvestigationStore,
     StoreError,
-    compare_tables,
     run_investigation,
     text_sha256,
 )
@@ -168,19 +167,6 @@ def test_artifacts_json_and_tables(store):
     assert store.get_artifact(inv.id, "calibration") == {"auc": 0.5}
     store.delete_artifact(inv.id, "calibration")
     assert store.get_artifact(inv.id, "calibration") is None
-
-
-def test_compare_joins_shared_texts(store):
-    a, b = store.create("a"), store.create("b")
-    store.add_documents(a.id, [Document("one", "text one"), Document("two", "text two"), Document("only-a", "x")])
-    store.add_documents(b.id, [Document("2", "text two"), Document("1", "text one"), Document("only-b", "y")])
-    store.add_results(a.id, [row("one", -3.0), row("two", -2.0), row("only-a", -1.0)])
-    store.add_results(b.id, [row("2", -1.5), row("1", -3.5), row("only-b", -1.0)])
-    cmp = store.compare(a.id, b.id)
-    assert list(cmp["document"]) == ["one", "two"] and list(cmp["document_b"]) == ["1", "2"]
-    assert cmp["loss_diff"].tolist() == pytest.approx([-0.5, 0.5])
-    assert {"loss_a", "loss_b", "perplexity_diff"} <= set(cmp.columns)
-    assert compare_tables(pd.DataFrame(), store.results(b.id)).empty
 
 
 def test_corrupt_store_file_is_a_sentence(tmp_path):
