@@ -12,7 +12,8 @@ from provenance.scores.formulas import DEFAULT_K
 from provenance.lm.cache import cached_token_statistics
 from provenance.documents import labelled_documents_from_bytes, unique_names
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.store import StoreError, run_investigation
+from provenance.investigations.scoring import run_investigation
+from provenance.investigations.store import StoreError
 from provenance.verdicts.sets import evaluate_labelled
 from ui.results import report_downloads
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store

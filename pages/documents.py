@@ -29,7 +29,8 @@ from provenance.scores import registry  # noqa: E402
 from provenance.scores.formulas import DEFAULT_K  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
 from provenance.lm.token_stats import ScoringSettings  # noqa: E402
-from provenance.investigations.store import StoreError, run_investigation  # noqa: E402
+from provenance.investigations.scoring import run_investigation  # noqa: E402
+from provenance.investigations.store import StoreError  # noqa: E402
 from provenance.verdicts.sets import compare_sets, save_comparison  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
 from ui.widgets import Progress  # noqa: E402

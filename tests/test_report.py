@@ -28,7 +28,8 @@ from provenance.report import (
 )
 from provenance.verdicts.verdict import Verdict, decide
 from provenance.investigations.comparison import compare_scores
-from provenance.investigations.store import InvestigationStore, run_investigation, text_sha256
+from provenance.investigations.scoring import run_investigation
+from provenance.investigations.store import InvestigationStore, text_sha256
 
 EVIL = "<script>alert('owned')</script>.txt"
 

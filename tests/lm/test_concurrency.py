@@ -11,7 +11,8 @@ from textgen import random_sentences
 from provenance.lm.cache import StatsCache
 from provenance.documents import Document
 from provenance.scores.table import score_documents
-from provenance.investigations.store import InvestigationStore, run_investigation
+from provenance.investigations.scoring import run_investigation
+from provenance.investigations.store import InvestigationStore
 
 SCORES = ("loss", "zlib", "lowercase", "mink", "minkpp")
 

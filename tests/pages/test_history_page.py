@@ -11,7 +11,8 @@ from apptest_helpers import page_text, button, open_page
 from provenance.documents import Document, IngestError
 from provenance.lm.loading import load_model
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.store import InvestigationStore, run_investigation
+from provenance.investigations.scoring import run_investigation
+from provenance.investigations.store import InvestigationStore
 
 SETTINGS = ScoringSettings(top_k=5)
 
