@@ -12,7 +12,7 @@ from provenance.scores.formulas import DEFAULT_K
 from provenance.lm.cache import cached_token_statistics
 from provenance.documents import labelled_documents_from_bytes, unique_names
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.scoring import run_investigation
+from provenance.investigations.scoring import score_set
 from provenance.investigations.store import StoreError
 from provenance.verdicts.sets import evaluate_labelled
 from ui.results import report_downloads
@@ -81,9 +81,9 @@ def evaluate(model) -> None:
     st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; what is done is kept.")
     progress = Progress(len(named))
     try:
-        run = run_investigation(store, name, model, named, scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
-                                ref_model=ref_model, progress=progress, on_row=progress.document_done,
-                                ingest_errors=errors)
+        run = score_set(store, name, model, named, scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
+                        ref_model=ref_model, progress=progress, on_row=progress.document_done,
+                        ingest_errors=errors)
     except StoreError as exc:
         st.error(str(exc))
         return

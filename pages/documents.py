@@ -29,7 +29,7 @@ from provenance.scores import registry  # noqa: E402
 from provenance.scores.formulas import DEFAULT_K  # noqa: E402
 from provenance.scores.table import score_documents  # noqa: E402
 from provenance.lm.token_stats import ScoringSettings  # noqa: E402
-from provenance.investigations.scoring import run_investigation  # noqa: E402
+from provenance.investigations.scoring import score_set  # noqa: E402
 from provenance.investigations.store import StoreError  # noqa: E402
 from provenance.verdicts.sets import compare_sets, save_comparison  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
@@ -74,9 +74,9 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
         live.dataframe(pd.DataFrame(rows), hide_index=True)
 
     try:
-        result = run_investigation(store, name, model, documents, scores, k=k, settings=SETTINGS,
-                                   cache=shared_stats_cache(), ref_model=ref_model, ingest_errors=ingest_errors,
-                                   progress=progress, on_row=on_row, batch_documents=8)
+        result = score_set(store, name, model, documents, scores, k=k, settings=SETTINGS,
+                           cache=shared_stats_cache(), ref_model=ref_model, ingest_errors=ingest_errors,
+                           progress=progress, on_row=on_row, batch_documents=8)
     except StoreError as exc:
         st.error(str(exc))
         return

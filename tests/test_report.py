@@ -28,7 +28,7 @@ from provenance.report import (
 )
 from provenance.verdicts.verdict import Verdict, decide
 from provenance.investigations.comparison import compare_scores
-from provenance.investigations.scoring import run_investigation
+from provenance.investigations.scoring import score_set
 from provenance.investigations.store import InvestigationStore, text_sha256
 
 EVIL = "<script>alert('owned')</script>.txt"
@@ -245,10 +245,10 @@ def test_cli_score_records_and_resumes_an_investigation(tiny_model, tmp_path, mo
     assert main(["report", "cli run", "--out", str(tmp_path / "cli.html")]) == 0
 
 
-def test_run_investigation_report_round_trip(store, tiny_model):
+def test_score_set_report_round_trip(store, tiny_model):
     documents = [Document(f"d{i}", t) for i, t in enumerate(random_sentences(3, length=15, seed=2))]
-    run = run_investigation(store, "round trip", tiny_model, documents, ("loss", "mink"),
-                            ingest_errors=[IngestError("x.docx", "the file is damaged.")])
+    run = score_set(store, "round trip", tiny_model, documents, ("loss", "mink"),
+                    ingest_errors=[IngestError("x.docx", "the file is damaged.")])
     data = json.loads(render_report(store, run.investigation.id, "json"))
     assert [r["document"] for r in data["results"]] == ["d0", "d1", "d2"]
     assert data["results"][0]["loss"] == pytest.approx(run.table["loss"].iloc[0])

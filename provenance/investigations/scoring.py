@@ -1,6 +1,6 @@
 """Scoring a set of documents as an investigation: every row saved as it is computed, an interrupted run resumed.
 
-``run_investigation`` is the one path the CLI and the dashboard share; ``open_investigation`` finds or creates the
+``score_set`` is the one path the CLI and the dashboard share; ``open_investigation`` finds or creates the
 investigation and refuses to mix scores of another model or other settings; ``scoring_settings_record`` is what is
 stored (and compared when resuming) and ``scoring_settings_from_record`` reads it back.
 """
@@ -21,8 +21,8 @@ from .store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, Investigation, Inves
 
 
 @dataclass
-class InvestigationRun:
-    """What ``run_investigation`` returns: the investigation after the run, the full result table (earlier runs
+class ScoredSet:
+    """What ``score_set`` returns: the investigation after the run, the full result table (earlier runs
     included), the sentences for unscorable documents, the TokenStats computed in this run (for per-token views),
     how many documents this run scored and skipped, and whether it was cancelled."""
 
@@ -81,7 +81,7 @@ def _comparable(record: dict) -> str:
     return json.dumps(to_jsonable(record), sort_keys=True)
 
 
-def run_investigation(
+def score_set(
     store: InvestigationStore,
     investigation: str | None,
     model,
@@ -98,7 +98,7 @@ def run_investigation(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_row: Callable[[dict], None] | None = None,
-) -> InvestigationRun:
+) -> ScoredSet:
     """Score documents as part of an investigation, saving every row as it is computed and resuming where an
     earlier run stopped: the one path the CLI and the dashboard share.
 
@@ -172,6 +172,6 @@ def run_investigation(
         store.set_status(inv.id, INTERRUPTED if interrupted else FAILED,
                          "Stopped; run it again to resume." if interrupted else f"Failed: {exc}")
         raise
-    return InvestigationRun(investigation=store.get(inv.id), table=store.results(inv.id),
+    return ScoredSet(investigation=store.get(inv.id), table=store.results(inv.id),
                             errors=store.unscorable(inv.id), stats=stats, scored_now=scored_now, skipped=skipped,
                             cancelled=cancelled)

@@ -4,7 +4,7 @@ An *investigation* is one question asked of one model: its documents (name, text
 identity, the settings (JSON), one result row per document (scores, or the sentence saying why it could not be
 scored), an optional verdict, and named JSON *artifacts* other features attach (calibration results, ghost
 detection tables, ...). Rows are committed the moment they are computed, so killing the process loses at most the
-batch in flight, and ``scoring.run_investigation`` resumes an interrupted run by skipping documents already done.
+batch in flight, and ``scoring.score_set`` resumes an interrupted run by skipping documents already done.
 
 The database is in WAL mode (readers never block the writer; the CLI and the dashboard can use the same file at
 once) and every thread gets its own connection, so one ``InvestigationStore`` can be shared by all dashboard

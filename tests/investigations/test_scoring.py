@@ -9,7 +9,7 @@ from textgen import random_sentences
 from provenance.documents import Document, IngestError
 from provenance.scores.table import score_documents
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.scoring import run_investigation
+from provenance.investigations.scoring import score_set
 from provenance.investigations.store import COMPLETE, FAILED, INTERRUPTED, InvestigationStore, StoreError
 
 SCORES = ("loss", "zlib", "mink")
@@ -26,13 +26,13 @@ def docs(n: int, seed: int = 0) -> list[Document]:
     return [Document(f"doc{i}.txt", t) for i, t in enumerate(random_sentences(n, length=25, seed=seed))]
 
 
-def test_run_investigation_records_everything(store, tiny_model):
+def test_score_set_records_everything(store, tiny_model):
     documents = docs(5) + [Document("short.txt", "a")]
     errors = [IngestError("broken.pdf", "the PDF is damaged.")]
     rows_seen = []
     ticks = []
-    run = run_investigation(store, "first run", tiny_model, documents, SCORES, batch_documents=2,
-                            ingest_errors=errors, on_row=rows_seen.append, progress=lambda d, t: ticks.append((d, t)))
+    run = score_set(store, "first run", tiny_model, documents, SCORES, batch_documents=2,
+                    ingest_errors=errors, on_row=rows_seen.append, progress=lambda d, t: ticks.append((d, t)))
     assert run.investigation.status == COMPLETE and not run.cancelled
     assert run.scored_now == 5 and run.skipped == 0 and len(rows_seen) == 5
     assert "short.txt" in run.errors
@@ -43,22 +43,22 @@ def test_run_investigation_records_everything(store, tiny_model):
     assert ticks and ticks[-1][0] == ticks[-1][1] and all(d <= t for d, t in ticks)
     direct = score_documents(tiny_model, documents, SCORES).table
     pd.testing.assert_frame_equal(run.table.drop(columns="sha256"), direct, check_dtype=False)
-    again = run_investigation(store, "first run", tiny_model, documents, SCORES)
+    again = score_set(store, "first run", tiny_model, documents, SCORES)
     assert again.scored_now == 0 and again.skipped == 6
 
 
 def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(store, tiny_model):
     documents = docs(7, seed=3)
     rows = []
-    run = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2,
-                            on_row=rows.append, should_stop=lambda: len(rows) >= 3)
+    run = score_set(store, "resume", tiny_model, documents, SCORES, batch_documents=2,
+                    on_row=rows.append, should_stop=lambda: len(rows) >= 3)
     assert run.cancelled and run.investigation.status == INTERRUPTED
     assert 3 <= run.investigation.n_scored < 7
     done_first = run.investigation.n_scored
-    resumed = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2)
+    resumed = score_set(store, "resume", tiny_model, documents, SCORES, batch_documents=2)
     assert resumed.skipped == done_first and resumed.scored_now == 7 - done_first
     assert resumed.investigation.status == COMPLETE
-    full = run_investigation(store, "uninterrupted", tiny_model, documents, SCORES)
+    full = score_set(store, "uninterrupted", tiny_model, documents, SCORES)
     pd.testing.assert_frame_equal(resumed.table, full.table)
 
 
@@ -72,28 +72,28 @@ def test_crash_mid_run_keeps_committed_rows(store, tiny_model):
             raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        run_investigation(store, "crash", tiny_model, documents, SCORES, batch_documents=3, on_row=crash_after_two)
+        score_set(store, "crash", tiny_model, documents, SCORES, batch_documents=3, on_row=crash_after_two)
     with InvestigationStore(store.path) as fresh:  # another connection, as after a restart
         inv = fresh.get("crash")
         assert inv.status == FAILED and inv.n_scored == 2
-        resumed = run_investigation(fresh, "crash", tiny_model, documents, SCORES)
+        resumed = score_set(fresh, "crash", tiny_model, documents, SCORES)
         assert resumed.scored_now == 4 and resumed.investigation.n_scored == 6
 
 
 def test_resume_refuses_other_model_or_settings(store, tiny_model, fresh_tiny_model):
     documents = docs(2)
-    run_investigation(store, "fixed", tiny_model, documents, SCORES)
+    score_set(store, "fixed", tiny_model, documents, SCORES)
     with pytest.raises(StoreError, match="different settings"):
-        run_investigation(store, "fixed", tiny_model, documents, SCORES, k=0.5)
+        score_set(store, "fixed", tiny_model, documents, SCORES, k=0.5)
     with pytest.raises(StoreError, match="different settings"):
-        run_investigation(store, "fixed", tiny_model, documents, SCORES, settings=ScoringSettings(window=16))
+        score_set(store, "fixed", tiny_model, documents, SCORES, settings=ScoringSettings(window=16))
     with torch_no_grad():
         next(fresh_tiny_model.model.parameters()).add_(1.0)
     from provenance.lm.loading import wrap_model
 
     changed = wrap_model(fresh_tiny_model.model, tiny_model.tokenizer, name="changed")
     with pytest.raises(StoreError, match="was run with the model"):
-        run_investigation(store, "fixed", changed, documents, SCORES)
+        score_set(store, "fixed", changed, documents, SCORES)
 
 
 def torch_no_grad():

@@ -11,7 +11,7 @@ from apptest_helpers import page_text, button, open_page
 from provenance.documents import Document, IngestError
 from provenance.lm.loading import load_model
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.scoring import run_investigation
+from provenance.investigations.scoring import score_set
 from provenance.investigations.store import InvestigationStore
 
 SETTINGS = ScoringSettings(top_k=5)
@@ -38,7 +38,7 @@ def _docs(n, seed, prefix="doc"):
 
 
 def _run(store, name, model, documents, **kwargs):
-    return run_investigation(store, name, model, documents, settings=SETTINGS, **kwargs).investigation
+    return score_set(store, name, model, documents, settings=SETTINGS, **kwargs).investigation
 
 
 def _texts(at):
@@ -104,7 +104,7 @@ def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_di
     from provenance.scores.table import score_documents
     from provenance.verdicts.sets import compare_sets, save_comparison
 
-    run = run_investigation(store, "With verdict", page_model, _docs(4, seed=2), settings=SETTINGS)
+    run = score_set(store, "With verdict", page_model, _docs(4, seed=2), settings=SETTINGS)
     reference_docs = _docs(20, seed=3, prefix="ref")
     reference = score_documents(page_model, reference_docs, settings=SETTINGS)
     texts = {d.name: d.text for d in store.documents(run.investigation.id)}
