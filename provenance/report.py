@@ -34,7 +34,8 @@ from . import __version__
 from .scores import registry
 from . import charts
 from .files import atomic_write_bytes
-from .investigations.store import Investigation, InvestigationStore, to_jsonable
+from .investigations.records import Investigation, to_jsonable
+from .investigations.store import InvestigationStore
 from .verdicts.verdict import Label
 
 REPORT_FORMATS = ("html", "json", "csv")

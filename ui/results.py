@@ -18,7 +18,8 @@ from provenance.lm.cache import cached_token_statistics
 from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
 from provenance.investigations.scoring import scoring_settings_from_record
-from provenance.investigations.store import Investigation, InvestigationStore
+from provenance.investigations.records import Investigation
+from provenance.investigations.store import InvestigationStore
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
 from ui.highlight import text_box, token_colouring

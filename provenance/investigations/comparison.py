@@ -7,7 +7,8 @@ import json
 
 import pandas as pd
 
-from .store import Investigation, InvestigationStore, to_jsonable
+from .records import Investigation, to_jsonable
+from .store import InvestigationStore
 
 
 def compare_scores(store: InvestigationStore, first: str, second: str) -> pd.DataFrame:

@@ -16,8 +16,8 @@ import pandas as pd
 from ..documents import Document, IngestError
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
-from .store import (COMPLETE, FAILED, INTERRUPTED, RUNNING, Investigation, InvestigationStore, StoreError,
-                    text_sha256, to_jsonable)
+from .records import Investigation, text_sha256, to_jsonable
+from .store import COMPLETE, FAILED, INTERRUPTED, RUNNING, InvestigationStore, StoreError
 
 
 @dataclass

@@ -14,26 +14,21 @@ sessions. Location: the ``path`` argument, else ``$PROVENANCE_STORE``, else
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import sqlite3
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..scores import registry
 from .. import paths
 from ..documents import Document, unique_names
 from ..verdicts.verdict import Verdict
-
-log = logging.getLogger(__name__)
+from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, text_sha256,
+                      to_jsonable)
 
 SCHEMA_VERSION = 1
 
@@ -91,75 +86,8 @@ class StoreError(ValueError):
     """A problem with the investigation store the user can act on (unknown investigation, name taken, ...)."""
 
 
-@dataclass
-class Investigation:
-    """One investigation's metadata (not its documents or rows; see ``InvestigationStore.results``)."""
-
-    id: str
-    name: str
-    status: str
-    message: str
-    model_spec: str
-    model_identity: str
-    model_info: dict
-    settings: dict
-    verdict: Verdict | None
-    created_at: str
-    updated_at: str
-    n_documents: int = 0
-    n_scored: int = 0
-    n_unscorable: int = 0
-
-    @property
-    def n_done(self) -> int:
-        """Documents with a result (scored, or known to be unscorable)."""
-        return self.n_scored + self.n_unscorable
-
-    @property
-    def n_pending(self) -> int:
-        return max(0, self.n_documents - self.n_done)
-
-    @property
-    def model_name(self) -> str:
-        return str(self.model_info.get("name") or self.model_spec)
-
-    def as_dict(self) -> dict:
-        """Plain JSON-able facts, including the derived counts."""
-        out = asdict(self)
-        out.update(verdict=self.verdict.to_dict() if self.verdict is not None else None, n_done=self.n_done,
-                   n_pending=self.n_pending)
-        return out
-
-
-def text_sha256(text: str) -> str:
-    """SHA-256 of a text's UTF-8 bytes (what the report prints, so anyone can check which text was scored)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def to_jsonable(value):
-    """numpy / pandas values -> plain Python for JSON (NaN and infinities kept as floats)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def dumps(value) -> str:
-    """JSON text for the store (NaN allowed, so a missing score survives a round trip)."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=True)
 
 
 class InvestigationStore:
@@ -277,12 +205,12 @@ class InvestigationStore:
         if not rows:
             raise StoreError(f"There is no investigation '{inv_id}' in {self.path}. "
                              "List them with: python -m provenance investigations list")
-        return _investigation_from_row(rows[0])
+        return investigation_from_row(rows[0])
 
     def list(self) -> list[Investigation]:
         """All investigations, most recently updated first."""
         rows = self._read(_SELECT_INVESTIGATIONS + " ORDER BY i.updated_at DESC, i.created_at DESC")
-        return [_investigation_from_row(r) for r in rows]
+        return [investigation_from_row(r) for r in rows]
 
     def table(self) -> pd.DataFrame:
         """All investigations as a table for display: id, name, status, model, documents, scored, unscorable,
@@ -467,7 +395,7 @@ class InvestigationStore:
             record = json.loads(r["row"])
             record["sha256"] = r["sha256"]
             records.append(record)
-        return _ordered_frame(records, inv.settings.get("scores"))
+        return ordered_frame(records, inv.settings.get("scores"))
 
     def unscorable(self, ref: str) -> dict[str, str]:
         """Document name -> the sentence saying why it could not be scored."""
@@ -497,14 +425,14 @@ class InvestigationStore:
         rows = self._read("SELECT kind, data FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
         if not rows:
             return default
-        return _load_artifact(rows[0]["kind"], rows[0]["data"])
+        return load_artifact(rows[0]["kind"], rows[0]["data"])
 
     def artifacts(self, ref: str) -> dict:
         """All artifacts of an investigation by name."""
         inv = self.get(ref)
         rows = self._read("SELECT name, kind, data FROM artifacts WHERE investigation_id = ? ORDER BY name",
                           (inv.id,))
-        return {r["name"]: _load_artifact(r["kind"], r["data"]) for r in rows}
+        return {r["name"]: load_artifact(r["kind"], r["data"]) for r in rows}
 
     def delete_artifact(self, ref: str, name: str) -> None:
         inv = self.get(ref)
@@ -520,55 +448,6 @@ SELECT i.*,
   (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
      AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'error') AS n_unscorable
 FROM investigations i"""
-
-
-def _investigation_from_row(row: sqlite3.Row) -> Investigation:
-    return Investigation(
-        id=row["id"], name=row["name"], status=row["status"], message=row["message"], model_spec=row["model_spec"],
-        model_identity=row["model_identity"], model_info=json.loads(row["model_info"] or "{}"),
-        settings=json.loads(row["settings"] or "{}"), verdict=_stored_verdict(row["verdict"]),
-        created_at=row["created_at"], updated_at=row["updated_at"], n_documents=row["n_documents"],
-        n_scored=row["n_scored"], n_unscorable=row["n_unscorable"])
-
-
-def _stored_verdict(text: str | None) -> Verdict | None:
-    """The stored verdict as a value; None when there is none or it cannot be read (logged, never fatal: an
-    unreadable verdict must not hide the investigation's scores)."""
-    if not text:
-        return None
-    try:
-        return Verdict.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("unreadable stored verdict %r: %s", text[:200], exc)
-        return None
-
-
-def _ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.DataFrame:
-    """Rows -> DataFrame with the pipeline's column order first, then score columns, extras, and sha256 last."""
-    from ..scores.table import BASE_COLUMNS
-
-    seen: dict[str, None] = {}
-    for record in records:
-        seen.update(dict.fromkeys(record))
-    order = [c for c in BASE_COLUMNS if c in seen or not records]
-    order += [c for c in (scores or registry.SCORES) if c in seen and c not in order]
-    order += [c for c in seen if c not in order and c != "sha256"]
-    order.append("sha256")
-    frame = pd.DataFrame(records, columns=order)
-    for c in order:
-        if c not in ("document", "sha256") and frame[c].dtype == object:
-            converted = pd.to_numeric(frame[c], errors="coerce")
-            if converted.notna().sum() == frame[c].notna().sum():
-                frame[c] = converted
-    return frame
-
-
-def _load_artifact(kind: str, data: str):
-    if kind == "table":
-        from io import StringIO
-
-        return pd.read_json(StringIO(data), orient="split")
-    return json.loads(data)
 
 
 class _Transaction:

@@ -22,8 +22,8 @@ from provenance.investigations.store import (
     FAILED,
     InvestigationStore,
     StoreError,
-    text_sha256,
 )
+from provenance.investigations.records import text_sha256
 
 
 @pytest.fixture
