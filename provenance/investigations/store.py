@@ -4,7 +4,13 @@ An *investigation* is one question asked of one model: its documents (name, text
 identity, the settings (JSON), one result row per document (scores, or the sentence saying why it could not be
 scored), an optional verdict, and named JSON *artifacts* other features attach (calibration results, ghost
 detection tables, ...). Rows are committed the moment they are computed, so killing the process loses at most the
-batch in flight, and ``scoring.score_set`` resumes an interrupted run by skipping documents already done.
+batch in flight, and the use cases of this package (``scoring``, ``reference``, ``labelled``, ``ghost_test``)
+resume an interrupted run by skipping documents already done.
+
+Documents and rows belong to a *collection* of their investigation: ``MAIN`` holds the documents the question is
+about (the suspect set, the labelled set); others hold the texts they are compared with (``REFERENCE``, the null
+draws of a ghost test). Names are unique within a collection; counts, listings and comparisons read ``MAIN``.
+This module only keeps and reads things; it runs no model and computes no score.
 
 The database is in WAL mode (readers never block the writer; the CLI and the dashboard can use the same file at
 once) and every thread gets its own connection, so one ``InvestigationStore`` can be shared by all dashboard
@@ -18,7 +24,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,7 +36,7 @@ from ..verdicts.verdict import Verdict
 from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, text_sha256,
                       to_jsonable)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Lifecycle of an investigation.
 CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED = "created", "running", "complete", "interrupted", "failed"
@@ -38,6 +44,9 @@ STATUSES = (CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED)
 
 # Result row kinds: a row of scores, or a document that cannot be scored (the row holds the reason).
 SCORED, UNSCORABLE = "scored", "error"
+
+# Collections: the investigation's own documents, and the reference set they are compared with.
+MAIN, REFERENCE = "main", "reference"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS investigations (
@@ -55,21 +64,23 @@ CREATE TABLE IF NOT EXISTS investigations (
 );
 CREATE TABLE IF NOT EXISTS documents (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    collection       TEXT NOT NULL DEFAULT 'main',
     position         INTEGER NOT NULL,
     name             TEXT NOT NULL,
     sha256           TEXT NOT NULL,
     text             TEXT NOT NULL,
     added_at         TEXT NOT NULL,
-    PRIMARY KEY (investigation_id, name)
+    PRIMARY KEY (investigation_id, collection, name)
 );
 CREATE TABLE IF NOT EXISTS results (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    collection       TEXT NOT NULL DEFAULT 'main',
     document         TEXT NOT NULL,
     sha256           TEXT NOT NULL,
     kind             TEXT NOT NULL,
     row              TEXT NOT NULL,
     computed_at      TEXT NOT NULL,
-    PRIMARY KEY (investigation_id, document)
+    PRIMARY KEY (investigation_id, collection, document)
 );
 CREATE TABLE IF NOT EXISTS artifacts (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
@@ -109,6 +120,8 @@ class InvestigationStore:
         con = self._connection()
         try:
             con.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+            with self._write() as write:
+                _add_collections(write)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -276,81 +289,100 @@ class InvestigationStore:
 
     # ------------------------------------------------------------------------------------------ documents
 
-    def add_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
-        """Add documents (names made unique first). A document already present with the same name and text is
-        kept as is; one whose text changed replaces the old text and its result is discarded (it must be
-        re-scored). Returns the documents as stored (unique names)."""
+    def add_documents(self, ref: str, documents: Sequence[Document], *, collection: str = MAIN) -> list[Document]:
+        """Add documents to a collection (names made unique first). A document already present with the same name
+        and text is kept as is; one whose text changed replaces the old text and its result is discarded (it must
+        be re-scored). Returns the documents as stored (unique names)."""
         inv = self.get(ref)
         documents = unique_names(documents)
         now = _now()
         with self._write() as con:
             existing = {r["name"]: r["sha256"] for r in
-                        con.execute("SELECT name, sha256 FROM documents WHERE investigation_id = ?", (inv.id,))}
-            position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ?",
-                                   (inv.id,)).fetchone()[0]
+                        con.execute("SELECT name, sha256 FROM documents WHERE investigation_id = ? AND collection = ?",
+                                    (inv.id, collection))}
+            position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ? "
+                                   "AND collection = ?", (inv.id, collection)).fetchone()[0]
             for doc in documents:
                 digest = text_sha256(doc.text)
                 if existing.get(doc.name) == digest:
                     continue
                 if doc.name in existing:
                     con.execute("UPDATE documents SET sha256 = ?, text = ?, added_at = ? WHERE investigation_id = ? "
-                                "AND name = ?", (digest, doc.text, now, inv.id, doc.name))
-                    con.execute("DELETE FROM results WHERE investigation_id = ? AND document = ?", (inv.id, doc.name))
+                                "AND collection = ? AND name = ?",
+                                (digest, doc.text, now, inv.id, collection, doc.name))
+                    con.execute("DELETE FROM results WHERE investigation_id = ? AND collection = ? AND document = ?",
+                                (inv.id, collection, doc.name))
                 else:
                     position += 1
-                    con.execute("INSERT INTO documents (investigation_id, position, name, sha256, text, added_at) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", (inv.id, position, doc.name, digest, doc.text, now))
+                    con.execute("INSERT INTO documents (investigation_id, collection, position, name, sha256, text, "
+                                "added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (inv.id, collection, position, doc.name, digest, doc.text, now))
                 existing[doc.name] = digest
             con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
         return documents
 
-    def documents(self, ref: str) -> list[Document]:
-        """The investigation's documents in the order they were added."""
+    def documents(self, ref: str, *, collection: str = MAIN) -> list[Document]:
+        """The documents of a collection in the order they were added."""
         inv = self.get(ref)
-        rows = self._read("SELECT name, text FROM documents WHERE investigation_id = ? ORDER BY position", (inv.id,))
+        rows = self._read("SELECT name, text FROM documents WHERE investigation_id = ? AND collection = ? "
+                          "ORDER BY position", (inv.id, collection))
         return [Document(r["name"], r["text"]) for r in rows]
 
-    def documents_table(self, ref: str) -> pd.DataFrame:
+    def documents_table(self, ref: str, *, collection: str = MAIN) -> pd.DataFrame:
         """Documents without their texts: position, name, sha256, characters, status ('scored', 'error', 'pending')."""
         inv = self.get(ref)
         rows = self._read(
             "SELECT d.position, d.name, d.sha256, LENGTH(d.text) AS characters, "
             "COALESCE(r.kind, 'pending') AS status FROM documents d LEFT JOIN results r "
-            "ON r.investigation_id = d.investigation_id AND r.document = d.name AND r.sha256 = d.sha256 "
-            "WHERE d.investigation_id = ? ORDER BY d.position", (inv.id,))
+            "ON r.investigation_id = d.investigation_id AND r.collection = d.collection AND r.document = d.name "
+            "AND r.sha256 = d.sha256 WHERE d.investigation_id = ? AND d.collection = ? ORDER BY d.position",
+            (inv.id, collection))
         return pd.DataFrame([dict(r) for r in rows], columns=["position", "name", "sha256", "characters", "status"])
 
-    def pending_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
-        """The documents (from ``documents``) that have no result yet in this investigation, by name and text
-        hash: what a resumed run still has to score."""
-        done = self.done_keys(ref)
+    def collections(self, ref: str) -> dict[str, int]:
+        """Collection name -> number of documents in it, for every collection of the investigation."""
+        inv = self.get(ref)
+        rows = self._read("SELECT collection, COUNT(*) AS n FROM documents WHERE investigation_id = ? "
+                          "GROUP BY collection ORDER BY MIN(added_at), collection", (inv.id,))
+        return {r["collection"]: r["n"] for r in rows}
+
+    def pending_documents(self, ref: str, documents: Sequence[Document], *,
+                          collection: str = MAIN) -> list[Document]:
+        """The documents (from ``documents``) that have no result yet in this collection, by name and text hash:
+        what a resumed run still has to score."""
+        done = self.done_keys(ref, collection=collection)
         return [d for d in unique_names(documents) if (d.name, text_sha256(d.text)) not in done]
 
-    def done_keys(self, ref: str) -> set[tuple[str, str]]:
-        """(document name, text SHA-256) of every document with a result (scored or unscorable)."""
+    def done_keys(self, ref: str, *, collection: str = MAIN) -> set[tuple[str, str]]:
+        """(document name, text SHA-256) of every document of a collection with a result (scored or unscorable)."""
         inv = self.get(ref)
-        rows = self._read("SELECT document, sha256 FROM results WHERE investigation_id = ?", (inv.id,))
+        rows = self._read("SELECT document, sha256 FROM results WHERE investigation_id = ? AND collection = ?",
+                          (inv.id, collection))
         return {(r["document"], r["sha256"]) for r in rows}
 
     # ------------------------------------------------------------------------------------------ results
 
-    def add_result(self, ref: str, row: dict, *, text: str | None = None, sha256: str | None = None) -> None:
+    def add_result(self, ref: str, row: dict, *, text: str | None = None, sha256: str | None = None,
+                   collection: str = MAIN) -> None:
         """Store (or replace) one document's score row, committed immediately. ``row['document']`` names the
         document; its text hash is taken from ``sha256``, ``text``, or the stored document of that name."""
         digest = sha256 if sha256 is not None else (text_sha256(text) if text is not None else None)
-        self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest])
+        self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest], collection)
 
-    def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None) -> None:
+    def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None,
+                    collection: str = MAIN) -> None:
         """Store several score rows in one transaction (a batch); ``hashes`` are their texts' SHA-256 (else
         looked up from the stored documents of those names)."""
-        self._put_rows(ref, [(dict(r), SCORED) for r in rows], hashes)
+        self._put_rows(ref, [(dict(r), SCORED) for r in rows], hashes, collection)
 
-    def add_unscorable(self, ref: str, document: str, message: str, *, sha256: str | None = None) -> None:
+    def add_unscorable(self, ref: str, document: str, message: str, *, sha256: str | None = None,
+                       collection: str = MAIN) -> None:
         """Record that a document cannot be scored (e.g. too short) and why; it counts as done when resuming."""
         self._put_rows(ref, [({"document": document, "error": message}, UNSCORABLE)],
-                       None if sha256 is None else [sha256])
+                       None if sha256 is None else [sha256], collection)
 
-    def _put_rows(self, ref: str, rows: Sequence[tuple[dict, str]], hashes: Sequence[str] | None) -> None:
+    def _put_rows(self, ref: str, rows: Sequence[tuple[dict, str]], hashes: Sequence[str] | None,
+                  collection: str) -> None:
         inv = self.get(ref)
         now = _now()
         with self._write() as con:
@@ -360,36 +392,54 @@ class InvestigationStore:
                     raise StoreError("A result row needs a 'document' name.")
                 digest = hashes[i] if hashes is not None else None
                 if digest is None:
-                    found = con.execute("SELECT sha256 FROM documents WHERE investigation_id = ? AND name = ?",
-                                        (inv.id, name)).fetchone()
+                    found = con.execute("SELECT sha256 FROM documents WHERE investigation_id = ? AND collection = ? "
+                                        "AND name = ?", (inv.id, collection, name)).fetchone()
                     if found is None:
                         raise StoreError(f"The investigation has no document named '{name}'; add it first.")
                     digest = found["sha256"]
-                con.execute("INSERT OR REPLACE INTO results (investigation_id, document, sha256, kind, row, "
-                            "computed_at) VALUES (?, ?, ?, ?, ?, ?)", (inv.id, name, digest, kind, dumps(row), now))
+                con.execute("INSERT OR REPLACE INTO results (investigation_id, collection, document, sha256, kind, "
+                            "row, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (inv.id, collection, name, digest, kind, dumps(row), now))
             con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
 
-    def update_result_fields(self, ref: str, document: str, fields: dict) -> None:
+    def update_result_fields(self, ref: str, document: str, fields: dict, *, collection: str = MAIN) -> None:
         """Merge extra columns (e.g. a per-document ``p_value`` or ``verdict``) into a stored score row."""
+        self.set_result_fields(ref, {document: fields}, collection=collection)
+
+    def set_result_fields(self, ref: str, fields: Mapping[str, Mapping], *, drop: Sequence[str] = (),
+                          collection: str = MAIN) -> None:
+        """In one transaction: remove the keys ``drop`` from every score row of the collection (fields an earlier
+        computation added that no longer apply), then merge ``fields[document]`` into each named document's row.
+        A StoreError names the first document without a score row (nothing is changed then)."""
         inv = self.get(ref)
         with self._write() as con:
-            found = con.execute("SELECT row FROM results WHERE investigation_id = ? AND document = ? AND kind = ?",
-                                (inv.id, document, SCORED)).fetchone()
-            if found is None:
-                raise StoreError(f"The investigation has no score row for '{document}'.")
-            row = json.loads(found["row"])
-            row.update(to_jsonable(fields))
-            con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND document = ?",
-                        (dumps(row), inv.id, document))
+            rows = {r["document"]: json.loads(r["row"]) for r in con.execute(
+                "SELECT document, row FROM results WHERE investigation_id = ? AND collection = ? AND kind = ?",
+                (inv.id, collection, SCORED))}
+            missing = [d for d in fields if d not in rows]
+            if missing:
+                raise StoreError(f"The investigation has no score row for '{missing[0]}'.")
+            for document, row in rows.items():
+                changed = [k for k in drop if k in row]
+                for key in changed:
+                    del row[key]
+                if document in fields:
+                    row.update(to_jsonable(dict(fields[document])))
+                elif not changed:
+                    continue
+                con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND collection = ? AND document = ?",
+                            (dumps(row), inv.id, collection, document))
 
-    def results(self, ref: str) -> pd.DataFrame:
-        """One row per scored document, in document order: ``document, tokens, nll, perplexity``, the score
-        columns, then any extra columns, plus ``sha256``. Only rows for the documents' current texts count."""
+    def results(self, ref: str, *, collection: str = MAIN) -> pd.DataFrame:
+        """One row per scored document of a collection, in document order: ``document, tokens, nll, perplexity``,
+        the score columns, then any extra columns, plus ``sha256``. Only rows for the documents' current texts
+        count."""
         inv = self.get(ref)
         rows = self._read(
             "SELECT r.row, r.sha256 FROM results r JOIN documents d ON d.investigation_id = r.investigation_id "
-            "AND d.name = r.document AND d.sha256 = r.sha256 WHERE r.investigation_id = ? AND r.kind = ? "
-            "ORDER BY d.position", (inv.id, SCORED))
+            "AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256 "
+            "WHERE r.investigation_id = ? AND r.collection = ? AND r.kind = ? ORDER BY d.position",
+            (inv.id, collection, SCORED))
         records = []
         for r in rows:
             record = json.loads(r["row"])
@@ -397,12 +447,13 @@ class InvestigationStore:
             records.append(record)
         return ordered_frame(records, inv.settings.get("scores"))
 
-    def unscorable(self, ref: str) -> dict[str, str]:
+    def unscorable(self, ref: str, *, collection: str = MAIN) -> dict[str, str]:
         """Document name -> the sentence saying why it could not be scored."""
         inv = self.get(ref)
         rows = self._read("SELECT r.document, r.row FROM results r JOIN documents d ON d.investigation_id = "
-                          "r.investigation_id AND d.name = r.document AND d.sha256 = r.sha256 "
-                          "WHERE r.investigation_id = ? AND r.kind = ? ORDER BY d.position", (inv.id, UNSCORABLE))
+                          "r.investigation_id AND d.collection = r.collection AND d.name = r.document "
+                          "AND d.sha256 = r.sha256 WHERE r.investigation_id = ? AND r.collection = ? AND r.kind = ? "
+                          "ORDER BY d.position", (inv.id, collection, UNSCORABLE))
         return {r["document"]: json.loads(r["row"]).get("error", "") for r in rows}
 
     # ------------------------------------------------------------------------------------------ artifacts
@@ -442,12 +493,35 @@ class InvestigationStore:
 
 _SELECT_INVESTIGATIONS = """
 SELECT i.*,
-  (SELECT COUNT(*) FROM documents d WHERE d.investigation_id = i.id) AS n_documents,
-  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
-     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'scored') AS n_scored,
-  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
-     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'error') AS n_unscorable
+  (SELECT COUNT(*) FROM documents d WHERE d.investigation_id = i.id AND d.collection = 'main') AS n_documents,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id
+     AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256
+     WHERE r.investigation_id = i.id AND r.collection = 'main' AND r.kind = 'scored') AS n_scored,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id
+     AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256
+     WHERE r.investigation_id = i.id AND r.collection = 'main' AND r.kind = 'error') AS n_unscorable
 FROM investigations i"""
+
+
+def _add_collections(con: sqlite3.Connection) -> None:
+    """Bring a store written before collections existed (schema 1) up to date, inside the caller's transaction:
+    the documents and results tables are rebuilt with a ``collection`` column (every old row in ``MAIN``) and the
+    collection in their keys. Stores already up to date are left alone."""
+    for table in ("documents", "results"):
+        columns = [r["name"] for r in con.execute(f"PRAGMA table_info({table})")]
+        if "collection" in columns:
+            continue
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_schema1")
+        con.execute(_table_sql(table))
+        kept = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} (collection, {kept}) SELECT '{MAIN}', {kept} FROM {table}_schema1")
+        con.execute(f"DROP TABLE {table}_schema1")
+
+
+def _table_sql(table: str) -> str:
+    """The CREATE TABLE statement of one table, as ``_SCHEMA`` writes it."""
+    start = _SCHEMA.index(f"CREATE TABLE IF NOT EXISTS {table} (")
+    return _SCHEMA[start: _SCHEMA.index(");", start) + 2]
 
 
 class _Transaction:

@@ -1,4 +1,5 @@
-"""The investigation store: persistence as rows arrive, resume, list/get/rename/delete/compare, artifacts, threads."""
+"""The investigation store: persistence as rows arrive, collections, list/get/rename/delete, artifacts, threads,
+and opening a store written by an older version."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from provenance.verdicts.verdict import decide
 from provenance.investigations.store import (
     CREATED,
     FAILED,
+    MAIN,
+    REFERENCE,
     InvestigationStore,
     StoreError,
 )
@@ -160,6 +163,90 @@ def test_artifacts_json_and_tables(store):
     assert store.get_artifact(inv.id, "calibration") == {"auc": 0.5}
     store.delete_artifact(inv.id, "calibration")
     assert store.get_artifact(inv.id, "calibration") is None
+
+
+def test_collections_keep_their_own_documents_and_rows(store):
+    """A reference set (or any other collection) lives beside the investigation's own documents: same names allowed,
+    rows and pending work kept apart, and the investigation's counts are about its own documents only."""
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document("a.txt", "suspect a"), Document("b.txt", "suspect b")])
+    store.add_documents(inv.id, [Document("a.txt", "reference a"), Document("r.txt", "reference r"),
+                                 Document("short.txt", "r")], collection=REFERENCE)
+    store.add_result(inv.id, row("a.txt", -1.0))
+    store.add_results(inv.id, [row("a.txt", -2.0), row("r.txt", -3.0)], collection=REFERENCE)
+    store.add_unscorable(inv.id, "short.txt", "too short to score.", collection=REFERENCE)
+    got = store.get(inv.id)
+    assert (got.n_documents, got.n_scored, got.n_unscorable, got.n_pending) == (2, 1, 0, 1)
+    assert store.collections(inv.id) == {MAIN: 2, REFERENCE: 3}
+    assert [d.text for d in store.documents(inv.id, collection=REFERENCE)] == ["reference a", "reference r", "r"]
+    assert store.results(inv.id)["loss"].tolist() == [-1.0]
+    assert store.results(inv.id, collection=REFERENCE)["loss"].tolist() == [-2.0, -3.0]
+    assert store.unscorable(inv.id) == {} and store.unscorable(inv.id, collection=REFERENCE) == {
+        "short.txt": "too short to score."}
+    assert [d.name for d in store.pending_documents(inv.id, store.documents(inv.id))] == ["b.txt"]
+    assert store.pending_documents(inv.id, store.documents(inv.id, collection=REFERENCE), collection=REFERENCE) == []
+    status = store.documents_table(inv.id, collection=REFERENCE).set_index("name")["status"]
+    assert status.to_dict() == {"a.txt": "scored", "r.txt": "scored", "short.txt": "error"}
+    store.add_documents(inv.id, [Document("a.txt", "changed reference a")], collection=REFERENCE)
+    assert store.results(inv.id, collection=REFERENCE)["document"].tolist() == ["r.txt"]
+    assert store.results(inv.id)["document"].tolist() == ["a.txt"]  # the suspect row of that name stays
+    store.delete(inv.id)
+    assert store.list() == []
+
+
+def test_set_result_fields_merges_and_drops_in_one_go(store):
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document(n, n) for n in ("a", "b", "c")])
+    store.add_results(inv.id, [row("a", -1.0), row("b", -2.0), row("c", -3.0)])
+    store.set_result_fields(inv.id, {"a": {"p_loss": 0.1, "p_value": 0.1}, "b": {"p_loss": 0.2, "p_value": 0.2},
+                                     "c": {"p_loss": 0.3, "p_value": 0.3}})
+    store.set_result_fields(inv.id, {"a": {"p_value": 0.5}, "b": {"p_value": 0.6}}, drop=["p_loss", "p_value"])
+    table = store.results(inv.id).set_index("document")
+    assert "p_loss" not in table and table["p_value"].tolist()[:2] == [0.5, 0.6]
+    assert math.isnan(table.loc["c", "p_value"])  # dropped everywhere, merged where given
+    with pytest.raises(StoreError, match="no score row for 'missing'"):
+        store.set_result_fields(inv.id, {"a": {"label": 1}, "missing": {"label": 0}})
+    assert "label" not in store.results(inv.id)  # nothing was changed
+
+
+def test_a_store_from_before_collections_is_brought_up_to_date(tmp_path):
+    """Schema 1 had no collections: opening such a file keeps every investigation, document and row, in MAIN."""
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+CREATE TABLE investigations (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '', model_spec TEXT NOT NULL DEFAULT '', model_identity TEXT NOT NULL DEFAULT '',
+    model_info TEXT NOT NULL DEFAULT '{}', settings TEXT NOT NULL DEFAULT '{}', verdict TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE documents (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL, added_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name));
+CREATE TABLE results (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    document TEXT NOT NULL, sha256 TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL, computed_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, document));
+CREATE TABLE artifacts (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name));
+PRAGMA user_version = 1;
+""")
+    con.execute("INSERT INTO investigations (id, name, status, created_at, updated_at) VALUES "
+                "('i1', 'old one', 'complete', '2024-01-01', '2024-01-01')")
+    for i, text in enumerate(["first text", "second text"]):
+        con.execute("INSERT INTO documents VALUES ('i1', ?, ?, ?, ?, '2024-01-01')",
+                    (i, f"d{i}", text_sha256(text), text))
+    con.execute("INSERT INTO results VALUES ('i1', 'd0', ?, 'scored', ?, '2024-01-01')",
+                (text_sha256("first text"), '{"document": "d0", "tokens": 2, "nll": 1.0, "loss": -1.0}'))
+    con.commit()
+    con.close()
+    with InvestigationStore(path) as s:
+        inv = s.get("old one")
+        assert (inv.n_documents, inv.n_scored, inv.n_pending) == (2, 1, 1)
+        assert s.results(inv.id)["loss"].tolist() == [-1.0] and s.collections(inv.id) == {MAIN: 2}
+        s.add_documents(inv.id, [Document("d0", "a reference")], collection=REFERENCE)  # the new key works
+        assert s.collections(inv.id) == {MAIN: 2, REFERENCE: 1}
+        assert s._read("PRAGMA user_version")[0][0] == 2
+    with InvestigationStore(path) as s:  # opening it again changes nothing
+        assert s.get("old one").n_scored == 1
 
 
 def test_corrupt_store_file_is_a_sentence(tmp_path):
