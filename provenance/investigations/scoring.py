@@ -1,8 +1,11 @@
 """Scoring a set of documents as an investigation: every row saved as it is computed, an interrupted run resumed.
 
-``score_set`` is the one path the CLI and the dashboard share; ``open_investigation`` finds or creates the
-investigation and refuses to mix scores of another model or other settings; ``scoring_settings_record`` is what is
-stored (and compared when resuming) and ``scoring_settings_from_record`` reads it back.
+``score_set`` is the use case the CLI (``score --investigation``) and the Documents page share. The pieces it is
+made of serve the other use cases of this package too: ``open_scoring`` finds or creates the investigation and
+refuses to mix scores of another model or other settings (``scoring_settings_record`` is what is stored and compared
+when resuming, ``scoring_settings_from_record`` reads it back); ``CollectionRun`` scores the pending documents of one
+collection batch by batch, committing each row as it comes; ``TokenProgress`` reports tokens over several such
+runs; ``Recording`` keeps the investigation's status (running, complete, interrupted, failed) in step with the work.
 """
 
 from __future__ import annotations
@@ -10,14 +13,33 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..documents import Document, IngestError
+from ..lm.interface import LanguageModel
+from ..lm.token_stats import ScoringCancelled, ScoringSettings
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from .records import Investigation, text_sha256, to_jsonable
-from .store import COMPLETE, FAILED, INTERRUPTED, RUNNING, InvestigationStore, StoreError
+from .store import COMPLETE, FAILED, INTERRUPTED, MAIN, RUNNING, InvestigationStore, StoreError
+
+if TYPE_CHECKING:
+    from ..lm.cache import StatsCache
+
+
+@dataclass
+class SetScores:
+    """One collection after a run: its score table (every row so far, earlier runs included, with ``sha256``), the
+    sentences for its unscorable documents, the TokenStats computed in this run (document name -> TokenStats), how
+    many documents this run scored and how many were already done."""
+
+    table: pd.DataFrame
+    errors: dict[str, str]
+    stats: dict
+    scored_now: int
+    skipped: int
 
 
 @dataclass
@@ -35,7 +57,8 @@ class ScoredSet:
     cancelled: bool = False
 
 
-def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_model=None, observer=None) -> dict:
+def scoring_settings_record(scores: Sequence[str], *, k: float, settings: ScoringSettings,
+                            ref_model: LanguageModel | None = None, observer: LanguageModel | None = None) -> dict:
     """The settings that change the numbers, as stored with an investigation (and compared when resuming)."""
     return {
         "scores": list(dict.fromkeys(scores)), "k": float(k), "window": settings.window, "stride": settings.stride,
@@ -45,18 +68,17 @@ def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_mo
     }
 
 
-def scoring_settings_from_record(record: dict, *, min_top_k: int = 0):
+def scoring_settings_from_record(record: dict, *, min_top_k: int = 0) -> ScoringSettings:
     """The ``ScoringSettings`` an investigation was scored with (from its stored settings record), so a later view
     (e.g. per-token statistics) sees the same windows; ``min_top_k`` asks for at least that many alternatives."""
-    from ..lm.token_stats import ScoringSettings
-
     defaults = ScoringSettings()
     return ScoringSettings(window=record.get("window", defaults.window), stride=record.get("stride", defaults.stride),
                            top_k=max(int(record.get("top_k") or 0), min_top_k),
                            max_window=int(record.get("max_window") or defaults.max_window))
 
 
-def open_investigation(store: InvestigationStore, ref: str | None, model, record: dict) -> Investigation:
+def open_investigation(store: InvestigationStore, ref: str | None, model: LanguageModel,
+                       record: dict) -> Investigation:
     """Find the investigation ``ref`` (id or name) or create it with this model and settings record. An existing
     one must have been run with the same model identity and settings, or a StoreError explains the difference."""
     inv = store.find(ref) if ref else None
@@ -84,15 +106,15 @@ def _comparable(record: dict) -> str:
 def score_set(
     store: InvestigationStore,
     investigation: str | None,
-    model,
+    model: LanguageModel,
     documents: Sequence[Document],
     scores: Sequence[str] = registry.default_scores(),
     *,
     k: float = DEFAULT_K,
-    settings=None,
-    cache=None,
-    ref_model=None,
-    observer=None,
+    settings: ScoringSettings | None = None,
+    cache: StatsCache | None = None,
+    ref_model: LanguageModel | None = None,
+    observer: LanguageModel | None = None,
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -104,74 +126,173 @@ def score_set(
 
     ``investigation`` is an id or name (created when unknown; None creates one with a dated name). Documents are
     added to it; those already done (same name and text) are skipped. The rest are scored ``batch_documents`` at a
-    time with ``pipeline.score_documents``; each row is committed as soon as ``on_row`` delivers it, so a killed
+    time with ``scores.table.score_documents``; each row is committed as soon as ``on_row`` delivers it, so a killed
     process loses at most one batch. ``ingest_errors`` (files that could not be read) are kept as the artifact
     ``ingest_errors``. ``progress(tokens_done, tokens_total)`` covers the whole run. When ``should_stop()`` turns
     True the run ends between batches with status 'interrupted' and ``cancelled=True``; other errors mark the
     investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
     finished row saved; calling this again with the same documents resumes it.
     """
-    from ..scores.table import score_documents, tokens_to_score, validate_scores
-    from ..lm.token_stats import ScoringCancelled, ScoringSettings
+    inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
+                                         ref_model=ref_model, observer=observer)
+    record_ingest_errors(store, inv.id, ingest_errors)
+    part = CollectionRun(store, inv.id, documents)
+    tokens = TokenProgress(progress, part.tokens_to_score(model, scores) if progress else 0)
+    with Recording(store, inv.id, f"{len(part.pending)} document(s) to score, {part.skipped} already done.",
+                   cancelled="Cancelled; run it again to score the remaining documents.") as recording:
+        part.run(model, scores, k=k, settings=settings, cache=cache, ref_model=ref_model, observer=observer,
+                 batch_documents=batch_documents, progress=tokens, should_stop=should_stop, on_row=on_row)
+        tokens.finish()
+        recording.complete(f"{part.scored_now} document(s) scored in this run, {part.skipped} were already done.")
+    scored = part.result()
+    return ScoredSet(investigation=store.get(inv.id), table=scored.table, errors=scored.errors, stats=scored.stats,
+                     scored_now=scored.scored_now, skipped=scored.skipped, cancelled=recording.cancelled)
+
+
+def open_scoring(store: InvestigationStore, investigation: str | None, model: LanguageModel, scores: Sequence[str],
+                 *, k: float, settings: ScoringSettings | None, ref_model: LanguageModel | None = None,
+                 observer: LanguageModel | None = None, extra: dict | None = None,
+                 ) -> tuple[Investigation, list[str], ScoringSettings]:
+    """Check the scores against the models (a ValueError says what is missing), then open the investigation
+    (``open_investigation``) with the scoring settings record plus ``extra`` settings. Returns the investigation,
+    the score names (de-duplicated, in order) and the scoring settings (defaults when None)."""
+    from ..scores.table import validate_scores
 
     settings = settings or ScoringSettings()
-    scores = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
-    record = scoring_settings_record(scores, k=k, settings=settings, ref_model=ref_model, observer=observer)
-    inv = open_investigation(store, investigation, model, record)
-    documents = store.add_documents(inv.id, documents)
-    errors_list = [{"source": e.source, "message": e.message} for e in ingest_errors]
-    if errors_list:
-        previous = store.get_artifact(inv.id, "ingest_errors", []) or []
-        merged = previous + [e for e in errors_list if e not in previous]
-        store.put_artifact(inv.id, "ingest_errors", merged)
-    pending = store.pending_documents(inv.id, documents)
-    skipped = len(documents) - len(pending)
-    hashes = {d.name: text_sha256(d.text) for d in pending}
-    total = tokens_to_score(model, [d.text for d in pending], scores) if progress else 0
-    offset = 0
-    stats: dict = {}
-    scored_now = 0
-    cancelled = False
-    store.set_status(inv.id, RUNNING, f"{len(pending)} document(s) to score, {skipped} already done.")
+    names = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
+    record = scoring_settings_record(names, k=k, settings=settings, ref_model=ref_model, observer=observer)
+    return open_investigation(store, investigation, model, {**record, **(extra or {})}), names, settings
 
-    def save_row(row: dict) -> None:
-        nonlocal scored_now
-        store.add_results(inv.id, [row], hashes=[hashes[row["document"]]])
-        scored_now += 1
-        if on_row is not None:
-            on_row(row)
 
-    try:
-        for lo in range(0, len(pending), max(1, batch_documents)):
+def record_ingest_errors(store: InvestigationStore, investigation_id: str, errors: Iterable[IngestError]) -> None:
+    """Keep the files that could not be read (source and sentence) in the artifact ``ingest_errors``, added to
+    those of earlier runs without repeating any."""
+    found = [{"source": e.source, "message": e.message} for e in errors]
+    if found:
+        previous = store.get_artifact(investigation_id, "ingest_errors", []) or []
+        store.put_artifact(investigation_id, "ingest_errors", previous + [e for e in found if e not in previous])
+
+
+class TokenProgress:
+    """``progress(tokens_done, tokens_total)`` over several scoring passes (batches, collections) that each report
+    their own ``(done, total)``: a pass reports through this object, ``advance`` moves past a finished pass."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int):
+        self.progress, self.total, self.offset = progress, total, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(min(self.offset + done, self.total), self.total)
+
+    def advance(self, tokens: int) -> None:
+        self.offset += tokens
+
+    def finish(self) -> None:
+        """Report the whole run as done (cached texts cost no tokens, so the passes may end short of the total)."""
+        if self.progress is not None and self.total:
+            self.progress(self.total, self.total)
+
+
+class CollectionRun:
+    """The documents of one collection of an investigation and their scoring, batch by batch.
+
+    Creating it adds ``documents`` to the collection (``InvestigationStore.add_documents``) and finds those still
+    pending (no row for this name and text yet); ``run`` scores them, committing every row and every unscorable
+    document the moment it is known; ``result`` reads the collection back from the store."""
+
+    def __init__(self, store: InvestigationStore, investigation_id: str, documents: Sequence[Document], *,
+                 collection: str = MAIN):
+        self.store, self.investigation_id, self.collection = store, investigation_id, collection
+        self.documents = store.add_documents(investigation_id, documents, collection=collection)
+        self.pending = store.pending_documents(investigation_id, self.documents, collection=collection)
+        self.skipped = len(self.documents) - len(self.pending)
+        self.scored_now = 0
+        self.stats: dict = {}
+
+    def tokens_to_score(self, model: LanguageModel, scores: Sequence[str]) -> int:
+        """Tokens the target model goes through for the pending documents (the progress total)."""
+        from ..scores.table import tokens_to_score
+
+        return tokens_to_score(model, [d.text for d in self.pending], scores)
+
+    def run(self, model: LanguageModel, scores: Sequence[str], *, k: float, settings: ScoringSettings,
+            cache: StatsCache | None = None, ref_model: LanguageModel | None = None,
+            observer: LanguageModel | None = None, batch_documents: int = 16, progress: TokenProgress | None = None,
+            should_stop: Callable[[], bool] | None = None, on_row: Callable[[dict], None] | None = None) -> None:
+        """Score the pending documents ``batch_documents`` at a time (``scores.table.score_documents``). Raises
+        ScoringCancelled between batches once ``should_stop()`` is True; every row delivered before stays saved."""
+        from ..scores.table import score_documents
+
+        hashes = {d.name: text_sha256(d.text) for d in self.pending}
+
+        def save_row(row: dict) -> None:
+            self.store.add_results(self.investigation_id, [row], hashes=[hashes[row["document"]]],
+                                   collection=self.collection)
+            self.scored_now += 1
+            if on_row is not None:
+                on_row(row)
+
+        step = max(1, batch_documents)
+        for lo in range(0, len(self.pending), step):
             if should_stop is not None and should_stop():
                 raise ScoringCancelled("Scoring was cancelled.")
-            batch = pending[lo: lo + max(1, batch_documents)]
-            batch_total = [0]
+            batch_tokens = [0]
 
-            def batch_progress(done: int, batch_tokens: int) -> None:
-                batch_total[0] = batch_tokens  # tokens this batch computes (cached documents cost nothing)
+            def batch_progress(done: int, total: int) -> None:
+                batch_tokens[0] = total  # tokens this batch computes (cached documents cost nothing)
                 if progress is not None:
-                    progress(min(offset + done, total), total)
+                    progress(done, total)
 
-            result = score_documents(model, batch, scores, k=k, settings=settings, cache=cache, ref_model=ref_model,
-                                     observer=observer, progress=batch_progress, should_stop=should_stop,
-                                     on_row=save_row)
+            result = score_documents(model, self.pending[lo: lo + step], scores, k=k, settings=settings, cache=cache,
+                                     ref_model=ref_model, observer=observer, progress=batch_progress,
+                                     should_stop=should_stop, on_row=save_row)
             for name, message in result.errors.items():
-                store.add_unscorable(inv.id, name, message, sha256=hashes[name])
-            stats.update(result.stats)
-            offset += batch_total[0]
-        if progress is not None and total:
-            progress(total, total)
-        store.set_status(inv.id, COMPLETE, f"{scored_now} document(s) scored in this run, {skipped} were already "
-                                           "done.")
-    except ScoringCancelled:
-        cancelled = True
-        store.set_status(inv.id, INTERRUPTED, "Cancelled; run it again to score the remaining documents.")
-    except BaseException as exc:
-        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        store.set_status(inv.id, INTERRUPTED if interrupted else FAILED,
-                         "Stopped; run it again to resume." if interrupted else f"Failed: {exc}")
-        raise
-    return ScoredSet(investigation=store.get(inv.id), table=store.results(inv.id),
-                            errors=store.unscorable(inv.id), stats=stats, scored_now=scored_now, skipped=skipped,
-                            cancelled=cancelled)
+                self.store.add_unscorable(self.investigation_id, name, message, sha256=hashes[name],
+                                          collection=self.collection)
+            self.stats.update(result.stats)
+            if progress is not None:
+                progress.advance(batch_tokens[0])
+
+    def result(self) -> SetScores:
+        """The collection as stored now, with this run's counts and TokenStats."""
+        return SetScores(table=self.store.results(self.investigation_id, collection=self.collection),
+                         errors=self.store.unscorable(self.investigation_id, collection=self.collection),
+                         stats=dict(self.stats), scored_now=self.scored_now, skipped=self.skipped)
+
+
+class Recording:
+    """``with Recording(store, investigation_id, message) as recording:`` keeps the investigation's status in step
+    with the work inside the block: 'running' (with ``message``) on entry; on a normal exit 'complete' with the
+    sentence given to ``complete``; when the work raises ScoringCancelled (a Stop button, ``should_stop``)
+    'interrupted' with the sentence ``cancelled``, the exception is swallowed and ``recording.cancelled`` is True;
+    a KeyboardInterrupt or SystemExit leaves 'interrupted', any other error 'failed' with its message, and both are
+    raised again. A process killed outright leaves 'running'; every row committed before stays."""
+
+    def __init__(self, store: InvestigationStore, investigation_id: str, message: str, *,
+                 cancelled: str = "Cancelled; run it again to resume."):
+        self.store, self.investigation_id = store, investigation_id
+        self.message, self.cancelled_message = message, cancelled
+        self.done_message = "Complete."
+        self.cancelled = False
+
+    def complete(self, message: str) -> None:
+        """The sentence the status 'complete' will carry."""
+        self.done_message = message
+
+    def __enter__(self) -> Recording:
+        self.store.set_status(self.investigation_id, RUNNING, self.message)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.store.set_status(self.investigation_id, COMPLETE, self.done_message)
+            return False
+        if issubclass(exc_type, ScoringCancelled):
+            self.cancelled = True
+            self.store.set_status(self.investigation_id, INTERRUPTED, self.cancelled_message)
+            return True
+        if issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+            self.store.set_status(self.investigation_id, INTERRUPTED, "Stopped; run it again to resume.")
+        else:
+            self.store.set_status(self.investigation_id, FAILED, f"Failed: {exc}")
+        return False
