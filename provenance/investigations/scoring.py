@@ -265,8 +265,9 @@ class Recording:
     with the work inside the block: 'running' (with ``message``) on entry; on a normal exit 'complete' with the
     sentence given to ``complete``; when the work raises ScoringCancelled (a Stop button, ``should_stop``)
     'interrupted' with the sentence ``cancelled``, the exception is swallowed and ``recording.cancelled`` is True;
-    a KeyboardInterrupt or SystemExit leaves 'interrupted', any other error 'failed' with its message, and both are
-    raised again. A process killed outright leaves 'running'; every row committed before stays."""
+    an interruption that is not an error (KeyboardInterrupt, SystemExit, a dashboard rerun stopping the script:
+    BaseExceptions outside Exception) leaves 'interrupted', an error 'failed' with its message, and both are raised
+    again. A process killed outright leaves 'running'; every row committed before stays."""
 
     def __init__(self, store: InvestigationStore, investigation_id: str, message: str, *,
                  cancelled: str = "Cancelled; run it again to resume."):
@@ -291,7 +292,7 @@ class Recording:
             self.cancelled = True
             self.store.set_status(self.investigation_id, INTERRUPTED, self.cancelled_message)
             return True
-        if issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+        if not issubclass(exc_type, Exception):
             self.store.set_status(self.investigation_id, INTERRUPTED, "Stopped; run it again to resume.")
         else:
             self.store.set_status(self.investigation_id, FAILED, f"Failed: {exc}")

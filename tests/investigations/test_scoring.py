@@ -100,3 +100,17 @@ def torch_no_grad():
     import torch
 
     return torch.no_grad()
+
+
+class ScriptStopped(BaseException):
+    """What a dashboard rerun raises inside a running script (Streamlit's StopException is a BaseException)."""
+
+
+def test_a_run_stopped_from_outside_is_interrupted_not_failed(store, tiny_model):
+    def stop_after_one(r):
+        raise ScriptStopped()
+
+    with pytest.raises(ScriptStopped):
+        score_set(store, "stopped", tiny_model, docs(3, seed=6), SCORES, batch_documents=1, on_row=stop_after_one)
+    inv = store.get("stopped")
+    assert inv.status == INTERRUPTED and inv.message == "Stopped; run it again to resume." and inv.n_scored == 1
