@@ -129,7 +129,7 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
         which = "suspect" if suspect.empty else "reference"
         sentence = f"No document of the {which} set could be scored, so the sets were not compared."
         store.set_result_fields(investigation_id, {}, drop=stale)
-        _replace_artifacts(store, investigation_id, dict.fromkeys(COMPARISON_ARTIFACTS) | {"notes": [sentence]})
+        store.put_artifacts(investigation_id, dict.fromkeys(COMPARISON_ARTIFACTS) | {"notes": [sentence]})
         store.set_verdict(investigation_id, None)
         return None, sentence
     columns = [c for c in [*BASE_COLUMNS, *scores] if c in suspect.columns and c in reference.columns]
@@ -144,7 +144,7 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
                                                for row in comparison.documents.to_dict("records")}, drop=stale)
     summary = comparison.summary()
     summary["documents"]["reference"] = len(reference)
-    _replace_artifacts(store, investigation_id, {
+    store.put_artifacts(investigation_id, {
         "shift_check": summary["shift_check"], "dataset_inference": summary["dataset_inference"],
         "false_positive_mode": summary["false_positive_mode"], "notes": comparison.notes or None,
         "set_comparison": {"fpr": fpr, "scores": comparison.scores,
@@ -154,11 +154,3 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
     store.set_verdict(investigation_id, comparison.verdict)
     return comparison, f"Verdict for the set: {comparison.verdict.words()}."
 
-
-def _replace_artifacts(store: InvestigationStore, investigation_id: str, artifacts: dict) -> None:
-    """Put each artifact; one whose value is None is deleted, so nothing from an earlier comparison lingers."""
-    for name, value in artifacts.items():
-        if value is None:
-            store.delete_artifact(investigation_id, name)
-        else:
-            store.put_artifact(investigation_id, name, value)

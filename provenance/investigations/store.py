@@ -461,14 +461,25 @@ class InvestigationStore:
     def put_artifact(self, ref: str, name: str, value) -> None:
         """Attach a named result to an investigation (replacing one of the same name): a DataFrame (stored as a
         table) or any JSON-able value (dicts, lists, numbers, strings; numpy values are converted)."""
+        self.put_artifacts(ref, {name: value})
+
+    def put_artifacts(self, ref: str, artifacts: Mapping[str, object]) -> None:
+        """Several ``put_artifact`` in one transaction; a None value deletes the artifact of that name instead, so
+        a computation that found nothing this time leaves nothing of an earlier run behind."""
         inv = self.get(ref)
-        if isinstance(value, pd.DataFrame):
-            kind, data = "table", value.to_json(orient="split", date_format="iso", double_precision=15)
-        else:
-            kind, data = "json", dumps(value)
+        encoded = {}
+        for name, value in artifacts.items():
+            if isinstance(value, pd.DataFrame):
+                encoded[name] = ("table", value.to_json(orient="split", date_format="iso", double_precision=15))
+            elif value is not None:
+                encoded[name] = ("json", dumps(value))
         with self._write() as con:
-            con.execute("INSERT OR REPLACE INTO artifacts (investigation_id, name, kind, data, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?)", (inv.id, name, kind, data, _now()))
+            for name in artifacts:
+                if name in encoded:
+                    con.execute("INSERT OR REPLACE INTO artifacts (investigation_id, name, kind, data, updated_at) "
+                                "VALUES (?, ?, ?, ?, ?)", (inv.id, name, *encoded[name], _now()))
+                else:
+                    con.execute("DELETE FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
 
     def get_artifact(self, ref: str, name: str, default=None):
         """A stored artifact (a DataFrame for tables), or ``default`` when there is none of that name."""

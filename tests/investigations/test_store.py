@@ -163,6 +163,8 @@ def test_artifacts_json_and_tables(store):
     assert store.get_artifact(inv.id, "calibration") == {"auc": 0.5}
     store.delete_artifact(inv.id, "calibration")
     assert store.get_artifact(inv.id, "calibration") is None
+    store.put_artifacts(inv.id, {"calibration": {"auc": 0.7}, "ghost_detection": None, "notes": ["a note"]})
+    assert store.artifacts(inv.id) == {"calibration": {"auc": 0.7}, "notes": ["a note"]}
 
 
 def test_collections_keep_their_own_documents_and_rows(store):
