@@ -131,8 +131,18 @@ def ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.DataF
     return frame
 
 
+def table_json(table: pd.DataFrame) -> str:
+    """A DataFrame as JSON text for the store: its columns, index and rows (``orient="split"``), every float kept
+    as it is, infinities and NaN included (pandas' own JSON writer turns infinities into null)."""
+    return dumps(table.to_dict(orient="split"))
+
+
 def load_artifact(kind: str, data: str):
-    """A stored artifact as a value: a DataFrame for tables, else the JSON value."""
+    """A stored artifact as a value: a DataFrame for tables (kind 'frame', written by ``table_json``; kind
+    'table', pandas' JSON of older stores), else the JSON value."""
+    if kind == "frame":
+        split = json.loads(data)
+        return pd.DataFrame(split["data"], index=split["index"], columns=split["columns"])
     if kind == "table":
         from io import StringIO
 

@@ -33,8 +33,8 @@ import pandas as pd
 from .. import paths
 from ..documents import Document, unique_names
 from ..verdicts.verdict import Verdict
-from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, text_sha256,
-                      to_jsonable)
+from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, table_json,
+                      text_sha256, to_jsonable)
 
 SCHEMA_VERSION = 2
 
@@ -470,7 +470,7 @@ class InvestigationStore:
         encoded = {}
         for name, value in artifacts.items():
             if isinstance(value, pd.DataFrame):
-                encoded[name] = ("table", value.to_json(orient="split", date_format="iso", double_precision=15))
+                encoded[name] = ("frame", table_json(value))
             elif value is not None:
                 encoded[name] = ("json", dumps(value))
         with self._write() as con:

@@ -167,6 +167,21 @@ def test_artifacts_json_and_tables(store):
     assert store.artifacts(inv.id) == {"calibration": {"auc": 0.7}, "notes": ["a note"]}
 
 
+def test_tables_keep_infinities_nan_and_types(store):
+    """A ROC table starts at threshold +inf: stored tables keep every float as it was (pandas' JSON writer turns
+    infinities into null), and tables written by an older store are still read."""
+    inv = store.create("x")
+    roc = pd.DataFrame({"score": ["loss", "loss", "zlib"], "fpr": [0.0, 0.5, float("nan")],
+                        "threshold": [float("inf"), -1.25, float("-inf")], "n": [1, 2, 3], "hit": [True, False, True]})
+    store.put_artifact(inv.id, "roc_curves", roc)
+    pd.testing.assert_frame_equal(store.get_artifact(inv.id, "roc_curves"), roc)
+    older = pd.DataFrame({"identifier": ["a b"], "p_value": [0.25]})
+    with store._write() as con:
+        con.execute("INSERT INTO artifacts VALUES (?, 'older', 'table', ?, '2024-01-01')",
+                    (inv.id, older.to_json(orient="split")))
+    pd.testing.assert_frame_equal(store.get_artifact(inv.id, "older"), older)
+
+
 def test_collections_keep_their_own_documents_and_rows(store):
     """A reference set (or any other collection) lives beside the investigation's own documents: same names allowed,
     rows and pending work kept apart, and the investigation's counts are about its own documents only."""
