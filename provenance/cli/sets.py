@@ -27,7 +27,6 @@ from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from .. import verdicts
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
-from ..verdicts.sets import evaluate_labelled
 from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
                write_table)
 from .investigations import add_investigation_arguments, run_store, saved_sentence
@@ -124,20 +123,6 @@ def _load(paths: list[str], what: str):
     return docs, errors
 
 
-def _score(model, docs, scores: list[str], args: argparse.Namespace, desc: str):
-    from ..scores.table import score_documents
-
-    bar = ProgressBar(desc)
-    try:
-        result = score_documents(model, docs, scores, k=args.k, cache=None if args.no_cache else default_cache(),
-                                 progress=bar)
-    finally:
-        bar.close()
-    for message in result.errors.values():
-        print(f"skipped {message}", file=sys.stderr)
-    return result
-
-
 def _report_unscorable(*sets) -> None:
     for scored in sets:
         for message in scored.errors.values():
@@ -212,17 +197,25 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if n_members == 0 or n_members == len(labels):
         raise CliError(f"The labelled set needs both members and non-members; it has {n_members} member(s) and "
                        f"{len(labels) - n_members} non-member(s).")
+    from ..investigations.labelled import evaluate_labelled_set
+
     t0 = time.time()
-    label_by_name = {d.name: int(y) for d, y in zip(docs, labels)}
     model = load_model_from_args(args)
-    result = _score(model, docs, scores, args, "scoring labelled set")
-    scored = result.table.assign(label=result.table["document"].map(label_by_name))
-    evaluation = evaluate_labelled([d.text for d in docs], labels.tolist(), scored, scores, stats=result.stats,
-                                   chunk_tokens=args.chunk_tokens, k=args.k, n_bootstrap=args.bootstrap,
-                                   seed=args.seed)
-    table, shift, y = evaluation.table, evaluation.shift, scored["label"].to_numpy(dtype=int)
+    bar = ProgressBar("scoring labelled set")
+    try:
+        with run_store(args) as store:
+            result = evaluate_labelled_set(store, args.investigation, model, docs, labels.tolist(), scores, k=args.k,
+                                           cache=None if args.no_cache else default_cache(),
+                                           chunk_tokens=args.chunk_tokens, n_bootstrap=args.bootstrap,
+                                           seed=args.seed, ingest_errors=errors, progress=bar)
+    finally:
+        bar.close()
+    _report_unscorable(result.scores)
+    evaluation = result.evaluation
+    table, shift = evaluation.table, evaluation.shift
     out = write_table(table, args.out)
-    summary = {"model": model.name, "documents": len(scored), **evaluation.summary()}
+    summary = {"model": model.name, "documents": evaluation.n_members + evaluation.n_non_members,
+               **evaluation.summary()}
     summary_file = _write_summary(summary, out)
     if shift.confounded:
         print(f"WARNING: members and non-members differ by themselves: {shift.reason}. The AUCs below may measure "
@@ -231,6 +224,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(f"Shift check: {shift.reason}.", file=sys.stderr)
     best = table.iloc[0]
     print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
-          f"{int(y.sum())} members and {int(len(y) - y.sum())} non-members. Done in {time.time() - t0:.1f} s -> "
-          f"{out}, {summary_file}", file=sys.stderr)
+          f"{evaluation.n_members} members and {evaluation.n_non_members} non-members. Done in "
+          f"{time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
+    saved = saved_sentence(args, result.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
     return 0

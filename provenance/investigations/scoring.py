@@ -11,7 +11,7 @@ runs; ``Recording`` keeps the investigation's status (running, complete, interru
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -218,14 +218,17 @@ class CollectionRun:
     def run(self, model: LanguageModel, scores: Sequence[str], *, k: float, settings: ScoringSettings,
             cache: StatsCache | None = None, ref_model: LanguageModel | None = None,
             observer: LanguageModel | None = None, batch_documents: int = 16, progress: TokenProgress | None = None,
-            should_stop: Callable[[], bool] | None = None, on_row: Callable[[dict], None] | None = None) -> None:
+            should_stop: Callable[[], bool] | None = None, on_row: Callable[[dict], None] | None = None,
+            fields: Mapping[str, Mapping] | None = None) -> None:
         """Score the pending documents ``batch_documents`` at a time (``scores.table.score_documents``). Raises
-        ScoringCancelled between batches once ``should_stop()`` is True; every row delivered before stays saved."""
+        ScoringCancelled between batches once ``should_stop()`` is True; every row delivered before stays saved.
+        ``fields`` (document name -> extra columns, e.g. a label) are saved with each document's row."""
         from ..scores.table import score_documents
 
         hashes = {d.name: text_sha256(d.text) for d in self.pending}
 
         def save_row(row: dict) -> None:
+            row.update((fields or {}).get(row["document"], {}))
             self.store.add_results(self.investigation_id, [row], hashes=[hashes[row["document"]]],
                                    collection=self.collection)
             self.scored_now += 1

@@ -67,3 +67,30 @@ def test_sets_compare_without_investigation_keeps_nothing(model_dir, tmp_path, m
                  "--out", str(tmp_path / "c.csv"), "--no-cache"]) == 0
     assert len(pd.read_csv(tmp_path / "c.csv")) == 3
     assert not (tmp_path / "default.sqlite").exists()
+
+
+def test_sets_evaluate_saves_and_resumes_an_investigation(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(24, length=40, seed=23)
+    records = [{"id": i, "text": t, "label": "member" if i % 2 else "non-member"} for i, t in enumerate(texts)]
+    first = write_jsonl(tmp_path / "first.jsonl", records[:16])
+    second = write_jsonl(tmp_path / "second.jsonl", records[16:])
+    store_path, out = tmp_path / "inv.sqlite", tmp_path / "evaluate.csv"
+    run = ["sets", "evaluate", "--model", model_dir, "--out", str(out), "--chunk-tokens", "16", "--bootstrap", "50",
+           "--investigation", "labelled", "--store", str(store_path)]
+
+    assert main(run + ["--labelled", first]) == 0
+    with InvestigationStore(store_path) as store:
+        inv = store.get("labelled")
+        assert inv.n_scored == 16 and store.results(inv.id)["label"].sum() == 8
+    assert "Saved in investigation 'labelled'" in capsys.readouterr().err
+
+    assert main(run + ["--labelled", first, second]) == 0  # the first 16 are not scored again
+    with InvestigationStore(store_path) as store:
+        inv = store.get("labelled")
+        assert inv.n_scored == 24 and inv.message.startswith("8 document(s) scored in this run, 16 were already done")
+        stored = store.get_artifact(inv.id, "labelled_evaluation")
+        table = pd.read_csv(out)
+        assert len(table) == 6 and table["auc"].tolist() == pytest.approx(stored["auc"].tolist())
+        summary = json.loads((tmp_path / "evaluate.summary.json").read_text())
+        assert isinstance(inv.verdict, Verdict) and inv.verdict == Verdict.from_dict(summary["verdict"])
