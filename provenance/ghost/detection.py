@@ -287,6 +287,18 @@ def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float
     return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
 
 
+def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int] = DEFAULT_LAST_K) -> None:
+    """Refuse, with a GhostError saying why, a test that cannot run: no identifiers, a false-positive rate outside
+    (0, 1), or a last-k value impossible for an identifier's number of words. Nothing is scored."""
+    if not entries:
+        raise GhostError("The registry has no identifiers to test.")
+    if not 0 < alpha < 1:
+        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
+    for e in entries:
+        for k in last_k:
+            last_k_prompts(e, k)
+
+
 def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
            alpha: float = DEFAULT_ALPHA, last_k: Sequence[int] = DEFAULT_LAST_K,
            settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
@@ -303,13 +315,7 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
     ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part.
     """
-    if not entries:
-        raise GhostError("The registry has no identifiers to test.")
-    if not 0 < alpha < 1:
-        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
-    for e in entries:  # refuse impossible k before any scoring
-        for k in last_k:
-            last_k_prompts(e, k)
+    check_test(entries, alpha, last_k)
     excluded = set(exclude) | {e.identifier for e in entries}
     observed, tokens = identifier_nll(model, [e.identifier for e in entries], context=context, settings=settings,
                                       cache=cache, should_stop=should_stop)
