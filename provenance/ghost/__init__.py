@@ -90,6 +90,7 @@ from .registry import (
     Registry,
     RegistryError,
     commitment,
+    entries_from_lines,
     load_published,
     load_registry,
     make_entry,
@@ -108,8 +109,8 @@ __all__ = [
     "load_wordlist",
     # registry
     "FORMAT_VERSION", "REGISTRY_FORMAT", "SALT_BYTES", "GhostEntry", "Registry", "RegistryError", "commitment",
-    "load_published", "load_registry", "make_entry", "new_entries", "public_commitments", "registry_from_dict",
-    "save_commitments", "save_registry", "verify_against_published", "verify_registry",
+    "entries_from_lines", "load_published", "load_registry", "make_entry", "new_entries", "public_commitments",
+    "registry_from_dict", "save_commitments", "save_registry", "verify_against_published", "verify_registry",
     # embedding
     "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "MarkedDocuments", "Placement", "decode_utf8_exact",
     "embed_bytes", "embed_docx", "embed_docx_bytes", "embed_files", "embed_html", "embed_text", "embed_uploads",
