@@ -4,11 +4,35 @@ they share (matched by text, SHA-256), so a reader sees what changed and why."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pandas as pd
 
 from .records import Investigation, to_jsonable
 from .store import InvestigationStore
+
+
+@dataclass
+class InvestigationComparison:
+    """Two investigations side by side: ``facts`` (``compare_facts``) and ``scores`` (``compare_scores``)."""
+
+    first: Investigation
+    second: Investigation
+    facts: pd.DataFrame
+    scores: pd.DataFrame
+
+    @property
+    def values(self) -> list[str]:
+        """The values both have for shared documents (tokens, perplexity, scores ...): ``<value>_diff`` columns."""
+        return [c.removesuffix("_diff") for c in self.scores.columns if c.endswith("_diff")]
+
+
+def compare_investigations(store: InvestigationStore, first: str, second: str) -> InvestigationComparison:
+    """Read two investigations (ids or names) and put their facts and their shared documents' scores side by
+    side; a StoreError names one that does not exist."""
+    a, b = store.get(first), store.get(second)
+    return InvestigationComparison(first=a, second=b, facts=compare_facts(a, b),
+                                   scores=compare_scores(store, a.id, b.id))
 
 
 def compare_scores(store: InvestigationStore, first: str, second: str) -> pd.DataFrame:
@@ -36,7 +60,12 @@ def compare_facts(a: Investigation, b: Investigation) -> pd.DataFrame:
 
     fa, fb = facts(a), facts(b)
     keys = list(dict.fromkeys(list(fa) + list(fb)))
-    show = lambda v: "" if v is None else (json.dumps(to_jsonable(v)) if isinstance(v, (dict, list)) else str(v))  # noqa: E731
+
+    def show(value) -> str:
+        if value is None:
+            return ""
+        return json.dumps(to_jsonable(value)) if isinstance(value, (dict, list)) else str(value)
+
     rows = [{"fact": k, "first": show(fa.get(k)), "second": show(fb.get(k))} for k in keys]
     frame = pd.DataFrame(rows, columns=["fact", "first", "second"])
     frame["same"] = frame["first"] == frame["second"]
