@@ -29,7 +29,7 @@ from provenance.report import (
 from provenance.verdicts.verdict import Verdict, decide
 from provenance.investigations.comparison import compare_scores
 from provenance.investigations.scoring import score_set
-from provenance.investigations.records import text_sha256
+from provenance.files import sha256_text as text_sha256
 from provenance.investigations.store import InvestigationStore
 
 EVIL = "<script>alert('owned')</script>.txt"

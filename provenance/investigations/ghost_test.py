@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..documents import Document
+from ..files import sha256_text
 from ..ghost.detection import (DEFAULT_ALPHA, DEFAULT_LAST_K, DEFAULT_NULL, GhostDetection, NullCache, check_test,
                                detect)
 from ..ghost.registry import GhostEntry
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
-from .records import Investigation, text_sha256
+from .records import Investigation
 from .scoring import Recording, open_investigation
 from .store import InvestigationStore
 
@@ -133,7 +134,7 @@ class RecordedNullCache(NullCache):
     def store(self, key: str, texts: list[str], nll: list[float], meta: dict) -> None:
         """Record the draws not recorded yet and the NLLs not recorded yet (one transaction each)."""
         collection = NULL_COLLECTION_PREFIX + key
-        digests = [text_sha256(t) for t in texts]
+        digests = [sha256_text(t) for t in texts]
         draws = [Document(digest[:16], text) for digest, text in zip(digests, texts)]
         self.investigations.add_documents(self.investigation_id, draws, collection=collection)
         done = self.investigations.done_keys(self.investigation_id, collection=collection)

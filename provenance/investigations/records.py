@@ -6,7 +6,6 @@ Pure conversions: nothing here opens the database (``store.py`` does).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -60,11 +59,6 @@ class Investigation:
         out.update(verdict=self.verdict.to_dict() if self.verdict is not None else None, n_done=self.n_done,
                    n_pending=self.n_pending)
         return out
-
-
-def text_sha256(text: str) -> str:
-    """SHA-256 of a text's UTF-8 bytes (what the report prints, so anyone can check which text was scored)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def to_jsonable(value):

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..documents import Document, IngestError
+from ..files import sha256_text
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringCancelled, ScoringSettings
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
-from .records import Investigation, text_sha256, to_jsonable
+from .records import Investigation, to_jsonable
 from .store import COMPLETE, FAILED, INTERRUPTED, MAIN, RUNNING, InvestigationStore, StoreError
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class CollectionRun:
         ``fields`` (document name -> extra columns, e.g. a label) are saved with each document's row."""
         from ..scores.table import score_documents
 
-        hashes = {d.name: text_sha256(d.text) for d in self.pending}
+        hashes = {d.name: sha256_text(d.text) for d in self.pending}
 
         def save_row(row: dict) -> None:
             row.update((fields or {}).get(row["document"], {}))

@@ -32,9 +32,10 @@ import pandas as pd
 
 from .. import paths
 from ..documents import Document, unique_names
+from ..files import sha256_text
 from ..verdicts.verdict import Verdict
 from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, table_json,
-                      text_sha256, to_jsonable)
+                      to_jsonable)
 
 SCHEMA_VERSION = 2
 
@@ -303,7 +304,7 @@ class InvestigationStore:
             position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ? "
                                    "AND collection = ?", (inv.id, collection)).fetchone()[0]
             for doc in documents:
-                digest = text_sha256(doc.text)
+                digest = sha256_text(doc.text)
                 if existing.get(doc.name) == digest:
                     continue
                 if doc.name in existing:
@@ -351,7 +352,7 @@ class InvestigationStore:
         """The documents (from ``documents``) that have no result yet in this collection, by name and text hash:
         what a resumed run still has to score."""
         done = self.done_keys(ref, collection=collection)
-        return [d for d in unique_names(documents) if (d.name, text_sha256(d.text)) not in done]
+        return [d for d in unique_names(documents) if (d.name, sha256_text(d.text)) not in done]
 
     def done_keys(self, ref: str, *, collection: str = MAIN) -> set[tuple[str, str]]:
         """(document name, text SHA-256) of every document of a collection with a result (scored or unscorable)."""
@@ -366,7 +367,7 @@ class InvestigationStore:
                    collection: str = MAIN) -> None:
         """Store (or replace) one document's score row, committed immediately. ``row['document']`` names the
         document; its text hash is taken from ``sha256``, ``text``, or the stored document of that name."""
-        digest = sha256 if sha256 is not None else (text_sha256(text) if text is not None else None)
+        digest = sha256 if sha256 is not None else (sha256_text(text) if text is not None else None)
         self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest], collection)
 
     def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None,

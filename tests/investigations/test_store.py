@@ -26,7 +26,7 @@ from provenance.investigations.store import (
     InvestigationStore,
     StoreError,
 )
-from provenance.investigations.records import text_sha256
+from provenance.files import sha256_text as text_sha256
 
 
 @pytest.fixture
