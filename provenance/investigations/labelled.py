@@ -3,11 +3,11 @@
 
 ``evaluate_labelled_set`` scores the labelled documents (collection ``MAIN``), each row saved with its ``label`` the
 moment it is computed, so a stopped or killed run resumes where it stopped. Then ``verdicts.sets.evaluate_labelled``
-(shift check, ROC / AUC with bootstrap intervals, TPR at low FPR, the chunk-feature meta-classifier, dataset
-inference of members against non-members) runs on the documents of this call, and the result is recorded: the
+(shift check, ROC / AUC with bootstrap intervals, TPR at low FPR, the chunk-feature meta-classifier, the set-level
+test of members against non-members) runs on the documents of this call, and the result is recorded: the
 evaluation table (``labelled_evaluation``), the ROC points (``roc_curves``), ``shift_check``, ``meta_classifier``,
-``dataset_inference``, ``labelled_evaluation_settings`` and ``notes`` as artifacts, and the dataset-inference
-Verdict as the investigation's verdict (none when there were too few documents for it).
+``dataset_inference`` (the set-level test), ``labelled_evaluation_settings`` and ``notes`` as artifacts, and the
+set-level test's Verdict as the investigation's verdict (none when there were too few documents for it).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..scores import registry
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..scores.formulas import DEFAULT_K
 from ..verdicts.roc import DEFAULT_BOOTSTRAP
-from ..verdicts.sets import LabelledEvaluation, evaluate_labelled
+from ..verdicts.sets import DEFAULT_SET_TEST, LabelledEvaluation, evaluate_labelled
 from .records import Investigation
 from .scoring import CollectionRun, Recording, SetScores, TokenProgress, open_scoring, record_ingest_errors
 from .store import InvestigationStore
@@ -60,6 +60,7 @@ def evaluate_labelled_set(
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
+    set_test: str = DEFAULT_SET_TEST,
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -72,9 +73,9 @@ def evaluate_labelled_set(
 
     Scoring is as in ``scoring.score_set`` (same model and scoring settings required to resume; documents already
     done are skipped, their labels brought up to date). A ValueError says so before anything is scored when the
-    labels do not match the documents or one class is missing. ``chunk_tokens``, ``n_bootstrap`` and ``seed`` go
-    to ``verdicts.sets.evaluate_labelled``. When ``should_stop()`` turns True the run ends between batches, status
-    'interrupted', ``cancelled=True`` and no evaluation.
+    labels do not match the documents or one class is missing. ``chunk_tokens``, ``n_bootstrap``, ``seed`` and
+    ``set_test`` go to ``verdicts.sets.evaluate_labelled``. When ``should_stop()`` turns True the run ends between
+    batches, status 'interrupted', ``cancelled=True`` and no evaluation.
     """
     labels = [int(y) for y in labels]
     if len(labels) != len(documents):
@@ -97,7 +98,8 @@ def evaluate_labelled_set(
                  fields={name: {"label": y} for name, y in label_of.items()})
         tokens.finish()
         evaluation = record_evaluation(store, inv.id, model, part, label_of, scores, k=k, settings=settings,
-                                       cache=cache, chunk_tokens=chunk_tokens, n_bootstrap=n_bootstrap, seed=seed)
+                                       cache=cache, chunk_tokens=chunk_tokens, n_bootstrap=n_bootstrap, seed=seed,
+                                       set_test=set_test)
         best = evaluation.table.iloc[0]
         recording.complete(f"{part.scored_now} document(s) scored in this run, {part.skipped} were already done. "
                            f"Best score: {best['score']}, AUC {best['auc']:.3f}.")
@@ -107,8 +109,8 @@ def evaluate_labelled_set(
 
 def record_evaluation(store: InvestigationStore, investigation_id: str, model: LanguageModel, part: CollectionRun,
                       label_of: dict[str, int], scores: Sequence[str], *, k: float, settings: ScoringSettings,
-                      cache: StatsCache | None, chunk_tokens: int, n_bootstrap: int,
-                      seed: int) -> LabelledEvaluation:
+                      cache: StatsCache | None, chunk_tokens: int, n_bootstrap: int, seed: int,
+                      set_test: str = DEFAULT_SET_TEST) -> LabelledEvaluation:
     """Evaluate the scored documents of ``label_of`` (document name -> label) and record the result (see the module
     docstring). TokenStats for the meta-classifier come from this run, else from ``cache`` or a new pass."""
     from ..lm.cache import cached_token_statistics
@@ -123,13 +125,14 @@ def record_evaluation(store: InvestigationStore, investigation_id: str, model: L
                                                                          cache=cache)))
     evaluation = evaluate_labelled([d.text for d in part.documents], [label_of[d.name] for d in part.documents],
                                    table, scores, stats=stats, chunk_tokens=chunk_tokens, k=k,
-                                   n_bootstrap=n_bootstrap, seed=seed)
+                                   n_bootstrap=n_bootstrap, seed=seed, set_test=set_test)
     summary = evaluation.summary()
     store.put_artifacts(investigation_id, {
         "labelled_evaluation": evaluation.table, "roc_curves": evaluation.roc, "shift_check": summary["shift_check"],
         "meta_classifier": summary["meta_classifier"], "dataset_inference": summary["dataset_inference"],
         "notes": evaluation.notes or None,
         "labelled_evaluation_settings": {"members": evaluation.n_members, "non_members": evaluation.n_non_members,
-                                         "chunk_tokens": chunk_tokens, "n_bootstrap": n_bootstrap, "seed": seed}})
+                                         "chunk_tokens": chunk_tokens, "n_bootstrap": n_bootstrap, "seed": seed,
+                                         "set_test": set_test}})
     store.set_verdict(investigation_id, evaluation.verdict)
     return evaluation

@@ -4,7 +4,7 @@ Documents page with a reference set.
 ``compare_with_reference`` scores the suspect documents (collection ``MAIN``) and the reference texts (collection
 ``REFERENCE``, texts the model cannot have seen) of one investigation, committing every row as it comes, so a stopped
 or killed run resumes where it stopped. Then ``verdicts.sets.compare_sets`` (shift check, per-document p-values,
-dataset inference and its false-positive mode) runs on everything the two collections hold, and the result is
+the set-level test and its false-positive mode) runs on everything the two collections hold, and the result is
 recorded: per-document p-values and verdicts as fields of the suspect rows, the set-level findings as artifacts
 (``shift_check``, ``dataset_inference``, ``false_positive_mode``, ``set_comparison``, ``notes``) and the set's
 Verdict as the investigation's verdict.
@@ -23,7 +23,7 @@ from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from ..verdicts.dataset_inference import DEFAULT_SPLITS
 from ..verdicts.pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS
-from ..verdicts.sets import SetComparison, compare_sets
+from ..verdicts.sets import DEFAULT_SET_TEST, SetComparison, compare_sets
 from ..verdicts.shift import DEFAULT_SHIFT_THRESHOLD
 from .records import Investigation
 from .scoring import CollectionRun, Recording, SetScores, TokenProgress, open_scoring, record_ingest_errors
@@ -69,6 +69,7 @@ def compare_with_reference(
     shift_threshold: float = DEFAULT_SHIFT_THRESHOLD,
     seed: int = 0,
     verdict_scores: Sequence[str] | None = None,
+    set_test: str = DEFAULT_SET_TEST,
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -82,9 +83,10 @@ def compare_with_reference(
     Scoring is as in ``scoring.score_set`` (same model and scoring settings required to resume; documents already
     done are skipped); ``on_row`` / ``on_reference_row`` see each suspect / reference row as it is saved and
     ``progress(tokens_done, tokens_total)`` covers both sets. The comparison settings (``fpr``, ``min_tokens``,
-    ``n_splits``, ``shift_threshold``, ``seed``, ``verdict_scores``: see ``verdicts.sets.compare_sets``) may change
-    between runs: the comparison is made again from the stored rows each time. When ``should_stop()`` turns True
-    the run ends between batches, status 'interrupted', ``cancelled=True`` and no comparison.
+    ``n_splits``, ``shift_threshold``, ``seed``, ``verdict_scores``, ``set_test``: see
+    ``verdicts.sets.compare_sets``) may change between runs: the comparison is made again from the stored rows each
+    time. When ``should_stop()`` turns True the run ends between batches, status 'interrupted', ``cancelled=True``
+    and no comparison.
     """
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
                                          ref_model=ref_model, observer=observer)
@@ -106,7 +108,7 @@ def compare_with_reference(
         tokens.finish()
         comparison, outcome = record_comparison(store, inv.id, scores, fpr=fpr, min_tokens=min_tokens,
                                                 n_splits=n_splits, shift_threshold=shift_threshold, seed=seed,
-                                                verdict_scores=verdict_scores)
+                                                verdict_scores=verdict_scores, set_test=set_test)
         recording.complete(f"{suspect.scored_now} suspect and {references.scored_now} reference document(s) scored "
                            f"in this run ({suspect.skipped} and {references.skipped} were already done). {outcome}")
     return ReferenceComparison(investigation=store.get(inv.id), suspect=suspect.result(),
@@ -116,7 +118,8 @@ def compare_with_reference(
 def record_comparison(store: InvestigationStore, investigation_id: str, scores: Sequence[str], *,
                       fpr: float = DEFAULT_FPR, min_tokens: int = DEFAULT_MIN_TOKENS, n_splits: int = DEFAULT_SPLITS,
                       shift_threshold: float = DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
-                      verdict_scores: Sequence[str] | None = None) -> tuple[SetComparison | None, str]:
+                      verdict_scores: Sequence[str] | None = None,
+                      set_test: str = DEFAULT_SET_TEST) -> tuple[SetComparison | None, str]:
     """Compare the investigation's stored suspect rows with its stored reference rows (``compare_sets``) and record
     the result (see the module docstring). Returns the comparison, or None when a set has no scored document, with
     a sentence saying what was found."""
@@ -138,7 +141,7 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
     comparison = compare_sets([texts[d] for d in suspect["document"]], suspect[columns],
                               [reference_texts[d] for d in reference["document"]], reference[columns], scores,
                               fpr=fpr, min_tokens=min_tokens, n_splits=n_splits, shift_threshold=shift_threshold,
-                              seed=seed, verdict_scores=verdict_scores)
+                              seed=seed, verdict_scores=verdict_scores, set_test=set_test)
     added = [c for c in comparison.documents.columns if c.startswith(COMPARISON_FIELD_PREFIXES)]
     store.set_result_fields(investigation_id, {row["document"]: {c: row[c] for c in added}
                                                for row in comparison.documents.to_dict("records")}, drop=stale)
@@ -147,7 +150,7 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
     store.put_artifacts(investigation_id, {
         "shift_check": summary["shift_check"], "dataset_inference": summary["dataset_inference"],
         "false_positive_mode": summary["false_positive_mode"], "notes": comparison.notes or None,
-        "set_comparison": {"fpr": fpr, "scores": comparison.scores,
+        "set_comparison": {"fpr": fpr, "set_test": set_test, "scores": comparison.scores,
                            "verdict_scores": list(verdict_scores or comparison.scores), "min_tokens": min_tokens,
                            "n_splits": n_splits, "shift_threshold": shift_threshold, "seed": seed,
                            "thresholds_at_fpr": summary["thresholds_at_fpr"], "documents": summary["documents"]}})

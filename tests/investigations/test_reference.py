@@ -97,3 +97,12 @@ def test_a_set_that_cannot_be_scored_is_said_not_compared(store, tiny_model, set
     assert "No document of the reference set could be scored" in inv.message
     assert store.get_artifact(inv.id, "notes") == [
         "No document of the reference set could be scored, so the sets were not compared."]
+
+
+def test_the_set_level_test_can_be_chosen_and_is_recorded(store, tiny_model, sets):
+    rank = compare(store, "rank", tiny_model, sets)
+    split = compare(store, "split", tiny_model, sets, set_test="split_half")
+    assert store.get_artifact("rank", "set_comparison")["set_test"] == "rank"
+    assert store.get_artifact("split", "set_comparison")["set_test"] == "split_half"
+    assert type(rank.comparison.inference) is not type(split.comparison.inference)
+    assert store.get("split").verdict == split.comparison.verdict
