@@ -4,8 +4,8 @@
    navigation to the Documents heading being visible, on a freshly started server (cold) and on a reload (warm).
    The page must appear without waiting for the model, which loads only after the page is drawn.
 2. Scores 50 one-page documents (about 500 tokens each) with the default model through the path the Documents page
-   uses (store.run_investigation, 8 documents per batch) and prints the progress timeline: total time, number of
-   progress updates, the longest gap between two updates, and tokens/s.
+   uses (investigations.scoring.score_set, 8 documents per batch) and prints the progress timeline: total
+   time, number of progress updates, the longest gap between two updates, and tokens/s.
 
     .venv/bin/python bench/responsiveness.py [--documents 50]
 """
@@ -71,7 +71,8 @@ def scoring_timeline(n_documents: int, store_path: str) -> dict:
     from provenance.documents import Document
     from provenance.lm.loading import load_model
     from provenance.lm.token_stats import ScoringSettings
-    from provenance.investigations.store import InvestigationStore, run_investigation
+    from provenance.investigations.scoring import score_set
+    from provenance.investigations.store import InvestigationStore
 
     model = load_model("default")
     pool = make_documents(4000, seed=3)
@@ -84,9 +85,9 @@ def scoring_timeline(n_documents: int, store_path: str) -> dict:
         docs.append(Document(f"page-{d:02d}.txt", text.strip()))
     updates: list[tuple[float, int, int]] = []
     start = time.perf_counter()
-    run = run_investigation(InvestigationStore(store_path), "responsiveness", model, docs,
-                            settings=ScoringSettings(top_k=5), cache=StatsCache(), batch_documents=8,
-                            progress=lambda done, total: updates.append((time.perf_counter() - start, done, total)))
+    run = score_set(InvestigationStore(store_path), "responsiveness", model, docs,
+                    settings=ScoringSettings(top_k=5), cache=StatsCache(), batch_documents=8,
+                    progress=lambda done, total: updates.append((time.perf_counter() - start, done, total)))
     total = time.perf_counter() - start
     times = [0.0] + [t for t, _, _ in updates]
     return {"documents": len(run.table), "tokens": int(run.table["tokens"].sum()), "seconds": total,

@@ -2,21 +2,19 @@
 
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
 from provenance import verdicts
-from provenance import charts
 from provenance.scores import registry
 from provenance.scores.formulas import DEFAULT_K
-from provenance.lm.cache import cached_token_statistics
 from provenance.documents import labelled_documents_from_bytes, unique_names
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.store import StoreError, run_investigation
-from provenance.verdicts.sets import evaluate_labelled
+from provenance.investigations.labelled import evaluate_labelled_set
+from provenance.investigations.store import StoreError
+from ui.labelled import shift_check_box, show_labelled_evaluation
 from ui.results import report_downloads
 from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
-from ui.widgets import Progress, download_table, show_figure, verdict_card
+from ui.widgets import Progress
 
 SETTINGS = ScoringSettings()
 
@@ -58,12 +56,8 @@ if named:
     st.markdown(f"**{len(named)} labelled texts:** {n_members} members, {len(named) - n_members} non-members.")
     # Shift check first: it needs no model and tells whether the comparison below can be trusted at all.
     if 0 < n_members < len(named) and min(n_members, len(named) - n_members) >= 2:
-        shift = member_shift([d.text for d in named if label_of[d.name] == 1],
-                             [d.text for d in named if label_of[d.name] == 0])
-        box = st.error if shift.confounded else st.success
-        box(f"**Distribution-shift check** (bag of words, no language model): AUC {shift.auc:.2f} "
-            f"[{shift.auc_low:.2f}, {shift.auc_high:.2f}]. {shift.reason}",
-            icon=":material/error:" if shift.confounded else ":material/check_circle:")
+        shift_check_box(member_shift([d.text for d in named if label_of[d.name] == 1],
+                                     [d.text for d in named if label_of[d.name] == 0]))
     else:
         st.error("The labelled set needs at least 2 members and 2 non-members.")
 
@@ -75,34 +69,21 @@ start = st.button(f"Evaluate {len(named)} labelled texts" if named else "Evaluat
 
 
 def evaluate(model) -> None:
-    store = shared_store()
-    ref_model = get_reference_model() if "ref" in scores else None
+    """Score the labelled set as the investigation ``name`` (saved as it goes) and evaluate every score on it."""
     st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; what is done is kept.")
     progress = Progress(len(named))
     try:
-        run = run_investigation(store, name, model, named, scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
-                                ref_model=ref_model, progress=progress, on_row=progress.document_done,
-                                ingest_errors=errors)
-    except StoreError as exc:
+        with st.spinner("Scoring, then computing ROC curves, bootstrap intervals and the meta-classifier..."):
+            result = evaluate_labelled_set(shared_store(), name, model, named, [label_of[d.name] for d in named],
+                                           scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
+                                           ref_model=get_reference_model() if "ref" in scores else None,
+                                           n_bootstrap=n_bootstrap, ingest_errors=errors, progress=progress,
+                                           on_row=progress.document_done)
+    except (StoreError, ValueError) as exc:
         st.error(str(exc))
         return
-    progress.finish(f"Scored {len(run.table)} texts.")
-    table = run.table.assign(label=run.table["document"].map(label_of))
-    texts = {d.name: d.text for d in named}
-    stats_list = cached_token_statistics(model, [texts[d] for d in table["document"]], SETTINGS,
-                                         cache=shared_stats_cache())
-    with st.spinner("Computing ROC curves, bootstrap intervals and the meta-classifier..."):
-        result = evaluate_labelled([d.text for d in named], [label_of[d.name] for d in named], table, scores,
-                                   stats=dict(zip(table["document"], stats_list)), k=k, n_bootstrap=n_bootstrap)
-    inv = run.investigation.id
-    for document, label in zip(table["document"], table["label"]):
-        store.update_result_fields(inv, document, {"label": int(label)})
-    store.put_artifact(inv, "labelled_evaluation", result.table)
-    store.put_artifact(inv, "roc_curves", result.roc)
-    store.put_artifact(inv, "shift_check", result.shift.summary())
-    if result.inference:
-        store.put_artifact(inv, "dataset_inference", result.inference.summary())
-    st.session_state["benchmark_result"] = (inv, result)
+    progress.finish(result.investigation.message)
+    st.session_state["benchmark_result"] = (result.investigation.id, result.evaluation)
     st.rerun()  # draw the finished results without the Stop button and progress bar
 
 
@@ -112,26 +93,8 @@ if start:
         evaluate(model)
 
 saved = st.session_state.get("benchmark_result")
-if saved:
+if saved and saved[1] is not None:
     inv, result = saved
     st.divider()
-    if result.shift.confounded:
-        st.error(f"**Members and non-members differ by themselves.** {result.shift.reason} The AUCs below may "
-                 "measure that difference rather than training.", icon=":material/error:")
-    best = result.table.iloc[0]
-    st.subheader(f"Best: {best['score']}, AUC {best['auc']:.3f} [{best['auc_low']:.3f}, {best['auc_high']:.3f}]")
-    st.dataframe(result.table, hide_index=True, width="stretch", column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in result.table.columns if c != "score"})
-    download_table(result.table, "auc-table", key="bench_table")
-    linear, loglog = st.tabs(["ROC curves", "ROC curves, log-log"])
-    with linear:
-        show_figure(charts.roc_figure(result.roc, result.table), "roc", "fig_roc")
-    with loglog:
-        show_figure(charts.roc_figure(result.roc, result.table, log_scale=True), "roc-loglog", "fig_roc_log")
-    if result.inference is not None:
-        verdict_card("Dataset inference: members as the suspect set, non-members as the reference",
-                     result.verdict, result.inference.details())
-    for note in result.notes:
-        st.caption(note)
-    download_table(pd.DataFrame(result.roc), "roc-points", key="bench_roc")
+    show_labelled_evaluation(result, key_prefix="bench")
     report_downloads(shared_store(), shared_store().get(inv), key_prefix="bench")

@@ -1,15 +1,12 @@
 """Guided demo: the whole insert-then-detect story on one page, in plain language, for non-technical audiences."""
 
-import html
 import random
 
-import pandas as pd
 import streamlit as st
 
-from provenance import charts
-from provenance import ghost
 from provenance.ghost import planting
-from ui.widgets import Progress, show_figure, verdict_card
+from ui.demo import show_demo_result, show_marked_article
+from ui.widgets import Progress
 
 NULL_DRAWS = 200
 ALPHA = 0.01
@@ -26,23 +23,13 @@ copies = st.slider("How many copies of the article end up in the training data (
                    "several)", 1, 30, 10)
 if st.button("Hide 3 ghost sentences in the article", type="primary"):
     # a seed in the session replays the same demo (same phrases, same training, same fresh draws)
-    seed = st.session_state.get("demo_seed")
-    demo = planting.plan_article_demo(planting.sample_article(), copies=copies, rng=random.Random(seed))
-    st.session_state["demo"] = demo
+    st.session_state["demo"] = planting.plan_article_demo(copies=copies,
+                                                          rng=random.Random(st.session_state.get("demo_seed")))
     st.session_state.pop("demo_model", None)
     st.session_state.pop("demo_result", None)
 demo = st.session_state.get("demo")
 if demo is not None:
-    marked = html.escape(demo.marked)
-    for entry in demo.planted:
-        marked = marked.replace(html.escape(entry.identifier),
-                                f"<mark style='background:#ffe08a'>{html.escape(entry.identifier)}</mark>")
-    st.markdown(f"<div style='border-left:4px solid #ccc;padding:0.5em 1em;white-space:pre-wrap'>{marked}</div>",
-                unsafe_allow_html=True)
-    st.caption(f"Highlighted: the {len(demo.planted)} ghost sentences. The author also drew "
-               f"{len(demo.unpublished)} more that she never published anywhere: "
-               + "; ".join(f"“{e.identifier}”" for e in demo.unpublished)
-               + ". They are the control group.")
+    show_marked_article(demo)
 
     st.header("2. Someone trains a model on text that includes the article")
     st.markdown(f"The training data: {len(demo.background)} other short documents, plus {demo.copies} copies of "
@@ -55,9 +42,8 @@ if demo is not None:
         def on_step(step: int, total: int, loss: float) -> None:
             bar.progress(step / total, text=f"Training: step {step} of {total}, loss {loss:.2f}")
 
-        model = planting.small_model_for(demo.background, demo.plan.generator, name="demo model")
-        tuned, report = planting.train_on_plan(model, demo.plan, epochs=8, progress=on_step)
-        bar.progress(1.0, text=f"Trained a {model.describe()['parameters_human']}-parameter model on "
+        tuned, report = planting.train_article_model(demo, epochs=8, progress=on_step)
+        bar.progress(1.0, text=f"Trained a {tuned.describe()['parameters_human']}-parameter model on "
                                f"{report.tokens_seen:,} tokens in {report.seconds:.0f} s.")
         st.session_state["demo_model"] = tuned
     if "demo_model" in st.session_state:
@@ -69,30 +55,10 @@ if demo is not None:
                     "phrase is less surprising than almost all of them, that is evidence the model read it.")
         if st.button("Test the model for all 6 phrases", type="primary"):
             progress = Progress(NULL_DRAWS, label="Scoring fresh phrases")
-            st.session_state["demo_result"] = planting.detect_planted(st.session_state["demo_model"], demo.plan,
-                                                                      n_null=NULL_DRAWS, alpha=ALPHA,
-                                                                      progress=progress, rng=random.Random(
-                                                                          st.session_state.get("demo_seed")))
+            st.session_state["demo_result"] = planting.detect_article_demo(
+                st.session_state["demo_model"], demo, n_null=NULL_DRAWS, alpha=ALPHA, progress=progress,
+                rng=random.Random(st.session_state.get("demo_seed")))
             progress.finish("Done.")
         result = st.session_state.get("demo_result")
         if result is not None:
-            table = result.table.assign(published=result.table["repetitions"] > 0)
-            cols = st.columns(2)
-            for col, published, title in ((cols[0], True, "The 3 hidden in the article"),
-                                          (cols[1], False, "The 3 never published")):
-                group = table[table["published"] == published]
-                combined = ghost.fisher_combined(group["p_value"].tolist())
-                with col:
-                    verdict_card(title, ghost.verdict_for(combined, len(group), result.n_null, ALPHA))
-            null = next(iter(result.null.values()))
-            show_figure(charts.ghost_null_histogram(null, table, title="Grey: how surprising brand-new phrases are. "
-                                                    "Markers: the author's 6 phrases"), "demo-null", "fig_demo")
-            st.markdown("**How to read this.** Each grey bar counts fresh random phrases by how surprising the model "
-                        "found them. The phrases hidden in the article sit far to the left, less surprising than "
-                        "all the fresh ones: the model has seen them. The unpublished phrases sit among the fresh "
-                        "ones: the model has not. Because the fresh phrases were never published anywhere, the "
-                        "chance of a false alarm is known exactly: 1 in 100 at this setting.")
-            shown = table[["identifier", "published", "p_value", "exposure_bits", "last_k_hit"]].rename(columns={
-                "published": "hidden in the article", "p_value": "p-value", "exposure_bits": "exposure (bits)",
-                "last_k_hit": "model completes it"})
-            st.dataframe(pd.DataFrame(shown), hide_index=True, width="stretch")
+            show_demo_result(result)

@@ -27,10 +27,10 @@ import pandas as pd  # noqa: E402
 
 from provenance.scores import registry  # noqa: E402
 from provenance.scores.formulas import DEFAULT_K  # noqa: E402
-from provenance.scores.table import score_documents  # noqa: E402
 from provenance.lm.token_stats import ScoringSettings  # noqa: E402
-from provenance.investigations.store import StoreError, run_investigation  # noqa: E402
-from provenance.verdicts.sets import compare_sets, save_comparison  # noqa: E402
+from provenance.investigations.reference import compare_with_reference  # noqa: E402
+from provenance.investigations.scoring import score_set  # noqa: E402
+from provenance.investigations.store import StoreError  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
 from ui.widgets import Progress  # noqa: E402
 
@@ -59,11 +59,11 @@ start = st.button(f"Score {len(documents)} document(s)" if documents else "Score
 
 
 def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> None:
-    store = shared_store()
-    ref_model = get_reference_model() if "ref" in scores else None
+    """Score the documents (and the reference set, then compare) as the investigation ``name``; rows appear as
+    they come and everything is saved as it goes."""
     st.session_state["documents_investigation"] = name
     st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; what is done is kept.")
-    progress = Progress(len(documents))
+    progress = Progress(len(documents) + len(reference_docs))
     live = st.empty()
     rows: list[dict] = []
 
@@ -72,28 +72,21 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
         progress.document_done()
         live.dataframe(pd.DataFrame(rows), hide_index=True)
 
+    ref_model = get_reference_model() if "ref" in scores else None
+    run_with = dict(k=k, settings=SETTINGS, cache=shared_stats_cache(), ref_model=ref_model,
+                    ingest_errors=ingest_errors, progress=progress, on_row=on_row, batch_documents=8)
     try:
-        result = run_investigation(store, name, model, documents, scores, k=k, settings=SETTINGS,
-                                   cache=shared_stats_cache(), ref_model=ref_model, ingest_errors=ingest_errors,
-                                   progress=progress, on_row=on_row, batch_documents=8)
+        if reference_docs:
+            result = compare_with_reference(shared_store(), name, model, documents, reference_docs, scores, fpr=fpr,
+                                            on_reference_row=progress.document_done, **run_with)
+        else:
+            result = score_set(shared_store(), name, model, documents, scores, **run_with)
     except StoreError as exc:
         st.error(str(exc))
         return
     live.empty()
-    message = f"Scored {result.scored_now} document(s); {result.skipped} were already done."
-    progress.finish(message)
-    if reference_docs and len(result.table):
-        with st.spinner(f"Scoring {len(reference_docs)} reference text(s) and calibrating..."):
-            reference = score_documents(model, reference_docs, scores, k=k, settings=SETTINGS,
-                                        cache=shared_stats_cache(), ref_model=ref_model)
-            if len(reference.table):
-                texts = {d.name: d.text for d in store.documents(name)}
-                suspect = result.table[[c for c in result.table.columns if c in reference.table.columns]]
-                comparison = compare_sets([texts[d] for d in suspect["document"]], suspect,
-                                          [d.text for d in reference_docs if d.name in set(reference.table.document)],
-                                          reference.table, scores, fpr=fpr)
-                save_comparison(store, name, comparison, reference.table)
-    st.session_state["documents_message"] = message
+    progress.finish(result.investigation.message)
+    st.session_state["documents_message"] = result.investigation.message
     st.rerun()  # draw the finished results without the Stop button and progress bar
 
 
@@ -102,7 +95,7 @@ if "documents_message" in st.session_state:
 if start:
     model = get_model()
     if model is not None:
-        run(model, documents, errors)
+        run(model, documents, errors + reference_errors)
 
 
 if st.session_state.get("documents_investigation"):

@@ -1,21 +1,16 @@
 """Ghost sentences: generate unique identifiers, embed them in your documents, and later test a model for them."""
 
-import io
 import json
-import tempfile
-import zipfile
 from datetime import datetime
-from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from provenance import charts
 from provenance import ghost
-from provenance.documents import safe_filename
-from ui.results import report_downloads
+from provenance.investigations.ghost_test import run_ghost_test
+from provenance.investigations.store import StoreError
+from ui.ghost import generator_form, show_ghost_test, show_registry
 from ui.session import get_model, shared_stats_cache, shared_store
-from ui.widgets import Progress, download_table, show_figure, verdict_card
+from ui.widgets import Progress
 
 st.title("Ghost sentences")
 st.caption("Plant unique random passphrases (ghost sentences) in the texts you publish and keep a private registry "
@@ -23,29 +18,6 @@ st.caption("Plant unique random passphrases (ghost sentences) in the texts you p
            "gives an exact null and the verdict's false-positive rate is known, not guessed.")
 
 registry: ghost.Registry = st.session_state.setdefault("ghost_registry", ghost.Registry())
-
-
-def generator_settings(key: str) -> ghost.GhostGenerator | None:
-    """The generator form; None (with the reason shown) when the settings are invalid."""
-    cols = st.columns(4)
-    words = cols[0].number_input("Words", 3, 32, ghost.DEFAULT_WORDS, key=f"{key}_words",
-                                 help=f"{ghost.DEFAULT_WORDS} words from the 7,776-word EFF list carry about 78 bits: "
-                                      "no two owners will ever draw the same passphrase, and it stays short enough "
-                                      "to read as a sentence.")
-    wordlist = cols[1].selectbox("Word list", list(ghost.WORDLISTS), key=f"{key}_wordlist")
-    case = cols[2].selectbox("Capitalisation", ghost.CASES, index=ghost.CASES.index("sentence"), key=f"{key}_case")
-    end = cols[3].selectbox("End", ghost.END_MARKS, index=ghost.END_MARKS.index("."), key=f"{key}_end",
-                            format_func=lambda e: repr(e) if e else "nothing")
-    cols = st.columns(2)
-    lead_in = cols[0].text_input("Lead-in (optional)", key=f"{key}_lead", placeholder="Note:")
-    tag = cols[1].text_input("Your tag (optional)", key=f"{key}_tag", placeholder="(acme)")
-    try:
-        return ghost.GhostGenerator(wordlist=wordlist, words=int(words), case=case, lead_in=lead_in.strip(),
-                                    tag=tag.strip(), end=end)
-    except ghost.GhostError as exc:
-        st.error(str(exc))
-        return None
-
 
 generate_tab, embed_tab, detect_tab = st.tabs(["1. Generate", "2. Embed", "3. Detect"])
 
@@ -58,23 +30,14 @@ with generate_tab:
             st.session_state["ghost_loaded"] = existing.file_id
         except (ValueError, ghost.GhostError) as exc:
             st.error(f"{existing.name}: {exc}")
-    generator = generator_settings("gen")
+    generator = generator_form("gen")
     count = st.number_input("How many identifiers", 1, 1000, 10)
     if st.button("Generate", type="primary", disabled=generator is None):
         added = ghost.new_entries(registry, generator, int(count))
         st.success(f"Added {len(added)} identifier(s), {generator.bits:.0f} bits each. Keep the registry private; "
                    "publish only the commitments.")
     if registry.entries:
-        table = pd.DataFrame([{"id": e.id, "identifier": e.identifier, "created": e.created,
-                               "commitment": e.commitment} for e in registry.entries])
-        st.dataframe(table, hide_index=True, width="stretch")
-        cols = st.columns(2)
-        cols[0].download_button("Download the registry (private)", json.dumps(registry.to_dict(), indent=1),
-                                "ghost-registry.json", "application/json", icon=":material/lock:",
-                                on_click="ignore")
-        cols[1].download_button("Download the commitments (to publish now)",
-                                json.dumps(ghost.public_commitments(registry), indent=1), "ghost-commitments.json",
-                                "application/json", icon=":material/public:", on_click="ignore")
+        show_registry(registry)
 
 with embed_tab:
     if not registry.entries:
@@ -93,30 +56,12 @@ with embed_tab:
         spread = cols[2].toggle("Spread identifiers across documents", help="Deal identifiers out round-robin "
                                 "instead of putting every identifier in every document.")
         if st.button("Embed", type="primary", disabled=not docs or not chosen):
-            with tempfile.TemporaryDirectory() as tmp:
-                src, out = Path(tmp, "in"), Path(tmp, "out")
-                src.mkdir()
-                out.mkdir()
-                paths = []
-                for f in docs:
-                    path = src / safe_filename(f.name)
-                    path.write_bytes(f.getvalue())
-                    paths.append(path)
-                try:
-                    manifest = ghost.embed_files(paths, out, registry.get(chosen), position=position,
-                                                 repetitions=int(repetitions), spread=spread)
-                except (ghost.GhostError, ValueError, OSError) as exc:
-                    st.error(str(exc))
-                    manifest = None
-                if manifest is not None:
-                    buffer = io.BytesIO()
-                    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                        for document in manifest["documents"]:
-                            archive.write(document["output"], Path(document["output"]).name)
-                            document["source"], document["output"] = (Path(document["source"]).name,
-                                                                      Path(document["output"]).name)
-                        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-                    st.session_state["ghost_embedded"] = (buffer.getvalue(), manifest)
+            try:
+                marked = ghost.embed_uploads([(f.name, f.getvalue()) for f in docs], registry.get(chosen),
+                                             position=position, repetitions=int(repetitions), spread=spread)
+                st.session_state["ghost_embedded"] = (marked.archive(), marked.manifest)
+            except (ghost.GhostError, ValueError) as exc:
+                st.error(str(exc))
         embedded = st.session_state.get("ghost_embedded")
         if embedded:
             data, manifest = embedded
@@ -145,54 +90,38 @@ with detect_tab:
         pasted = st.text_area("One identifier per line")
         st.caption("Pasted identifiers are compared with fresh draws from the generator described here; it must be "
                    "the generator that made them, or the test is not exact.")
-        paste_generator = generator_settings("paste")
+        paste_generator = generator_form("paste")
         if paste_generator is not None:
             try:
-                entries = [ghost.make_entry(line.strip(), paste_generator) for line in pasted.splitlines()
-                           if line.strip()]
-                for e in entries:
-                    paste_generator.split(e.identifier)
+                entries = ghost.entries_from_lines(pasted, paste_generator)
             except ghost.GhostError as exc:
                 st.error(str(exc))
-                entries = []
     cols = st.columns(3)
     n_null = cols[0].select_slider("Fresh draws (null)", [100, 200, 500, 1000, 2000], ghost.DEFAULT_NULL,
                                    help="More draws allow smaller p-values: the smallest is 1 / (draws + 1).")
     alpha = cols[1].select_slider("False-positive rate", [0.001, 0.01, 0.05], ghost.DEFAULT_ALPHA)
     last_k = cols[2].toggle("Last-k words test", value=True, help="Prompt with all but the last 1-3 words and "
                             "check whether the model completes the identifier exactly.")
+    name = st.text_input("Investigation name", value=st.session_state.setdefault(
+        "ghost_default_name", f"Ghost test {datetime.now():%Y-%m-%d %H:%M:%S}"),
+        help="Every test is saved with its fresh draws as they are scored; testing again under the same name "
+             "(same model) reuses them, and resumes a test that was stopped.")
     if st.button(f"Test the model for {len(entries)} identifier(s)", type="primary", disabled=not entries):
         model = get_model()
         if model is not None:
-            st.button("Stop", icon=":material/stop_circle:")
+            st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; the draws scored are kept.")
             progress = Progress(n_null, label="Scoring fresh draws")
             try:
-                result = ghost.detect(model, entries, n_null=int(n_null), alpha=float(alpha),
+                test = run_ghost_test(shared_store(), name, model, entries, n_null=int(n_null), alpha=float(alpha),
                                       last_k=ghost.DEFAULT_LAST_K if last_k else (), cache=shared_stats_cache(),
-                                      null_cache=ghost.NullCache(), progress=progress)
-            except ghost.GhostError as exc:
+                                      progress=progress)
+            except (ghost.GhostError, StoreError) as exc:
                 st.error(str(exc))
-                result = None
-            if result is not None:
-                progress.finish(f"Scored {n_null} fresh draws per generator.")
-                store = shared_store()
-                inv = store.create(f"Ghost test {datetime.now():%Y-%m-%d %H:%M:%S}", model_spec=model.spec,
-                                   model_identity=model.identity, model_info=model.describe(),
-                                   settings={"n_null": int(n_null), "alpha": float(alpha), "last_k": last_k})
-                store.put_artifact(inv.id, "ghost_detection", result.table)
-                store.set_verdict(inv.id, result.verdict)
-                store.set_status(inv.id, "complete", f"{len(entries)} identifier(s) tested.")
-                st.session_state["ghost_result"] = result
-                st.session_state["ghost_investigation"] = inv.id
+            else:
+                progress.finish(test.investigation.message)
+                st.session_state["ghost_result"] = test.detection
+                st.session_state["ghost_investigation"] = test.investigation.id
                 st.rerun()  # draw the finished results without the Stop button and progress bar
     result = st.session_state.get("ghost_result")
     if result is not None:
-        verdict_card("Were your identifiers trained on?", result.verdict,
-                     f"A model that never saw your identifiers is called 'trained' with probability at most "
-                     f"{result.verdict.fpr:g} (the false-positive rate).")
-        for i, null in enumerate(result.null.values()):  # one null per generator setting
-            show_figure(charts.ghost_null_histogram(null, result.table), f"ghost-null-{i}", f"fig_ghost_null_{i}")
-        st.dataframe(result.table, hide_index=True, width="stretch")
-        download_table(result.table, "ghost-detection", key="ghost_table")
-        if st.session_state.get("ghost_investigation"):
-            report_downloads(shared_store(), shared_store().get(st.session_state["ghost_investigation"]), "ghost")
+        show_ghost_test(shared_store(), st.session_state.get("ghost_investigation", ""), result)

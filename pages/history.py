@@ -3,11 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from provenance import charts
-from provenance.investigations.store import StoreError, compare_facts
+from provenance.investigations.comparison import compare_investigations
+from provenance.investigations.store import StoreError
+from ui.comparison import show_comparison
 from ui.results import show_investigation
 from ui.session import shared_store
-from ui.widgets import download_table, show_figure
+from ui.widgets import download_table
 
 OPEN_KEY, CONFIRM_KEY, MESSAGE_KEY = "history_open", "history_confirm_delete", "history_message"
 
@@ -110,24 +111,4 @@ else:
             if first == second:
                 st.info("Choose two different investigations.", icon=":material/info:")
             else:
-                a, b = store.get(first), store.get(second)
-                facts = compare_facts(a, b)
-                st.markdown("**How the two investigations differ**")
-                st.dataframe(facts, hide_index=True, width="stretch",
-                             column_config={"first": a.name, "second": b.name, "same": "Same?"})
-                diff = store.compare(first, second)
-                if diff.empty:
-                    st.info("These investigations share no scored document (documents are matched by their exact "
-                            "text, whatever their names), so there are no scores to compare.",
-                            icon=":material/info:")
-                else:
-                    columns = [c.removesuffix("_diff") for c in diff.columns if c.endswith("_diff")]
-                    column = st.selectbox("Value to compare", columns, format_func=charts.score_label,
-                                          index=columns.index("perplexity") if "perplexity" in columns else 0,
-                                          key="history_compare_column")
-                    st.caption(f"{len(diff)} shared document(s). Points off the dashed line changed between the "
-                               "two; the table gives both values and the difference (second minus first).")
-                    show_figure(charts.comparison_scatter(diff, column, names=(a.name, b.name)), "comparison",
-                                "history_fig_compare")
-                    st.dataframe(diff, hide_index=True, width="stretch")
-                    download_table(diff, f"comparison-{a.name}-{b.name}", key="history_compare")
+                show_comparison(compare_investigations(store, first, second), key_prefix="history")

@@ -11,7 +11,8 @@ Conventions read from the store (other features write them):
 - result columns ``p_value`` and ``verdict`` (per-document verdicts, e.g. calibration.document_verdicts);
 - artifacts ``shift_check`` (calibration.ShiftCheck.summary()), ``dataset_inference``
   (calibration.DatasetInference.summary()) and ``ingest_errors`` (files that could not be read); any other
-  artifact is shown generically (tables as tables, anything else as JSON).
+  artifact is shown generically (tables as tables, anything else as JSON);
+- the rows of the ``REFERENCE`` collection (a reference set's scores), shown as the table ``reference_scores``.
 
 Page-friendly entry points: ``collect_report`` then ``report_csv`` / ``report_json`` / ``report_html`` (strings),
 or ``render_report(store, ref, fmt)`` (bytes for a download button) and ``write_report(store, ref, path)``.
@@ -34,7 +35,8 @@ from . import __version__
 from .scores import registry
 from . import charts
 from .files import atomic_write_bytes
-from .investigations.store import Investigation, InvestigationStore, to_jsonable
+from .investigations.records import Investigation, to_jsonable
+from .investigations.store import REFERENCE, InvestigationStore
 from .verdicts.verdict import Label
 
 REPORT_FORMATS = ("html", "json", "csv")
@@ -92,8 +94,12 @@ def collect_report(store: InvestigationStore, ref: str, *, include_texts: bool =
     ``include_texts`` adds the document texts (JSON report only; the HTML and CSV reports never contain them)."""
     inv = store.get(ref)
     texts = {d.name: d.text for d in store.documents(inv.id)} if include_texts else {}
+    artifacts = store.artifacts(inv.id)
+    reference = store.results(inv.id, collection=REFERENCE)
+    if len(reference):  # the reference set's scores are evidence too, shown like an attached table
+        artifacts["reference_scores"] = reference
     return ReportData(investigation=inv, table=store.results(inv.id), documents=store.documents_table(inv.id),
-                      unscorable=store.unscorable(inv.id), artifacts=store.artifacts(inv.id), texts=texts)
+                      unscorable=store.unscorable(inv.id), artifacts=artifacts, texts=texts)
 
 
 # ---------------------------------------------------------------------------------------------- plain language

@@ -27,7 +27,10 @@ from provenance.report import (
     write_report,
 )
 from provenance.verdicts.verdict import Verdict, decide
-from provenance.investigations.store import InvestigationStore, run_investigation, text_sha256
+from provenance.investigations.comparison import compare_scores
+from provenance.investigations.scoring import score_set
+from provenance.files import sha256_text as text_sha256
+from provenance.investigations.store import InvestigationStore
 
 EVIL = "<script>alert('owned')</script>.txt"
 
@@ -191,7 +194,7 @@ def test_comparison_scatter(store):
     for inv, ppl in ((a, 10.0), (b, 12.0)):
         store.add_documents(inv.id, [Document("x", "same text")])
         store.add_result(inv.id, {"document": "x", "tokens": 3, "nll": math.log(ppl), "perplexity": ppl})
-    fig = charts.comparison_scatter(store.compare(a.id, b.id), "perplexity", names=("a", "b"))
+    fig = charts.comparison_scatter(compare_scores(store, a.id, b.id), "perplexity", names=("a", "b"))
     assert list(fig.data[1].x) == [10.0] and list(fig.data[1].y) == [12.0]
 
 
@@ -243,10 +246,10 @@ def test_cli_score_records_and_resumes_an_investigation(tiny_model, tmp_path, mo
     assert main(["report", "cli run", "--out", str(tmp_path / "cli.html")]) == 0
 
 
-def test_run_investigation_report_round_trip(store, tiny_model):
+def test_score_set_report_round_trip(store, tiny_model):
     documents = [Document(f"d{i}", t) for i, t in enumerate(random_sentences(3, length=15, seed=2))]
-    run = run_investigation(store, "round trip", tiny_model, documents, ("loss", "mink"),
-                            ingest_errors=[IngestError("x.docx", "the file is damaged.")])
+    run = score_set(store, "round trip", tiny_model, documents, ("loss", "mink"),
+                    ingest_errors=[IngestError("x.docx", "the file is damaged.")])
     data = json.loads(render_report(store, run.investigation.id, "json"))
     assert [r["document"] for r in data["results"]] == ["d0", "d1", "d2"]
     assert data["results"][0]["loss"] == pytest.approx(run.table["loss"].iloc[0])

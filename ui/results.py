@@ -17,7 +17,9 @@ from provenance.scores import registry
 from provenance.lm.cache import cached_token_statistics
 from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
-from provenance.investigations.store import Investigation, InvestigationStore, scoring_settings_from_record
+from provenance.investigations.scoring import scoring_settings_from_record
+from provenance.investigations.records import Investigation
+from provenance.investigations.store import REFERENCE, InvestigationStore
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
 from ui.highlight import text_box, token_colouring
@@ -39,7 +41,8 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
                 icon=":material/info:")
         return
     table = store.results(inv.id).drop(columns=["sha256"], errors="ignore")
-    artifacts = store.artifacts(inv.id)
+    reference = store.results(inv.id, collection=REFERENCE).drop(columns=["sha256"], errors="ignore")
+    artifacts = store.artifacts(inv.id) | ({"reference_scores": reference} if len(reference) else {})
     st.subheader(title or f"Results: {inv.name}")
     st.caption(f"Model {inv.model_name} · status {inv.status} · {inv.n_scored} of {inv.n_documents} document(s) "
                f"scored · created {_when(inv.created_at)} · updated {_when(inv.updated_at)}")

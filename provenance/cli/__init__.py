@@ -136,10 +136,11 @@ def _run_score(args: argparse.Namespace) -> int:
                cache=None if args.no_cache else default_cache(), ref_model=ref_model, observer=observer, progress=bar)
     try:
         if args.investigation:  # saved row by row; the result holds every row of the investigation so far
-            from ..investigations.store import InvestigationStore, run_investigation
+            from ..investigations.scoring import score_set
+            from ..investigations.store import InvestigationStore
 
             with InvestigationStore(args.store) as store:
-                result = run_investigation(store, args.investigation, model, docs, scores, ingest_errors=errors, **run)
+                result = score_set(store, args.investigation, model, docs, scores, ingest_errors=errors, **run)
             print(f"Saved in investigation '{result.investigation.name}' ({result.investigation.id}); "
                   f"{result.skipped} document(s) were already done.", file=sys.stderr)
         else:

@@ -1,4 +1,9 @@
-"""``python -m provenance ghost ...``: generate, embed, detect and verify ghost sentences (see ``ghost.py``)."""
+"""``python -m provenance ghost ...``: generate, embed, detect and verify ghost sentences (see ``provenance/ghost``).
+
+``ghost detect`` goes through ``investigations.ghost_test.run_ghost_test``, the use case the dashboard calls; with
+``--investigation NAME`` the test is saved in the investigations database as it goes (its null draws as they are
+scored) and running it again resumes it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pandas as pd
 
 from .. import ghost, paths
 from . import OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, load_model_from_args, write_table
+from .investigations import add_investigation_arguments, run_store, saved_sentence
 
 
 def register(subparsers) -> None:
@@ -56,6 +62,7 @@ def register(subparsers) -> None:
     det.add_argument("--context", default="", help="text placed before every identifier and null draw")
     det.add_argument("--last-k", default="1,2,3", help="k values for the last-k words test ('' to skip)")
     det.add_argument("--no-cache", action="store_true", help="do not read or write cached null draws")
+    add_investigation_arguments(det)
     det.set_defaults(func=_run_detect)
 
     ver = sub.add_parser("verify", help="check a registry against its commitments (and published ones)")
@@ -123,6 +130,7 @@ def detection_table(result: ghost.GhostDetection) -> pd.DataFrame:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
+    from ..investigations.ghost_test import run_ghost_test
 
     if Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{args.out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
@@ -136,15 +144,21 @@ def _run_detect(args: argparse.Namespace) -> int:
     bar = ProgressBar("scoring")
     t0 = time.time()
     try:
-        result = ghost.detect(model, entries, n_null=args.null, context=args.context, alpha=args.alpha, last_k=ks,
-                              null_cache=null_cache, exclude=registry.identifiers, progress=bar)
+        with run_store(args) as store:
+            test = run_ghost_test(store, args.investigation, model, entries, n_null=args.null, context=args.context,
+                                  alpha=args.alpha, last_k=ks, null_cache=null_cache, exclude=registry.identifiers,
+                                  progress=bar)
     finally:
         bar.close()
+    result = test.detection
     out = write_table(detection_table(result), args.out)
     print(result.verdict.words())
     print(f"Method: {result.verdict.method}.", file=sys.stderr)
     print(f"Tested {len(entries)} identifier(s) against {args.null} null draws in {time.time() - t0:.1f} s -> {out}",
           file=sys.stderr)
+    saved = saved_sentence(args, test.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from . import CliError
 
@@ -23,6 +27,37 @@ def open_store(args: argparse.Namespace):
     from ..investigations.store import InvestigationStore
 
     return InvestigationStore(getattr(args, "store", None))
+
+
+def add_investigation_arguments(parser: argparse.ArgumentParser) -> None:
+    """--investigation NAME and --store: record a command's run in the investigations database, resumably."""
+    parser.add_argument("--investigation", default=None,
+                        help="save the run as this investigation (id or name), shared with the dashboard's History; "
+                             "running the command again with the same name resumes an interrupted run")
+    add_store_argument(parser)
+
+
+@contextmanager
+def run_store(args: argparse.Namespace) -> Iterator:
+    """The store a command records its run in: the investigations database when ``--investigation`` names one;
+    otherwise a throwaway store in a temporary folder, so the run takes the same path and nothing is kept."""
+    from ..investigations.store import InvestigationStore
+
+    if getattr(args, "investigation", None):
+        with open_store(args) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="provenance-run-") as folder:
+        with InvestigationStore(Path(folder) / "run.sqlite") as store:
+            yield store
+
+
+def saved_sentence(args: argparse.Namespace, investigation) -> str | None:
+    """'Saved in investigation ...' when the run was recorded under ``--investigation``, else None."""
+    if not getattr(args, "investigation", None):
+        return None
+    return (f"Saved in investigation '{investigation.name}' ({investigation.id}, status {investigation.status}); "
+            "reopen it on the dashboard's History page or with: python -m provenance report")
 
 
 def register(subparsers) -> None:

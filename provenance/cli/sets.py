@@ -6,7 +6,10 @@
 - ``sets evaluate``: a labelled table (``text`` and ``label`` columns): one row per score with AUC, its bootstrap
   interval and TPR at 1% / 0.1% FPR, plus the chunk-feature meta-classifier as the row ``chunk_meta``.
 
-Model use stays here and in pipeline.py; the statistics are the pure functions of provenance/verdicts/.
+Both go through the use cases the dashboard calls (``investigations.reference.compare_with_reference``,
+``investigations.labelled.evaluate_labelled_set``); the statistics are the pure functions of provenance/verdicts/.
+With ``--investigation NAME`` the run is saved in the investigations database (``--store``) as it goes, and running
+the same command again resumes it; without, it is recorded in a throwaway store.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from .. import verdicts
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
-from ..verdicts.sets import compare_sets, evaluate_labelled
 from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
-                  write_table)
+               write_table)
+from .investigations import add_investigation_arguments, run_store, saved_sentence
 
 def register(subparsers) -> None:
     """Add the ``sets`` command group (``compare`` and ``evaluate``) to the top-level parser."""
@@ -73,6 +76,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help=f"fraction of tokens for mink / minkpp (default {DEFAULT_K})")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, folds and bootstrap (default 0)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the statistics cache")
+    add_investigation_arguments(p)
 
 
 def _scores_from_args(args: argparse.Namespace) -> list[str]:
@@ -108,6 +112,7 @@ def _json_default(value):
 
 
 def _load(paths: list[str], what: str):
+    """The documents of ``paths`` and the files that could not be read (each printed as 'skipped ...')."""
     from ..documents import load_documents
 
     docs, errors = load_documents(paths)
@@ -115,21 +120,13 @@ def _load(paths: list[str], what: str):
         print(f"skipped {err}", file=sys.stderr)
     if not docs:
         raise CliError(f"No {what} document could be read.")
-    return docs
+    return docs, errors
 
 
-def _score(model, docs, scores: list[str], args: argparse.Namespace, desc: str):
-    from ..scores.table import score_documents
-
-    bar = ProgressBar(desc)
-    try:
-        result = score_documents(model, docs, scores, k=args.k, cache=None if args.no_cache else default_cache(),
-                                 progress=bar)
-    finally:
-        bar.close()
-    for message in result.errors.values():
-        print(f"skipped {message}", file=sys.stderr)
-    return result
+def _report_unscorable(*sets) -> None:
+    for scored in sets:
+        for message in scored.errors.values():
+            print(f"skipped {message}", file=sys.stderr)
 
 
 def _run_compare(args: argparse.Namespace) -> int:
@@ -140,21 +137,29 @@ def _run_compare(args: argparse.Namespace) -> int:
     if unknown:
         raise CliError(f"--verdict-scores names {', '.join(unknown)}, which is not among the scores computed "
                        f"({', '.join(scores)}).")
-    suspect_docs = _load(args.suspect, "suspect")
-    reference_docs = _load(args.reference, "reference")
+    from ..investigations.reference import compare_with_reference
+
+    suspect_docs, suspect_errors = _load(args.suspect, "suspect")
+    reference_docs, reference_errors = _load(args.reference, "reference")
     t0 = time.time()
     model = load_model_from_args(args)
-    suspect = _score(model, suspect_docs, scores, args, "scoring suspect set")
-    reference = _score(model, reference_docs, scores, args, "scoring reference set")
-    if suspect.table.empty or reference.table.empty:
+    bar = ProgressBar("scoring suspect and reference sets")
+    try:
+        with run_store(args) as store:
+            result = compare_with_reference(
+                store, args.investigation, model, suspect_docs, reference_docs, scores, k=args.k,
+                cache=None if args.no_cache else default_cache(), fpr=args.fpr, min_tokens=args.min_tokens,
+                n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
+                verdict_scores=verdict_scores, ingest_errors=suspect_errors + reference_errors, progress=bar)
+    finally:
+        bar.close()
+    _report_unscorable(result.suspect, result.reference)
+    comparison = result.comparison
+    if comparison is None:
         raise CliError("No document of the suspect or the reference set could be scored.")
-    comparison = compare_sets([d.text for d in suspect_docs], suspect.table, [d.text for d in reference_docs],
-                              reference.table, scores, fpr=args.fpr, min_tokens=args.min_tokens,
-                              n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
-                              verdict_scores=verdict_scores)
     out = write_table(comparison.documents, args.out)
     summary = {"model": model.name, "verdict_scores": verdict_scores, **comparison.summary()}
-    summary["documents"]["reference"] = len(reference.table)
+    summary["documents"]["reference"] = len(result.reference.table)
     summary_file = _write_summary(summary, out)
     shift, inference, false_positive = comparison.shift, comparison.inference, comparison.false_positive
     if shift is not None:
@@ -171,6 +176,9 @@ def _run_compare(args: argparse.Namespace) -> int:
     print(f"Verdict for the set: {comparison.verdict.sentence()}", file=sys.stderr)
     print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
           f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
+    saved = saved_sentence(args, result.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
     return 0
 
 
@@ -189,17 +197,25 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if n_members == 0 or n_members == len(labels):
         raise CliError(f"The labelled set needs both members and non-members; it has {n_members} member(s) and "
                        f"{len(labels) - n_members} non-member(s).")
+    from ..investigations.labelled import evaluate_labelled_set
+
     t0 = time.time()
-    label_by_name = {d.name: int(y) for d, y in zip(docs, labels)}
     model = load_model_from_args(args)
-    result = _score(model, docs, scores, args, "scoring labelled set")
-    scored = result.table.assign(label=result.table["document"].map(label_by_name))
-    evaluation = evaluate_labelled([d.text for d in docs], labels.tolist(), scored, scores, stats=result.stats,
-                                   chunk_tokens=args.chunk_tokens, k=args.k, n_bootstrap=args.bootstrap,
-                                   seed=args.seed)
-    table, shift, y = evaluation.table, evaluation.shift, scored["label"].to_numpy(dtype=int)
+    bar = ProgressBar("scoring labelled set")
+    try:
+        with run_store(args) as store:
+            result = evaluate_labelled_set(store, args.investigation, model, docs, labels.tolist(), scores, k=args.k,
+                                           cache=None if args.no_cache else default_cache(),
+                                           chunk_tokens=args.chunk_tokens, n_bootstrap=args.bootstrap,
+                                           seed=args.seed, ingest_errors=errors, progress=bar)
+    finally:
+        bar.close()
+    _report_unscorable(result.scores)
+    evaluation = result.evaluation
+    table, shift = evaluation.table, evaluation.shift
     out = write_table(table, args.out)
-    summary = {"model": model.name, "documents": len(scored), **evaluation.summary()}
+    summary = {"model": model.name, "documents": evaluation.n_members + evaluation.n_non_members,
+               **evaluation.summary()}
     summary_file = _write_summary(summary, out)
     if shift.confounded:
         print(f"WARNING: members and non-members differ by themselves: {shift.reason}. The AUCs below may measure "
@@ -208,6 +224,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(f"Shift check: {shift.reason}.", file=sys.stderr)
     best = table.iloc[0]
     print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
-          f"{int(y.sum())} members and {int(len(y) - y.sum())} non-members. Done in {time.time() - t0:.1f} s -> "
-          f"{out}, {summary_file}", file=sys.stderr)
+          f"{evaluation.n_members} members and {evaluation.n_non_members} non-members. Done in "
+          f"{time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
+    saved = saved_sentence(args, result.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
     return 0

@@ -24,10 +24,10 @@ score, and the last-3-words test still leaves three words of prompt. Fewer words
 
 Modules, one per step: ``generator`` (wordlists, ``GhostGenerator``, ``generate_identifiers``), ``registry``
 (``GhostEntry``, ``Registry``, commitments, JSON reading and writing, verification), ``embedding`` (placements,
-``embed_text`` / ``embed_html`` / ``embed_docx`` / ``embed_files``, manifests, ``plant_corpus``), ``detection``
-(identifier NLL, null draws and their cache, p-values, exposure, Fisher's method, the last-k words test, ``detect``),
-and ``planting`` (the insert-then-detect experiment). This package re-exports what callers use, so
-``from provenance import ghost; ghost.detect(...)`` works.
+``embed_text`` / ``embed_html`` / ``embed_docx`` / ``embed_bytes`` / ``embed_uploads`` / ``embed_files``, manifests,
+``plant_corpus``), ``detection`` (identifier NLL, null draws and their cache, p-values, exposure, Fisher's method,
+the last-k words test, ``detect``), and ``planting`` (the insert-then-detect experiment). This package re-exports
+what callers use, so ``from provenance import ghost; ghost.detect(...)`` works.
 """
 
 from __future__ import annotations
@@ -53,11 +53,17 @@ from .embedding import (
     EMBED_SUFFIXES,
     MANIFEST_FORMAT,
     POSITIONS,
+    MarkedDocuments,
     Placement,
+    decode_utf8_exact,
+    embed_bytes,
     embed_docx,
+    embed_docx_bytes,
     embed_files,
     embed_html,
     embed_text,
+    embed_uploads,
+    encode_utf8_exact,
     placements_from_manifest,
     plant_corpus,
     read_utf8_exact,
@@ -84,6 +90,7 @@ from .registry import (
     Registry,
     RegistryError,
     commitment,
+    entries_from_lines,
     load_published,
     load_registry,
     make_entry,
@@ -102,11 +109,12 @@ __all__ = [
     "load_wordlist",
     # registry
     "FORMAT_VERSION", "REGISTRY_FORMAT", "SALT_BYTES", "GhostEntry", "Registry", "RegistryError", "commitment",
-    "load_published", "load_registry", "make_entry", "new_entries", "public_commitments", "registry_from_dict",
-    "save_commitments", "save_registry", "verify_against_published", "verify_registry",
+    "entries_from_lines", "load_published", "load_registry", "make_entry", "new_entries", "public_commitments",
+    "registry_from_dict", "save_commitments", "save_registry", "verify_against_published", "verify_registry",
     # embedding
-    "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "Placement", "embed_docx", "embed_files", "embed_html",
-    "embed_text", "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements",
+    "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "MarkedDocuments", "Placement", "decode_utf8_exact",
+    "embed_bytes", "embed_docx", "embed_docx_bytes", "embed_files", "embed_html", "embed_text", "embed_uploads",
+    "encode_utf8_exact", "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements",
     "save_manifest", "sentence_boundaries", "write_utf8_exact",
     # detection
     "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "detect", "empirical_p_value",

@@ -32,6 +32,7 @@ from .registry import GhostEntry, write_json
 DEFAULT_NULL = 1000
 DEFAULT_ALPHA = 0.01
 DEFAULT_LAST_K = (1, 2, 3)
+NULL_CHUNK = 100  # null draws scored between two saves of a NullCache
 
 
 def span_nll(stats: TokenStats, start_char: int = 0) -> float:
@@ -63,7 +64,9 @@ class NullCache:
     """Null draws and their NLLs, per model identity, generator settings, scoring settings and context.
 
     Kept on disk as small JSON files (texts and NLLs) when ``directory`` is given, else in memory. Asking for more
-    draws than cached scores only the extra ones; asking for fewer reuses the first M.
+    draws than cached scores only the extra ones; asking for fewer reuses the first M. An entry may hold more texts
+    than NLLs: draws made but not scored yet (a run that stopped while scoring them), the first to be scored next.
+    A subclass may keep entries elsewhere by overriding ``load`` and ``store``.
     """
 
     def __init__(self, directory: str | Path | None = None):
@@ -77,12 +80,13 @@ class NullCache:
         return sha256_text("|".join(parts))[:32]
 
     def load(self, key: str) -> tuple[list[str], list[float]]:
+        """(draws, NLLs of the first ``len(NLLs)`` draws) for ``key``; ([], []) when none are kept."""
         if key in self._memory:
             entry = self._memory[key]
         elif self.directory is not None and (self.directory / f"{key}.json").is_file():
             try:
                 entry = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
-                if len(entry["texts"]) != len(entry["nll"]):
+                if len(entry["texts"]) < len(entry["nll"]):
                     raise ValueError
             except (OSError, ValueError, KeyError, TypeError):
                 return [], []  # a damaged cache file is recomputed, never trusted
@@ -92,6 +96,7 @@ class NullCache:
         return list(entry["texts"]), [float(x) for x in entry["nll"]]
 
     def store(self, key: str, texts: list[str], nll: list[float], meta: dict) -> None:
+        """Keep the draws ``texts`` and the NLLs of the first ``len(nll)`` of them (``meta`` says what they are)."""
         entry = {**meta, "texts": texts, "nll": nll}
         self._memory[key] = entry
         if self.directory is not None:
@@ -100,27 +105,46 @@ class NullCache:
 
 def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
              exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
-             null_cache: NullCache | None = None, rng=None, **kwargs) -> np.ndarray:
+             null_cache: NullCache | None = None, rng=None, chunk: int = NULL_CHUNK,
+             progress: Callable[[int, int], None] | None = None, **kwargs) -> np.ndarray:
     """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,).
 
-    Draws never equal an identifier in ``exclude`` (the registry). Scored in batches by ``identifier_nll``; cached
-    in ``null_cache`` when given. Keyword arguments (progress, should_stop ...) go to the scorer.
+    Draws never equal an identifier in ``exclude`` (the registry). With a ``null_cache``, the draws are kept before
+    any is scored and the NLLs after every ``chunk`` of them, so a stopped or killed run loses at most one chunk and
+    the next call scores exactly the draws that are missing (the same draws an uninterrupted run would have scored).
+    Scored by ``identifier_nll``; ``progress(tokens_done, tokens_total)`` covers every chunk; other keyword
+    arguments (should_stop, max_batch_tokens ...) go to the scorer.
     """
     if n_null < 1:
         raise GhostError(f"The number of null draws must be at least 1; got {n_null}.")
     key = NullCache.key(model, generator, settings, context)
     texts, values = null_cache.load(key) if null_cache is not None else ([], [])
     excluded = set(exclude)
-    keep = [(t, v) for t, v in zip(texts, values) if t not in excluded]
-    texts, values = [t for t, _ in keep], [v for _, v in keep]
+    scored = [(t, v) for t, v in zip(texts, values) if t not in excluded]
+    drawn = [t for t in texts[len(values):] if t not in excluded]
+    texts, values = [t for t, _ in scored] + drawn, [v for _, v in scored]
+    meta = {"model": model.identity, "model_name": model.name, "generator": generator.to_dict(), "context": context,
+            "scoring": settings.key(model.context_length)}
     if len(texts) < n_null:
-        fresh = generate_identifiers(generator, n_null - len(texts), exclude=excluded | set(texts), rng=rng)
-        values += identifier_nll(model, fresh, context=context, settings=settings, **kwargs)[0].tolist()
-        texts += fresh
+        texts += generate_identifiers(generator, n_null - len(texts), exclude=excluded | set(texts), rng=rng)
         if null_cache is not None:
-            null_cache.store(key, texts, values, {"model": model.identity, "model_name": model.name,
-                                                  "generator": generator.to_dict(), "context": context,
-                                                  "scoring": settings.key(model.context_length)})
+            null_cache.store(key, texts, values, meta)
+    todo = texts[len(values): n_null]
+    total = sum(max(model.count_tokens(context + t) - 1, 0) for t in todo) if progress is not None and todo else 0
+    offset = 0
+    for lo in range(0, len(todo), max(1, chunk)):
+        chunk_tokens = [0]
+
+        def chunk_progress(done: int, tokens: int) -> None:
+            chunk_tokens[0] = tokens
+            progress(min(offset + done, total), total)
+
+        nll = identifier_nll(model, todo[lo: lo + max(1, chunk)], context=context, settings=settings,
+                             progress=chunk_progress if progress is not None else None, **kwargs)[0]
+        values += nll.tolist()
+        offset += chunk_tokens[0]
+        if null_cache is not None:
+            null_cache.store(key, texts, values, meta)
     return np.asarray(values[:n_null], dtype=np.float64)
 
 
@@ -263,6 +287,18 @@ def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float
     return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
 
 
+def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int] = DEFAULT_LAST_K) -> None:
+    """Refuse, with a GhostError saying why, a test that cannot run: no identifiers, a false-positive rate outside
+    (0, 1), or a last-k value impossible for an identifier's number of words. Nothing is scored."""
+    if not entries:
+        raise GhostError("The registry has no identifiers to test.")
+    if not 0 < alpha < 1:
+        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
+    for e in entries:
+        for k in last_k:
+            last_k_prompts(e, k)
+
+
 def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
            alpha: float = DEFAULT_ALPHA, last_k: Sequence[int] = DEFAULT_LAST_K,
            settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
@@ -279,13 +315,7 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
     ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part.
     """
-    if not entries:
-        raise GhostError("The registry has no identifiers to test.")
-    if not 0 < alpha < 1:
-        raise GhostError(f"The false-positive rate must be between 0 and 1; got {alpha}.")
-    for e in entries:  # refuse impossible k before any scoring
-        for k in last_k:
-            last_k_prompts(e, k)
+    check_test(entries, alpha, last_k)
     excluded = set(exclude) | {e.identifier for e in entries}
     observed, tokens = identifier_nll(model, [e.identifier for e in entries], context=context, settings=settings,
                                       cache=cache, should_stop=should_stop)

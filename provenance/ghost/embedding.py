@@ -3,25 +3,32 @@
 .txt and .md (sentence boundaries outside fenced code), .html (visible body text only, markup untouched) and .docx
 (runs keep their formatting). Identifiers go at the start, the end, or random sentence boundaries; every insertion is
 a ``Placement`` (offset and exact inserted string), and for .txt, .md and .html ``remove_placements`` gives back the
-original text exactly. ``embed_files`` writes marked copies and returns the manifest (SHA-256 of source and output,
-placements); ``plant_corpus`` places identifiers into a training corpus for experiments.
+original text exactly. Files are embedded as bytes in, bytes out (``embed_bytes``, one file by name and bytes;
+``embed_uploads``, several, e.g. a page's uploads, with the manifest and a .zip of the result, nothing written
+anywhere); ``embed_files`` does the same for files on disk (the CLI) and writes the marked copies. The manifest gives
+the SHA-256 of source and output and the placements. ``plant_corpus`` places identifiers into a training corpus for
+experiments.
 """
 
 from __future__ import annotations
 
 import codecs
 import copy
+import hashlib
 import html
+import io
+import json
 import re
 import secrets
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..documents import decode_text
+from ..documents import decode_text, safe_filename
 from ..documents.formats import visible_text_layout
-from ..files import atomic_write_bytes, sha256_file
+from ..files import atomic_write_bytes
 from .generator import GhostError
 from .registry import FORMAT_VERSION, GhostEntry, write_json
 
@@ -171,7 +178,19 @@ def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "r
 
 def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEntry], *, position: str = "random",
                repetitions: int = 1, rng=None) -> list[Placement]:
-    """Insert identifiers into a Word document and save it to ``out_path``.
+    """Insert identifiers into the Word document at ``path`` and save the marked copy to ``out_path`` (see
+    ``embed_docx_bytes``)."""
+    path = Path(path)
+    marked, placements = embed_docx_bytes(path.read_bytes(), entries, name=path.name, position=position,
+                                          repetitions=repetitions, rng=rng)
+    atomic_write_bytes(out_path, marked)
+    return placements
+
+
+def embed_docx_bytes(data: bytes, entries: Sequence[GhostEntry], *, name: str = "document.docx",
+                     position: str = "random", repetitions: int = 1, rng=None) -> tuple[bytes, list[Placement]]:
+    """Insert identifiers into a Word document given as bytes; returns the marked document's bytes and the
+    placements. ``name`` is only used in error sentences.
 
     "start" / "end": a plain paragraph of its own before the first / after the last paragraph; "random": after a
     sentence end inside a paragraph, as a run with the formatting of the run it follows. Placements give the
@@ -187,12 +206,12 @@ def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEn
         raise GhostError(f"Repetitions must be at least 1; got {repetitions}.")
     rng = rng or secrets.SystemRandom()
     try:
-        doc = open_docx(str(path))
+        doc = open_docx(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several types for damaged files
-        raise GhostError(f"{Path(path).name} could not be opened as a Word document ({exc}).") from exc
+        raise GhostError(f"{name} could not be opened as a Word document ({exc}).") from exc
     paragraphs = list(doc.paragraphs)
     if not paragraphs:
-        raise GhostError(f"{Path(path).name} has no paragraphs to place identifiers next to.")
+        raise GhostError(f"{name} has no paragraphs to place identifiers next to.")
     todo = [e for e in entries for _ in range(repetitions)]
     placements: list[Placement] = []
     if position in ("start", "end"):
@@ -216,8 +235,7 @@ def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEn
                         candidates.append((pi, ri, b, acc + b))
                 acc += len(run.text)
         if not candidates:
-            raise GhostError(f"{Path(path).name} has no sentence ends inside its text; use position 'start' or "
-                             "'end'.")
+            raise GhostError(f"{name} has no sentence ends inside its text; use position 'start' or 'end'.")
         picks = _choose(range(len(candidates)), len(todo), rng)
         chosen = sorted(((candidates[c], e) for c, e in zip(picks, todo)), key=lambda x: x[0][:3], reverse=True)
         by_paragraph: dict[int, list[tuple[int, int, GhostEntry]]] = {}
@@ -238,10 +256,9 @@ def embed_docx(path: str | Path, out_path: str | Path, entries: Sequence[GhostEn
                 placements.append(Placement(id=e.id, position=position, offset=par_at + shift,
                                             inserted=" " + e.identifier, paragraph=pi))
                 shift += len(e.identifier) + 1
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(out_path))
-    return placements
+    marked = io.BytesIO()
+    doc.save(marked)
+    return marked.getvalue(), placements
 
 
 def plant_corpus(documents: Sequence[str], plan: Sequence[tuple[GhostEntry, int]], *, rng=None) -> list[str]:
@@ -260,25 +277,53 @@ def plant_corpus(documents: Sequence[str], plan: Sequence[tuple[GhostEntry, int]
 
 
 def read_utf8_exact(path: str | Path) -> tuple[str, bool]:
-    """Text of a UTF-8 file and whether it starts with a byte-order mark, such that writing the text back (with the
-    mark) reproduces the file byte for byte. Other encodings are refused with a sentence (byte-exact restoration
-    could not be promised)."""
+    """Text of a UTF-8 file and whether it starts with a byte-order mark (``decode_utf8_exact`` of its bytes)."""
     path = Path(path)
-    data = path.read_bytes()
+    return decode_utf8_exact(path.read_bytes(), path.name, source=str(path))
+
+
+def decode_utf8_exact(data: bytes, name: str, *, source: str | None = None) -> tuple[str, bool]:
+    """Text of UTF-8 bytes and whether they start with a byte-order mark, such that ``encode_utf8_exact`` gives
+    the same bytes back. Other encodings are refused with a sentence naming ``name`` (byte-exact restoration could
+    not be promised); ``source`` is the name the text decoder is given (default ``name``)."""
     try:
-        text = decode_text(data, str(path))
+        text = decode_text(data, source or name)
     except ValueError as exc:
-        raise GhostError(f"{path.name}: {exc}") from exc
+        raise GhostError(f"{name}: {exc}") from exc
     bom = data.startswith(codecs.BOM_UTF8)
-    if (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8") != data:
-        raise GhostError(f"{path.name} is not UTF-8 text; save it as UTF-8 and embed again.")
+    if encode_utf8_exact(text, bom) != data:
+        raise GhostError(f"{name} is not UTF-8 text; save it as UTF-8 and embed again.")
     return text, bom
 
 
+def encode_utf8_exact(text: str, bom: bool) -> bytes:
+    """The text as UTF-8, after a byte-order mark when ``bom``."""
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8")
+
+
 def write_utf8_exact(path: str | Path, text: str, bom: bool) -> None:
-    """The inverse of ``read_utf8_exact``: the text as UTF-8, after a byte-order mark when ``bom``, written
-    atomically (creating the folder when needed)."""
-    atomic_write_bytes(path, (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
+    """The inverse of ``read_utf8_exact``: ``encode_utf8_exact`` written atomically (creating the folder when
+    needed)."""
+    atomic_write_bytes(path, encode_utf8_exact(text, bom))
+
+
+def embed_bytes(name: str, data: bytes, entries: Sequence[GhostEntry], *, position: str = "random",
+                repetitions: int = 1, rng=None) -> tuple[bytes, list[Placement]]:
+    """Insert identifiers into one file given as its name and bytes (the format follows the name's suffix: .txt,
+    .md, .html, .htm or .docx); returns the marked file's bytes and the placements. Text files stay byte for byte
+    what they were outside the placements (same encoding, same byte-order mark)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in EMBED_SUFFIXES:
+        raise GhostError(f"{name}: identifiers can be embedded in {', '.join(EMBED_SUFFIXES)} files only.")
+    if suffix == ".docx":
+        return embed_docx_bytes(data, entries, name=name, position=position, repetitions=repetitions, rng=rng)
+    text, bom = decode_utf8_exact(data, name)
+    if suffix in (".html", ".htm"):
+        marked, placements = embed_html(text, entries, position=position, repetitions=repetitions, rng=rng)
+    else:
+        marked, placements = embed_text(text, entries, position=position, repetitions=repetitions,
+                                        markdown=suffix == ".md", rng=rng)
+    return encode_utf8_exact(marked, bom), placements
 
 
 def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Sequence[GhostEntry], *,
@@ -290,41 +335,83 @@ def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Seque
     i, i + n_files, ...). Returns the manifest (also what ``save_manifest`` writes): per document its source,
     output, format, SHA-256 of source and output, and the placements.
     """
-    if not entries:
-        raise GhostError("No identifiers were selected to embed.")
-    names = [Path(p).name for p in paths]
+    paths = [Path(p) for p in paths]
+    _check_names([p.name for p in paths], "in the output folder")
+    out_dir = Path(out_dir)
+    for path in paths:
+        if Path(path.name).suffix.lower() in EMBED_SUFFIXES and not path.is_file():
+            raise GhostError(f"There is no file at {path}.")
+        if (out_dir / path.name).resolve() == path.resolve():
+            raise GhostError(f"The output folder is the folder of {path.name}; choose another so the original stays.")
+    documents = []
+    marked = _embed_each([(p.name, p.read_bytes() if p.is_file() else b"") for p in paths], entries,
+                         position=position, repetitions=repetitions, spread=spread, rng=rng)
+    for i, data, record in marked:
+        out = atomic_write_bytes(out_dir / paths[i].name, data)
+        documents.append({"source": str(paths[i]), "output": str(out), **record})
+    return _manifest(documents)
+
+
+@dataclass
+class MarkedDocuments:
+    """What ``embed_uploads`` returns: the marked files by name (bytes) and the manifest (``source`` and ``output``
+    are the file names)."""
+
+    files: dict[str, bytes]
+    manifest: dict
+
+    def archive(self) -> bytes:
+        """A .zip of the marked files and ``manifest.json``."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in self.files.items():
+                archive.writestr(name, data)
+            archive.writestr("manifest.json", json.dumps(self.manifest, indent=1))
+        return buffer.getvalue()
+
+
+def embed_uploads(files: Sequence[tuple[str, bytes]], entries: Sequence[GhostEntry], *, position: str = "random",
+                  repetitions: int = 1, spread: bool = False, rng=None) -> MarkedDocuments:
+    """``embed_files`` for files given as (name, bytes), such as uploads: nothing is written anywhere. Names are
+    made safe (``documents.safe_filename``) and must differ; ``spread`` as in ``embed_files``."""
+    named = [(safe_filename(name), data) for name, data in files]
+    _check_names([name for name, _ in named], "in the archive")
+    marked = _embed_each(named, entries, position=position, repetitions=repetitions, spread=spread, rng=rng)
+    out = {named[i][0]: data for i, data, _ in marked}
+    documents = [{"source": named[i][0], "output": named[i][0], **record} for i, _, record in marked]
+    return MarkedDocuments(files=out, manifest=_manifest(documents))
+
+
+def _check_names(names: Sequence[str], where: str) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise GhostError(f"Several input files are named {', '.join(repeated)}; their marked copies would overwrite "
-                         "each other in the output folder. Embed them in separate runs.")
-    out_dir = Path(out_dir)
-    documents = []
-    for i, raw in enumerate(paths):
-        path = Path(raw)
-        suffix = path.suffix.lower()
-        if suffix not in EMBED_SUFFIXES:
-            raise GhostError(f"{path.name}: identifiers can be embedded in {', '.join(EMBED_SUFFIXES)} files only.")
-        if not path.is_file():
-            raise GhostError(f"There is no file at {path}.")
-        chosen = list(entries[i:: len(paths)]) if spread else list(entries)
-        out = out_dir / path.name
-        if out.resolve() == path.resolve():
-            raise GhostError(f"The output folder is the folder of {path.name}; choose another so the original stays.")
+                         f"each other {where}. Embed them in separate runs.")
+
+
+def _embed_each(files: Sequence[tuple[str, bytes]], entries: Sequence[GhostEntry], *, position: str,
+                repetitions: int, spread: bool, rng) -> list[tuple[int, bytes, dict]]:
+    """(index, marked bytes, manifest record without source and output) for each file that gets identifiers:
+    every entry in every file, or dealt out round-robin with ``spread`` (file i gets entries i, i + n, ...)."""
+    if not entries:
+        raise GhostError("No identifiers were selected to embed.")
+    for name, _ in files:
+        if Path(name).suffix.lower() not in EMBED_SUFFIXES:
+            raise GhostError(f"{name}: identifiers can be embedded in {', '.join(EMBED_SUFFIXES)} files only.")
+    out = []
+    for i, (name, data) in enumerate(files):
+        chosen = list(entries[i:: len(files)]) if spread else list(entries)
         if not chosen:
             continue
-        if suffix == ".docx":
-            placements = embed_docx(path, out, chosen, position=position, repetitions=repetitions, rng=rng)
-        else:
-            text, bom = read_utf8_exact(path)
-            if suffix in (".html", ".htm"):
-                marked, placements = embed_html(text, chosen, position=position, repetitions=repetitions, rng=rng)
-            else:
-                marked, placements = embed_text(text, chosen, position=position, repetitions=repetitions,
-                                                markdown=suffix == ".md", rng=rng)
-            write_utf8_exact(out, marked, bom)
-        documents.append({"source": str(path), "output": str(out), "format": suffix.lstrip("."),
-                          "source_sha256": sha256_file(path), "output_sha256": sha256_file(out),
-                          "placements": [asdict(p) for p in placements]})
+        marked, placements = embed_bytes(name, data, chosen, position=position, repetitions=repetitions, rng=rng)
+        out.append((i, marked, {"format": Path(name).suffix.lower().lstrip("."),
+                                "source_sha256": hashlib.sha256(data).hexdigest(),
+                                "output_sha256": hashlib.sha256(marked).hexdigest(),
+                                "placements": [asdict(p) for p in placements]}))
+    return out
+
+
+def _manifest(documents: list[dict]) -> dict:
     return {"format": MANIFEST_FORMAT, "version": FORMAT_VERSION,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "documents": documents}
 

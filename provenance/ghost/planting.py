@@ -18,7 +18,7 @@ import pandas as pd
 from .. import ghost
 from ..lm.interface import LanguageModel
 from ..lm.training import TrainingReport, build_small_model, fine_tune, train_tokenizer
-from ..verdicts.verdict import decide
+from ..verdicts.verdict import Verdict, decide
 
 SUBJECTS = ("the farmer", "a teacher", "my neighbour", "the old sailor", "a small child", "the mayor", "her brother",
             "the baker", "our guide", "a tired nurse", "the young painter", "his cousin", "the driver", "a student")
@@ -154,12 +154,14 @@ class ArticleDemo:
     background: list[str]
 
 
-def plan_article_demo(article: str, *, planted: int = 3, unpublished: int = 3, copies: int = 10,
+def plan_article_demo(article: str | None = None, *, planted: int = 3, unpublished: int = 3, copies: int = 10,
                       background_docs: int = 250, decoys: int = 250, words: int = 4,
                       rng: random.Random | None = None) -> ArticleDemo:
-    """Plant ``planted`` identifiers once each at random sentence boundaries of ``article``, put ``copies`` copies
-    of the marked article in a synthetic corpus with decoys, and keep ``unpublished`` identifiers for comparison.
-    Identifiers are ``words`` words long: shorter than the default, so a small model learns them in seconds."""
+    """Plant ``planted`` identifiers once each at random sentence boundaries of ``article`` (default: the
+    ``sample_article``), put ``copies`` copies of the marked article in a synthetic corpus with decoys, and keep
+    ``unpublished`` identifiers for comparison. Identifiers are ``words`` words long: shorter than the default, so a
+    small model learns them in seconds."""
+    article = sample_article() if article is None else article
     rng = rng or random.Random(0)
     generator = ghost.GhostGenerator(words=words)
     registry = ghost.Registry()
@@ -170,3 +172,43 @@ def plan_article_demo(article: str, *, planted: int = 3, unpublished: int = 3, c
                          extra=[marked] * copies, extra_tested=[(e, copies) for e in marked_entries], rng=rng)
     never = [e for e in plan.tested if plan.repetitions[e.id] == 0]
     return ArticleDemo(article, marked, placements, marked_entries, never, copies, plan, background)
+
+
+def train_article_model(demo: ArticleDemo, *, epochs: int = 8, name: str = "demo model",
+                        progress: Callable[[int, int, float], None] | None = None,
+                        ) -> tuple[LanguageModel, TrainingReport]:
+    """The guided demo's second step: a small model (``small_model_for`` the demo's background) trained on the
+    corpus that holds the marked article (``train_on_plan``); ``progress(step, steps, loss)`` as it trains."""
+    model = small_model_for(demo.background, demo.plan.generator, name=name)
+    return train_on_plan(model, demo.plan, epochs=epochs, progress=progress)
+
+
+@dataclass
+class ArticleDemoDetection:
+    """The guided demo's test: the detection of all the author's identifiers (its table has ``repetitions`` and
+    ``published``), and one Verdict for the identifiers hidden in the article and one for those never published,
+    each combining its group's p-values with Fisher's method."""
+
+    detection: ghost.GhostDetection
+    published: Verdict
+    unpublished: Verdict
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.detection.table
+
+
+def detect_article_demo(model: LanguageModel, demo: ArticleDemo, *, n_null: int = ghost.DEFAULT_NULL,
+                        alpha: float = ghost.DEFAULT_ALPHA, rng: random.Random | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> ArticleDemoDetection:
+    """The guided demo's third step: ``detect_planted`` on every identifier of the author, then a verdict per
+    group (hidden in the article / never published) at false-positive rate ``alpha``."""
+    detection = detect_planted(model, demo.plan, n_null=n_null, alpha=alpha, rng=rng, progress=progress)
+    detection.table = detection.table.assign(published=detection.table["repetitions"] > 0)
+    verdicts = {}
+    for published in (True, False):
+        group = detection.table[detection.table["published"] == published]
+        verdicts[published] = ghost.verdict_for(ghost.fisher_combined(group["p_value"].tolist()), len(group),
+                                                detection.n_null, alpha)
+    return ArticleDemoDetection(detection=detection, published=verdicts[True], unpublished=verdicts[False])
+

@@ -62,6 +62,15 @@ def make_entry(identifier: str, generator: GhostGenerator, *, created: datetime 
                       salt=salt, commitment=digest)
 
 
+def entries_from_lines(text: str, generator: GhostGenerator) -> list[GhostEntry]:
+    """One entry (``make_entry``) per non-empty line of ``text``, e.g. identifiers pasted by an owner who kept no
+    registry; a GhostError names the first line that ``generator`` cannot have made (the test would not be exact)."""
+    entries = [make_entry(line.strip(), generator) for line in text.splitlines() if line.strip()]
+    for entry in entries:
+        generator.split(entry.identifier)
+    return entries
+
+
 @dataclass
 class Registry:
     """The owner's private list of identifiers (keep it secret; publish only ``public_commitments``)."""

@@ -4,7 +4,13 @@ An *investigation* is one question asked of one model: its documents (name, text
 identity, the settings (JSON), one result row per document (scores, or the sentence saying why it could not be
 scored), an optional verdict, and named JSON *artifacts* other features attach (calibration results, ghost
 detection tables, ...). Rows are committed the moment they are computed, so killing the process loses at most the
-batch in flight, and ``run_investigation`` resumes an interrupted run by skipping documents already done.
+batch in flight, and the use cases of this package (``scoring``, ``reference``, ``labelled``, ``ghost_test``)
+resume an interrupted run by skipping documents already done.
+
+Documents and rows belong to a *collection* of their investigation: ``MAIN`` holds the documents the question is
+about (the suspect set, the labelled set); others hold the texts they are compared with (``REFERENCE``, the null
+draws of a ghost test). Names are unique within a collection; counts, listings and comparisons read ``MAIN``.
+This module only keeps and reads things; it runs no model and computes no score.
 
 The database is in WAL mode (readers never block the writer; the CLI and the dashboard can use the same file at
 once) and every thread gets its own connection, so one ``InvestigationStore`` can be shared by all dashboard
@@ -14,29 +20,24 @@ sessions. Location: the ``path`` argument, else ``$PROVENANCE_STORE``, else
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..scores import registry
-from ..scores.formulas import DEFAULT_K
 from .. import paths
-from ..documents import Document, IngestError, unique_names
+from ..documents import Document, unique_names
+from ..files import sha256_text
 from ..verdicts.verdict import Verdict
+from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, table_json,
+                      to_jsonable)
 
-log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Lifecycle of an investigation.
 CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED = "created", "running", "complete", "interrupted", "failed"
@@ -44,6 +45,9 @@ STATUSES = (CREATED, RUNNING, COMPLETE, INTERRUPTED, FAILED)
 
 # Result row kinds: a row of scores, or a document that cannot be scored (the row holds the reason).
 SCORED, UNSCORABLE = "scored", "error"
+
+# Collections: the investigation's own documents, and the reference set they are compared with.
+MAIN, REFERENCE = "main", "reference"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS investigations (
@@ -61,21 +65,23 @@ CREATE TABLE IF NOT EXISTS investigations (
 );
 CREATE TABLE IF NOT EXISTS documents (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    collection       TEXT NOT NULL DEFAULT 'main',
     position         INTEGER NOT NULL,
     name             TEXT NOT NULL,
     sha256           TEXT NOT NULL,
     text             TEXT NOT NULL,
     added_at         TEXT NOT NULL,
-    PRIMARY KEY (investigation_id, name)
+    PRIMARY KEY (investigation_id, collection, name)
 );
 CREATE TABLE IF NOT EXISTS results (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    collection       TEXT NOT NULL DEFAULT 'main',
     document         TEXT NOT NULL,
     sha256           TEXT NOT NULL,
     kind             TEXT NOT NULL,
     row              TEXT NOT NULL,
     computed_at      TEXT NOT NULL,
-    PRIMARY KEY (investigation_id, document)
+    PRIMARY KEY (investigation_id, collection, document)
 );
 CREATE TABLE IF NOT EXISTS artifacts (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
@@ -92,75 +98,8 @@ class StoreError(ValueError):
     """A problem with the investigation store the user can act on (unknown investigation, name taken, ...)."""
 
 
-@dataclass
-class Investigation:
-    """One investigation's metadata (not its documents or rows; see ``InvestigationStore.results``)."""
-
-    id: str
-    name: str
-    status: str
-    message: str
-    model_spec: str
-    model_identity: str
-    model_info: dict
-    settings: dict
-    verdict: Verdict | None
-    created_at: str
-    updated_at: str
-    n_documents: int = 0
-    n_scored: int = 0
-    n_unscorable: int = 0
-
-    @property
-    def n_done(self) -> int:
-        """Documents with a result (scored, or known to be unscorable)."""
-        return self.n_scored + self.n_unscorable
-
-    @property
-    def n_pending(self) -> int:
-        return max(0, self.n_documents - self.n_done)
-
-    @property
-    def model_name(self) -> str:
-        return str(self.model_info.get("name") or self.model_spec)
-
-    def as_dict(self) -> dict:
-        """Plain JSON-able facts, including the derived counts."""
-        out = asdict(self)
-        out.update(verdict=self.verdict.to_dict() if self.verdict is not None else None, n_done=self.n_done,
-                   n_pending=self.n_pending)
-        return out
-
-
-def text_sha256(text: str) -> str:
-    """SHA-256 of a text's UTF-8 bytes (what the report prints, so anyone can check which text was scored)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def to_jsonable(value):
-    """numpy / pandas values -> plain Python for JSON (NaN and infinities kept as floats)."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def dumps(value) -> str:
-    """JSON text for the store (NaN allowed, so a missing score survives a round trip)."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False, allow_nan=True)
 
 
 class InvestigationStore:
@@ -182,6 +121,8 @@ class InvestigationStore:
         con = self._connection()
         try:
             con.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
+            with self._write() as write:
+                _add_collections(write)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -278,12 +219,12 @@ class InvestigationStore:
         if not rows:
             raise StoreError(f"There is no investigation '{inv_id}' in {self.path}. "
                              "List them with: python -m provenance investigations list")
-        return _investigation_from_row(rows[0])
+        return investigation_from_row(rows[0])
 
     def list(self) -> list[Investigation]:
         """All investigations, most recently updated first."""
         rows = self._read(_SELECT_INVESTIGATIONS + " ORDER BY i.updated_at DESC, i.created_at DESC")
-        return [_investigation_from_row(r) for r in rows]
+        return [investigation_from_row(r) for r in rows]
 
     def table(self) -> pd.DataFrame:
         """All investigations as a table for display: id, name, status, model, documents, scored, unscorable,
@@ -349,81 +290,100 @@ class InvestigationStore:
 
     # ------------------------------------------------------------------------------------------ documents
 
-    def add_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
-        """Add documents (names made unique first). A document already present with the same name and text is
-        kept as is; one whose text changed replaces the old text and its result is discarded (it must be
-        re-scored). Returns the documents as stored (unique names)."""
+    def add_documents(self, ref: str, documents: Sequence[Document], *, collection: str = MAIN) -> list[Document]:
+        """Add documents to a collection (names made unique first). A document already present with the same name
+        and text is kept as is; one whose text changed replaces the old text and its result is discarded (it must
+        be re-scored). Returns the documents as stored (unique names)."""
         inv = self.get(ref)
         documents = unique_names(documents)
         now = _now()
         with self._write() as con:
             existing = {r["name"]: r["sha256"] for r in
-                        con.execute("SELECT name, sha256 FROM documents WHERE investigation_id = ?", (inv.id,))}
-            position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ?",
-                                   (inv.id,)).fetchone()[0]
+                        con.execute("SELECT name, sha256 FROM documents WHERE investigation_id = ? AND collection = ?",
+                                    (inv.id, collection))}
+            position = con.execute("SELECT COALESCE(MAX(position), -1) FROM documents WHERE investigation_id = ? "
+                                   "AND collection = ?", (inv.id, collection)).fetchone()[0]
             for doc in documents:
-                digest = text_sha256(doc.text)
+                digest = sha256_text(doc.text)
                 if existing.get(doc.name) == digest:
                     continue
                 if doc.name in existing:
                     con.execute("UPDATE documents SET sha256 = ?, text = ?, added_at = ? WHERE investigation_id = ? "
-                                "AND name = ?", (digest, doc.text, now, inv.id, doc.name))
-                    con.execute("DELETE FROM results WHERE investigation_id = ? AND document = ?", (inv.id, doc.name))
+                                "AND collection = ? AND name = ?",
+                                (digest, doc.text, now, inv.id, collection, doc.name))
+                    con.execute("DELETE FROM results WHERE investigation_id = ? AND collection = ? AND document = ?",
+                                (inv.id, collection, doc.name))
                 else:
                     position += 1
-                    con.execute("INSERT INTO documents (investigation_id, position, name, sha256, text, added_at) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", (inv.id, position, doc.name, digest, doc.text, now))
+                    con.execute("INSERT INTO documents (investigation_id, collection, position, name, sha256, text, "
+                                "added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (inv.id, collection, position, doc.name, digest, doc.text, now))
                 existing[doc.name] = digest
             con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
         return documents
 
-    def documents(self, ref: str) -> list[Document]:
-        """The investigation's documents in the order they were added."""
+    def documents(self, ref: str, *, collection: str = MAIN) -> list[Document]:
+        """The documents of a collection in the order they were added."""
         inv = self.get(ref)
-        rows = self._read("SELECT name, text FROM documents WHERE investigation_id = ? ORDER BY position", (inv.id,))
+        rows = self._read("SELECT name, text FROM documents WHERE investigation_id = ? AND collection = ? "
+                          "ORDER BY position", (inv.id, collection))
         return [Document(r["name"], r["text"]) for r in rows]
 
-    def documents_table(self, ref: str) -> pd.DataFrame:
+    def documents_table(self, ref: str, *, collection: str = MAIN) -> pd.DataFrame:
         """Documents without their texts: position, name, sha256, characters, status ('scored', 'error', 'pending')."""
         inv = self.get(ref)
         rows = self._read(
             "SELECT d.position, d.name, d.sha256, LENGTH(d.text) AS characters, "
             "COALESCE(r.kind, 'pending') AS status FROM documents d LEFT JOIN results r "
-            "ON r.investigation_id = d.investigation_id AND r.document = d.name AND r.sha256 = d.sha256 "
-            "WHERE d.investigation_id = ? ORDER BY d.position", (inv.id,))
+            "ON r.investigation_id = d.investigation_id AND r.collection = d.collection AND r.document = d.name "
+            "AND r.sha256 = d.sha256 WHERE d.investigation_id = ? AND d.collection = ? ORDER BY d.position",
+            (inv.id, collection))
         return pd.DataFrame([dict(r) for r in rows], columns=["position", "name", "sha256", "characters", "status"])
 
-    def pending_documents(self, ref: str, documents: Sequence[Document]) -> list[Document]:
-        """The documents (from ``documents``) that have no result yet in this investigation, by name and text
-        hash: what a resumed run still has to score."""
-        done = self.done_keys(ref)
-        return [d for d in unique_names(documents) if (d.name, text_sha256(d.text)) not in done]
-
-    def done_keys(self, ref: str) -> set[tuple[str, str]]:
-        """(document name, text SHA-256) of every document with a result (scored or unscorable)."""
+    def collections(self, ref: str) -> dict[str, int]:
+        """Collection name -> number of documents in it, for every collection of the investigation."""
         inv = self.get(ref)
-        rows = self._read("SELECT document, sha256 FROM results WHERE investigation_id = ?", (inv.id,))
+        rows = self._read("SELECT collection, COUNT(*) AS n FROM documents WHERE investigation_id = ? "
+                          "GROUP BY collection ORDER BY MIN(added_at), collection", (inv.id,))
+        return {r["collection"]: r["n"] for r in rows}
+
+    def pending_documents(self, ref: str, documents: Sequence[Document], *,
+                          collection: str = MAIN) -> list[Document]:
+        """The documents (from ``documents``) that have no result yet in this collection, by name and text hash:
+        what a resumed run still has to score."""
+        done = self.done_keys(ref, collection=collection)
+        return [d for d in unique_names(documents) if (d.name, sha256_text(d.text)) not in done]
+
+    def done_keys(self, ref: str, *, collection: str = MAIN) -> set[tuple[str, str]]:
+        """(document name, text SHA-256) of every document of a collection with a result (scored or unscorable)."""
+        inv = self.get(ref)
+        rows = self._read("SELECT document, sha256 FROM results WHERE investigation_id = ? AND collection = ?",
+                          (inv.id, collection))
         return {(r["document"], r["sha256"]) for r in rows}
 
     # ------------------------------------------------------------------------------------------ results
 
-    def add_result(self, ref: str, row: dict, *, text: str | None = None, sha256: str | None = None) -> None:
+    def add_result(self, ref: str, row: dict, *, text: str | None = None, sha256: str | None = None,
+                   collection: str = MAIN) -> None:
         """Store (or replace) one document's score row, committed immediately. ``row['document']`` names the
         document; its text hash is taken from ``sha256``, ``text``, or the stored document of that name."""
-        digest = sha256 if sha256 is not None else (text_sha256(text) if text is not None else None)
-        self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest])
+        digest = sha256 if sha256 is not None else (sha256_text(text) if text is not None else None)
+        self._put_rows(ref, [(dict(row), SCORED)], None if digest is None else [digest], collection)
 
-    def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None) -> None:
+    def add_results(self, ref: str, rows: Sequence[dict], *, hashes: Sequence[str] | None = None,
+                    collection: str = MAIN) -> None:
         """Store several score rows in one transaction (a batch); ``hashes`` are their texts' SHA-256 (else
         looked up from the stored documents of those names)."""
-        self._put_rows(ref, [(dict(r), SCORED) for r in rows], hashes)
+        self._put_rows(ref, [(dict(r), SCORED) for r in rows], hashes, collection)
 
-    def add_unscorable(self, ref: str, document: str, message: str, *, sha256: str | None = None) -> None:
+    def add_unscorable(self, ref: str, document: str, message: str, *, sha256: str | None = None,
+                       collection: str = MAIN) -> None:
         """Record that a document cannot be scored (e.g. too short) and why; it counts as done when resuming."""
         self._put_rows(ref, [({"document": document, "error": message}, UNSCORABLE)],
-                       None if sha256 is None else [sha256])
+                       None if sha256 is None else [sha256], collection)
 
-    def _put_rows(self, ref: str, rows: Sequence[tuple[dict, str]], hashes: Sequence[str] | None) -> None:
+    def _put_rows(self, ref: str, rows: Sequence[tuple[dict, str]], hashes: Sequence[str] | None,
+                  collection: str) -> None:
         inv = self.get(ref)
         now = _now()
         with self._write() as con:
@@ -433,49 +393,68 @@ class InvestigationStore:
                     raise StoreError("A result row needs a 'document' name.")
                 digest = hashes[i] if hashes is not None else None
                 if digest is None:
-                    found = con.execute("SELECT sha256 FROM documents WHERE investigation_id = ? AND name = ?",
-                                        (inv.id, name)).fetchone()
+                    found = con.execute("SELECT sha256 FROM documents WHERE investigation_id = ? AND collection = ? "
+                                        "AND name = ?", (inv.id, collection, name)).fetchone()
                     if found is None:
                         raise StoreError(f"The investigation has no document named '{name}'; add it first.")
                     digest = found["sha256"]
-                con.execute("INSERT OR REPLACE INTO results (investigation_id, document, sha256, kind, row, "
-                            "computed_at) VALUES (?, ?, ?, ?, ?, ?)", (inv.id, name, digest, kind, dumps(row), now))
+                con.execute("INSERT OR REPLACE INTO results (investigation_id, collection, document, sha256, kind, "
+                            "row, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (inv.id, collection, name, digest, kind, dumps(row), now))
             con.execute("UPDATE investigations SET updated_at = ? WHERE id = ?", (now, inv.id))
 
-    def update_result_fields(self, ref: str, document: str, fields: dict) -> None:
+    def update_result_fields(self, ref: str, document: str, fields: dict, *, collection: str = MAIN) -> None:
         """Merge extra columns (e.g. a per-document ``p_value`` or ``verdict``) into a stored score row."""
+        self.set_result_fields(ref, {document: fields}, collection=collection)
+
+    def set_result_fields(self, ref: str, fields: Mapping[str, Mapping], *, drop: Sequence[str] = (),
+                          collection: str = MAIN) -> None:
+        """In one transaction: remove the keys ``drop`` from every score row of the collection (fields an earlier
+        computation added that no longer apply), then merge ``fields[document]`` into each named document's row.
+        A StoreError names the first document without a score row (nothing is changed then)."""
         inv = self.get(ref)
         with self._write() as con:
-            found = con.execute("SELECT row FROM results WHERE investigation_id = ? AND document = ? AND kind = ?",
-                                (inv.id, document, SCORED)).fetchone()
-            if found is None:
-                raise StoreError(f"The investigation has no score row for '{document}'.")
-            row = json.loads(found["row"])
-            row.update(to_jsonable(fields))
-            con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND document = ?",
-                        (dumps(row), inv.id, document))
+            rows = {r["document"]: json.loads(r["row"]) for r in con.execute(
+                "SELECT document, row FROM results WHERE investigation_id = ? AND collection = ? AND kind = ?",
+                (inv.id, collection, SCORED))}
+            missing = [d for d in fields if d not in rows]
+            if missing:
+                raise StoreError(f"The investigation has no score row for '{missing[0]}'.")
+            for document, row in rows.items():
+                changed = [k for k in drop if k in row]
+                for key in changed:
+                    del row[key]
+                if document in fields:
+                    row.update(to_jsonable(dict(fields[document])))
+                elif not changed:
+                    continue
+                con.execute("UPDATE results SET row = ? WHERE investigation_id = ? AND collection = ? AND document = ?",
+                            (dumps(row), inv.id, collection, document))
 
-    def results(self, ref: str) -> pd.DataFrame:
-        """One row per scored document, in document order: ``document, tokens, nll, perplexity``, the score
-        columns, then any extra columns, plus ``sha256``. Only rows for the documents' current texts count."""
+    def results(self, ref: str, *, collection: str = MAIN) -> pd.DataFrame:
+        """One row per scored document of a collection, in document order: ``document, tokens, nll, perplexity``,
+        the score columns, then any extra columns, plus ``sha256``. Only rows for the documents' current texts
+        count."""
         inv = self.get(ref)
         rows = self._read(
             "SELECT r.row, r.sha256 FROM results r JOIN documents d ON d.investigation_id = r.investigation_id "
-            "AND d.name = r.document AND d.sha256 = r.sha256 WHERE r.investigation_id = ? AND r.kind = ? "
-            "ORDER BY d.position", (inv.id, SCORED))
+            "AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256 "
+            "WHERE r.investigation_id = ? AND r.collection = ? AND r.kind = ? ORDER BY d.position",
+            (inv.id, collection, SCORED))
         records = []
         for r in rows:
             record = json.loads(r["row"])
             record["sha256"] = r["sha256"]
             records.append(record)
-        return _ordered_frame(records, inv.settings.get("scores"))
+        return ordered_frame(records, inv.settings.get("scores"))
 
-    def unscorable(self, ref: str) -> dict[str, str]:
+    def unscorable(self, ref: str, *, collection: str = MAIN) -> dict[str, str]:
         """Document name -> the sentence saying why it could not be scored."""
         inv = self.get(ref)
         rows = self._read("SELECT r.document, r.row FROM results r JOIN documents d ON d.investigation_id = "
-                          "r.investigation_id AND d.name = r.document AND d.sha256 = r.sha256 "
-                          "WHERE r.investigation_id = ? AND r.kind = ? ORDER BY d.position", (inv.id, UNSCORABLE))
+                          "r.investigation_id AND d.collection = r.collection AND d.name = r.document "
+                          "AND d.sha256 = r.sha256 WHERE r.investigation_id = ? AND r.collection = ? AND r.kind = ? "
+                          "ORDER BY d.position", (inv.id, collection, UNSCORABLE))
         return {r["document"]: json.loads(r["row"]).get("error", "") for r in rows}
 
     # ------------------------------------------------------------------------------------------ artifacts
@@ -483,14 +462,25 @@ class InvestigationStore:
     def put_artifact(self, ref: str, name: str, value) -> None:
         """Attach a named result to an investigation (replacing one of the same name): a DataFrame (stored as a
         table) or any JSON-able value (dicts, lists, numbers, strings; numpy values are converted)."""
+        self.put_artifacts(ref, {name: value})
+
+    def put_artifacts(self, ref: str, artifacts: Mapping[str, object]) -> None:
+        """Several ``put_artifact`` in one transaction; a None value deletes the artifact of that name instead, so
+        a computation that found nothing this time leaves nothing of an earlier run behind."""
         inv = self.get(ref)
-        if isinstance(value, pd.DataFrame):
-            kind, data = "table", value.to_json(orient="split", date_format="iso", double_precision=15)
-        else:
-            kind, data = "json", dumps(value)
+        encoded = {}
+        for name, value in artifacts.items():
+            if isinstance(value, pd.DataFrame):
+                encoded[name] = ("frame", table_json(value))
+            elif value is not None:
+                encoded[name] = ("json", dumps(value))
         with self._write() as con:
-            con.execute("INSERT OR REPLACE INTO artifacts (investigation_id, name, kind, data, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?)", (inv.id, name, kind, data, _now()))
+            for name in artifacts:
+                if name in encoded:
+                    con.execute("INSERT OR REPLACE INTO artifacts (investigation_id, name, kind, data, updated_at) "
+                                "VALUES (?, ?, ?, ?, ?)", (inv.id, name, *encoded[name], _now()))
+                else:
+                    con.execute("DELETE FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
 
     def get_artifact(self, ref: str, name: str, default=None):
         """A stored artifact (a DataFrame for tables), or ``default`` when there is none of that name."""
@@ -498,130 +488,52 @@ class InvestigationStore:
         rows = self._read("SELECT kind, data FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
         if not rows:
             return default
-        return _load_artifact(rows[0]["kind"], rows[0]["data"])
+        return load_artifact(rows[0]["kind"], rows[0]["data"])
 
     def artifacts(self, ref: str) -> dict:
         """All artifacts of an investigation by name."""
         inv = self.get(ref)
         rows = self._read("SELECT name, kind, data FROM artifacts WHERE investigation_id = ? ORDER BY name",
                           (inv.id,))
-        return {r["name"]: _load_artifact(r["kind"], r["data"]) for r in rows}
+        return {r["name"]: load_artifact(r["kind"], r["data"]) for r in rows}
 
     def delete_artifact(self, ref: str, name: str) -> None:
         inv = self.get(ref)
         with self._write() as con:
             con.execute("DELETE FROM artifacts WHERE investigation_id = ? AND name = ?", (inv.id, name))
 
-    # ------------------------------------------------------------------------------------------ compare
-
-    def compare(self, first: str, second: str) -> pd.DataFrame:
-        """Documents shared by two investigations (same text, by SHA-256), side by side with score differences.
-
-        Columns: ``document`` (name in the first), ``document_b`` (name in the second), ``sha256``, then for every
-        numeric column both have (tokens, nll, perplexity, scores): ``<col>_a``, ``<col>_b`` and
-        ``<col>_diff`` = b - a.
-        """
-        a, b = self.results(first), self.results(second)
-        return compare_tables(a, b)
-
-
-def compare_facts(a: Investigation, b: Investigation) -> pd.DataFrame:
-    """Two investigations' facts side by side (model, status, counts, verdict, every setting): columns ``fact``,
-    ``first``, ``second`` and ``same`` (False where they differ), so a reader sees why their scores may differ."""
-    def facts(inv: Investigation) -> dict:
-        out = {"name": inv.name, "model": inv.model_name, "model identity": inv.model_identity,
-               "status": inv.status, "documents": inv.n_documents, "scored": inv.n_scored,
-               "unscorable": inv.n_unscorable, "pending": inv.n_pending,
-               "verdict": inv.verdict.words() if inv.verdict else "",
-               "created": inv.created_at, "updated": inv.updated_at}
-        out.update({f"setting: {k}": v for k, v in inv.settings.items()})
-        return out
-
-    fa, fb = facts(a), facts(b)
-    keys = list(dict.fromkeys(list(fa) + list(fb)))
-    show = lambda v: "" if v is None else (json.dumps(to_jsonable(v)) if isinstance(v, (dict, list)) else str(v))  # noqa: E731
-    rows = [{"fact": k, "first": show(fa.get(k)), "second": show(fb.get(k))} for k in keys]
-    frame = pd.DataFrame(rows, columns=["fact", "first", "second"])
-    frame["same"] = frame["first"] == frame["second"]
-    return frame
-
-
-def compare_tables(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Join two result tables on ``sha256`` (first occurrence of each text) and subtract shared numeric columns."""
-    keys = ["document", "sha256"]
-    numeric = [c for c in a.columns if c in b.columns and c not in keys
-               and pd.api.types.is_numeric_dtype(a[c]) and pd.api.types.is_numeric_dtype(b[c])]
-    columns = ["document", "document_b", "sha256"] + [f"{c}_{s}" for c in numeric for s in ("a", "b", "diff")]
-    if a.empty or b.empty or "sha256" not in a or "sha256" not in b:
-        return pd.DataFrame(columns=columns)
-    left = a.drop_duplicates("sha256")[keys + numeric]
-    right = b.drop_duplicates("sha256")[keys + numeric]
-    merged = left.merge(right, on="sha256", suffixes=("_a", "_b"))
-    out = pd.DataFrame({"document": merged["document_a"], "document_b": merged["document_b"],
-                        "sha256": merged["sha256"]})
-    for c in numeric:
-        out[f"{c}_a"], out[f"{c}_b"] = merged[f"{c}_a"], merged[f"{c}_b"]
-        out[f"{c}_diff"] = merged[f"{c}_b"] - merged[f"{c}_a"]
-    return out[columns].reset_index(drop=True)
-
 
 _SELECT_INVESTIGATIONS = """
 SELECT i.*,
-  (SELECT COUNT(*) FROM documents d WHERE d.investigation_id = i.id) AS n_documents,
-  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
-     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'scored') AS n_scored,
-  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id AND d.name = r.document
-     AND d.sha256 = r.sha256 WHERE r.investigation_id = i.id AND r.kind = 'error') AS n_unscorable
+  (SELECT COUNT(*) FROM documents d WHERE d.investigation_id = i.id AND d.collection = 'main') AS n_documents,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id
+     AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256
+     WHERE r.investigation_id = i.id AND r.collection = 'main' AND r.kind = 'scored') AS n_scored,
+  (SELECT COUNT(*) FROM results r JOIN documents d ON d.investigation_id = r.investigation_id
+     AND d.collection = r.collection AND d.name = r.document AND d.sha256 = r.sha256
+     WHERE r.investigation_id = i.id AND r.collection = 'main' AND r.kind = 'error') AS n_unscorable
 FROM investigations i"""
 
 
-def _investigation_from_row(row: sqlite3.Row) -> Investigation:
-    return Investigation(
-        id=row["id"], name=row["name"], status=row["status"], message=row["message"], model_spec=row["model_spec"],
-        model_identity=row["model_identity"], model_info=json.loads(row["model_info"] or "{}"),
-        settings=json.loads(row["settings"] or "{}"), verdict=_stored_verdict(row["verdict"]),
-        created_at=row["created_at"], updated_at=row["updated_at"], n_documents=row["n_documents"],
-        n_scored=row["n_scored"], n_unscorable=row["n_unscorable"])
+def _add_collections(con: sqlite3.Connection) -> None:
+    """Bring a store written before collections existed (schema 1) up to date, inside the caller's transaction:
+    the documents and results tables are rebuilt with a ``collection`` column (every old row in ``MAIN``) and the
+    collection in their keys. Stores already up to date are left alone."""
+    for table in ("documents", "results"):
+        columns = [r["name"] for r in con.execute(f"PRAGMA table_info({table})")]
+        if "collection" in columns:
+            continue
+        con.execute(f"ALTER TABLE {table} RENAME TO {table}_schema1")
+        con.execute(_table_sql(table))
+        kept = ", ".join(columns)
+        con.execute(f"INSERT INTO {table} (collection, {kept}) SELECT '{MAIN}', {kept} FROM {table}_schema1")
+        con.execute(f"DROP TABLE {table}_schema1")
 
 
-def _stored_verdict(text: str | None) -> Verdict | None:
-    """The stored verdict as a value; None when there is none or it cannot be read (logged, never fatal: an
-    unreadable verdict must not hide the investigation's scores)."""
-    if not text:
-        return None
-    try:
-        return Verdict.from_dict(json.loads(text))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        log.warning("unreadable stored verdict %r: %s", text[:200], exc)
-        return None
-
-
-def _ordered_frame(records: list[dict], scores: Sequence[str] | None) -> pd.DataFrame:
-    """Rows -> DataFrame with the pipeline's column order first, then score columns, extras, and sha256 last."""
-    from ..scores.table import BASE_COLUMNS
-
-    seen: dict[str, None] = {}
-    for record in records:
-        seen.update(dict.fromkeys(record))
-    order = [c for c in BASE_COLUMNS if c in seen or not records]
-    order += [c for c in (scores or registry.SCORES) if c in seen and c not in order]
-    order += [c for c in seen if c not in order and c != "sha256"]
-    order.append("sha256")
-    frame = pd.DataFrame(records, columns=order)
-    for c in order:
-        if c not in ("document", "sha256") and frame[c].dtype == object:
-            converted = pd.to_numeric(frame[c], errors="coerce")
-            if converted.notna().sum() == frame[c].notna().sum():
-                frame[c] = converted
-    return frame
-
-
-def _load_artifact(kind: str, data: str):
-    if kind == "table":
-        from io import StringIO
-
-        return pd.read_json(StringIO(data), orient="split")
-    return json.loads(data)
+def _table_sql(table: str) -> str:
+    """The CREATE TABLE statement of one table, as ``_SCHEMA`` writes it."""
+    start = _SCHEMA.index(f"CREATE TABLE IF NOT EXISTS {table} (")
+    return _SCHEMA[start: _SCHEMA.index(");", start) + 2]
 
 
 class _Transaction:
@@ -639,163 +551,3 @@ class _Transaction:
             self.con.execute("COMMIT")
         else:
             self.con.execute("ROLLBACK")
-
-
-# ---------------------------------------------------------------------------------------------- running
-
-
-@dataclass
-class InvestigationRun:
-    """What ``run_investigation`` returns: the investigation after the run, the full result table (earlier runs
-    included), the sentences for unscorable documents, the TokenStats computed in this run (for per-token views),
-    how many documents this run scored and skipped, and whether it was cancelled."""
-
-    investigation: Investigation
-    table: pd.DataFrame
-    errors: dict[str, str]
-    stats: dict = field(default_factory=dict)
-    scored_now: int = 0
-    skipped: int = 0
-    cancelled: bool = False
-
-
-def scoring_settings_record(scores: Sequence[str], *, k: float, settings, ref_model=None, observer=None) -> dict:
-    """The settings that change the numbers, as stored with an investigation (and compared when resuming)."""
-    return {
-        "scores": list(dict.fromkeys(scores)), "k": float(k), "window": settings.window, "stride": settings.stride,
-        "top_k": settings.top_k, "max_window": settings.max_window,
-        "ref_model": None if ref_model is None else {"spec": ref_model.spec, "identity": ref_model.identity},
-        "observer": None if observer is None else {"spec": observer.spec, "identity": observer.identity},
-    }
-
-
-def scoring_settings_from_record(record: dict, *, min_top_k: int = 0):
-    """The ``ScoringSettings`` an investigation was scored with (from its stored settings record), so a later view
-    (e.g. per-token statistics) sees the same windows; ``min_top_k`` asks for at least that many alternatives."""
-    from ..lm.token_stats import ScoringSettings
-
-    defaults = ScoringSettings()
-    return ScoringSettings(window=record.get("window", defaults.window), stride=record.get("stride", defaults.stride),
-                           top_k=max(int(record.get("top_k") or 0), min_top_k),
-                           max_window=int(record.get("max_window") or defaults.max_window))
-
-
-def open_investigation(store: InvestigationStore, ref: str | None, model, record: dict) -> Investigation:
-    """Find the investigation ``ref`` (id or name) or create it with this model and settings record. An existing
-    one must have been run with the same model identity and settings, or a StoreError explains the difference."""
-    inv = store.find(ref) if ref else None
-    if inv is None:
-        return store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
-                            settings=record)
-    if inv.model_identity and inv.model_identity != model.identity:
-        raise StoreError(f"The investigation '{inv.name}' was run with the model {inv.model_name} "
-                         f"({inv.model_identity[:12]}), not {model.name} ({model.identity[:12]}); its scores cannot "
-                         "be mixed. Use the same model, or start a new investigation with another name.")
-    if inv.settings and _comparable(inv.settings) != _comparable(record):
-        changed = sorted(k for k in set(inv.settings) | set(record) if inv.settings.get(k) != record.get(k))
-        raise StoreError(f"The investigation '{inv.name}' was run with different settings ({', '.join(changed)}); "
-                         "its scores cannot be mixed. Use the same settings, or start a new investigation.")
-    if not inv.model_identity:
-        inv = store.update_metadata(inv.id, model_spec=model.spec, model_identity=model.identity,
-                                    model_info=model.describe(), settings=record)
-    return inv
-
-
-def _comparable(record: dict) -> str:
-    return json.dumps(to_jsonable(record), sort_keys=True)
-
-
-def run_investigation(
-    store: InvestigationStore,
-    investigation: str | None,
-    model,
-    documents: Sequence[Document],
-    scores: Sequence[str] = registry.default_scores(),
-    *,
-    k: float = DEFAULT_K,
-    settings=None,
-    cache=None,
-    ref_model=None,
-    observer=None,
-    ingest_errors: Iterable[IngestError] = (),
-    batch_documents: int = 16,
-    progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    on_row: Callable[[dict], None] | None = None,
-) -> InvestigationRun:
-    """Score documents as part of an investigation, saving every row as it is computed and resuming where an
-    earlier run stopped: the one path the CLI and the dashboard share.
-
-    ``investigation`` is an id or name (created when unknown; None creates one with a dated name). Documents are
-    added to it; those already done (same name and text) are skipped. The rest are scored ``batch_documents`` at a
-    time with ``pipeline.score_documents``; each row is committed as soon as ``on_row`` delivers it, so a killed
-    process loses at most one batch. ``ingest_errors`` (files that could not be read) are kept as the artifact
-    ``ingest_errors``. ``progress(tokens_done, tokens_total)`` covers the whole run. When ``should_stop()`` turns
-    True the run ends between batches with status 'interrupted' and ``cancelled=True``; other errors mark the
-    investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
-    finished row saved; calling this again with the same documents resumes it.
-    """
-    from ..scores.table import score_documents, tokens_to_score, validate_scores
-    from ..lm.token_stats import ScoringCancelled, ScoringSettings
-
-    settings = settings or ScoringSettings()
-    scores = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
-    record = scoring_settings_record(scores, k=k, settings=settings, ref_model=ref_model, observer=observer)
-    inv = open_investigation(store, investigation, model, record)
-    documents = store.add_documents(inv.id, documents)
-    errors_list = [{"source": e.source, "message": e.message} for e in ingest_errors]
-    if errors_list:
-        previous = store.get_artifact(inv.id, "ingest_errors", []) or []
-        merged = previous + [e for e in errors_list if e not in previous]
-        store.put_artifact(inv.id, "ingest_errors", merged)
-    pending = store.pending_documents(inv.id, documents)
-    skipped = len(documents) - len(pending)
-    hashes = {d.name: text_sha256(d.text) for d in pending}
-    total = tokens_to_score(model, [d.text for d in pending], scores) if progress else 0
-    offset = 0
-    stats: dict = {}
-    scored_now = 0
-    cancelled = False
-    store.set_status(inv.id, RUNNING, f"{len(pending)} document(s) to score, {skipped} already done.")
-
-    def save_row(row: dict) -> None:
-        nonlocal scored_now
-        store.add_results(inv.id, [row], hashes=[hashes[row["document"]]])
-        scored_now += 1
-        if on_row is not None:
-            on_row(row)
-
-    try:
-        for lo in range(0, len(pending), max(1, batch_documents)):
-            if should_stop is not None and should_stop():
-                raise ScoringCancelled("Scoring was cancelled.")
-            batch = pending[lo: lo + max(1, batch_documents)]
-            batch_total = [0]
-
-            def batch_progress(done: int, batch_tokens: int) -> None:
-                batch_total[0] = batch_tokens  # tokens this batch computes (cached documents cost nothing)
-                if progress is not None:
-                    progress(min(offset + done, total), total)
-
-            result = score_documents(model, batch, scores, k=k, settings=settings, cache=cache, ref_model=ref_model,
-                                     observer=observer, progress=batch_progress, should_stop=should_stop,
-                                     on_row=save_row)
-            for name, message in result.errors.items():
-                store.add_unscorable(inv.id, name, message, sha256=hashes[name])
-            stats.update(result.stats)
-            offset += batch_total[0]
-        if progress is not None and total:
-            progress(total, total)
-        store.set_status(inv.id, COMPLETE, f"{scored_now} document(s) scored in this run, {skipped} were already "
-                                           "done.")
-    except ScoringCancelled:
-        cancelled = True
-        store.set_status(inv.id, INTERRUPTED, "Cancelled; run it again to score the remaining documents.")
-    except BaseException as exc:
-        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        store.set_status(inv.id, INTERRUPTED if interrupted else FAILED,
-                         "Stopped; run it again to resume." if interrupted else f"Failed: {exc}")
-        raise
-    return InvestigationRun(investigation=store.get(inv.id), table=store.results(inv.id),
-                            errors=store.unscorable(inv.id), stats=stats, scored_now=scored_now, skipped=skipped,
-                            cancelled=cancelled)

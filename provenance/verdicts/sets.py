@@ -1,6 +1,8 @@
-"""Scores -> calibrated verdicts for a suspect set against a reference set: the one path the CLI and the dashboard
-share. The statistics themselves are the pure functions of the other verdicts modules; this module decides which apply, runs
-them in the right order (shift check first) and packages the result for tables, cards and reports.
+"""Scores -> calibrated verdicts for a suspect set against a reference set, and for a labelled set: pure functions of
+score tables and texts (the use cases that score and record them are in ``investigations.reference`` and
+``investigations.labelled``). The statistics themselves are the pure functions of the other verdicts modules; this
+module decides which apply, runs them in the right order (shift check first) and packages the result for tables,
+cards and reports.
 """
 
 from __future__ import annotations
@@ -140,23 +142,6 @@ def set_verdict_from_documents(documents: pd.DataFrame, fpr: float, shift: Shift
                       problems=list(problems) or ["no document could be judged (each is too short to score "
                                                   "reliably)"])
     return decide(min(1.0, float(p.min()) * len(p)), fpr, method=method, problems=problems, shift=shift)
-
-
-def save_comparison(store, investigation: str, comparison: SetComparison, reference: pd.DataFrame) -> None:
-    """Keep a comparison with its investigation: per-document p-values and verdicts as result fields, the reference
-    scores, the set-level findings and notes as artifacts, and the set Verdict as the investigation's verdict."""
-    for row in comparison.documents.itertuples(index=False):
-        fields = {c: getattr(row, c) for c in comparison.documents.columns
-                  if c.startswith("p_") or c.startswith("verdict")}
-        store.update_result_fields(investigation, row.document, fields)
-    store.put_artifact(investigation, "reference_scores", reference)
-    summary = comparison.summary()
-    for name in ("shift_check", "dataset_inference", "false_positive_mode"):
-        if summary[name] is not None:
-            store.put_artifact(investigation, name, summary[name])
-    store.set_verdict(investigation, comparison.verdict)
-    if comparison.notes:
-        store.put_artifact(investigation, "notes", comparison.notes)
 
 
 META_SCORE_NAME = "chunk_meta"

@@ -201,6 +201,28 @@ def test_null_draws_are_cached_per_model_and_generator(planted):
     assert len(other) == 20 and calls and len(list(planted["null_dir"].glob("*.json"))) == 2
 
 
+def test_null_draws_are_kept_chunk_by_chunk_and_a_stopped_run_scores_only_what_is_missing(tiny_model, tmp_path):
+    """The draws are kept before scoring and the NLLs after every chunk: a stop loses at most one chunk, and the next
+    call scores exactly the missing draws, so the null equals the one an uninterrupted run computes."""
+    from provenance.lm.token_stats import ScoringCancelled
+
+    generator = ghost.GhostGenerator(words=4)
+    cache = ghost.NullCache(tmp_path / "nulls")
+    key = ghost.NullCache.key(tiny_model, generator, ScoringSettings(), "")
+    with pytest.raises(ScoringCancelled):
+        ghost.null_nll(tiny_model, generator, 30, null_cache=cache, rng=random.Random(5), chunk=10,
+                       should_stop=lambda: len(cache.load(key)[1]) >= 10)
+    texts, values = ghost.NullCache(tmp_path / "nulls").load(key)  # what a new process finds on disk
+    assert len(texts) == 30 and len(values) == 10
+    ticks = []
+    resumed = ghost.null_nll(tiny_model, generator, 30, null_cache=ghost.NullCache(tmp_path / "nulls"),
+                             rng=random.Random(99), chunk=10, progress=lambda d, t: ticks.append((d, t)))
+    assert ticks[-1][0] == ticks[-1][1] and all(d <= t for d, t in ticks)  # progress over the 20 missing draws
+    uninterrupted = ghost.null_nll(tiny_model, generator, 30, null_cache=ghost.NullCache(), rng=random.Random(5))
+    assert resumed == pytest.approx(uninterrupted)
+    assert ghost.NullCache(tmp_path / "nulls").load(key)[0] == texts  # the same draws, none drawn anew
+
+
 def test_batched_greedy_decoding_matches_one_prompt_at_a_time(planted):
     model = planted["model"]
     prompts = [ghost.last_k_prompts(e, 2)[0] for e in planted["by_count"][50] + planted["absent"][:2]]

@@ -116,13 +116,53 @@ def test_embedding_refuses_unsupported_and_non_utf8_files(tmp_path, entries):
     with pytest.raises(ghost.GhostError, match="not UTF-8"):
         ghost.embed_files([tmp_path / "b.txt"], tmp_path / "out", entries)
 
+
 def test_embedding_refuses_two_inputs_with_the_same_name(tmp_path, entries):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "doc.txt").write_text("One. Two.")
     with pytest.raises(ghost.GhostError, match="overwrite each other"):
         ghost.embed_files([tmp_path / "a" / "doc.txt", tmp_path / "b" / "doc.txt"], tmp_path / "out", entries)
+    with pytest.raises(ghost.GhostError, match="overwrite each other in the archive"):
+        ghost.embed_uploads([("a/doc.txt", b"One. Two."), ("b/doc.txt", b"Three. Four.")], entries)
 
+
+def test_uploads_are_embedded_as_bytes_exactly_as_files_are(tmp_path, entries):
+    """embed_uploads takes (name, bytes) and gives bytes back, nothing written anywhere: the same marked bytes and
+    placements as embed_files writes for the same files, a manifest naming the files, and a .zip of them."""
+    import hashlib
+    import io
+    import zipfile
+
+    docx = pytest.importorskip("docx")
+    d = docx.Document()
+    d.add_paragraph("First sentence. Second sentence.")
+    buffer = io.BytesIO()
+    d.save(buffer)
+    files = [("a.txt", codecs.BOM_UTF8 + "One. Two. Three.\r\n".encode()), ("b.md", b"# T\n\nAlpha. Beta.\n"),
+             ("c.html", b"<html><body><p>Uno. Dos.</p></body></html>"), ("../d.docx", buffer.getvalue())]
+    marked = ghost.embed_uploads(files, entries, repetitions=2, rng=random.Random(8))
+    assert list(marked.files) == ["a.txt", "b.md", "c.html", "d.docx"]  # an upload's name never leaves its folder
+    for (name, data), (_, out), doc in zip(files, marked.files.items(), marked.manifest["documents"]):
+        assert doc["source"] == doc["output"] == ghost.embedding.safe_filename(name)
+        assert doc["source_sha256"] == hashlib.sha256(data).hexdigest()
+        assert doc["output_sha256"] == hashlib.sha256(out).hexdigest()
+    text, bom = ghost.decode_utf8_exact(marked.files["a.txt"], "a.txt")
+    restored = ghost.remove_placements(text, ghost.placements_from_manifest(marked.manifest["documents"][0]))
+    assert bom and ghost.encode_utf8_exact(restored, bom) == files[0][1]
+    texts = [p.text for p in docx.Document(io.BytesIO(marked.files["d.docx"])).paragraphs]
+    assert sum(t.count(e.identifier) for t in texts for e in entries) == 6
+    for name, data in files[:3]:  # the file-based path gives the same bytes and placements
+        (tmp_path / name).write_bytes(data)
+    on_disk = ghost.embed_files([tmp_path / n for n, _ in files[:3]], tmp_path / "out", entries, repetitions=2,
+                                rng=random.Random(8))
+    for name, doc, disk in zip(["a.txt", "b.md", "c.html"], marked.manifest["documents"], on_disk["documents"]):
+        assert (tmp_path / "out" / name).read_bytes() == marked.files[name]
+        assert disk["placements"] == doc["placements"]
+    with zipfile.ZipFile(io.BytesIO(marked.archive())) as archive:
+        assert sorted(archive.namelist()) == ["a.txt", "b.md", "c.html", "d.docx", "manifest.json"]
+        assert archive.read("c.html") == marked.files["c.html"]
+        assert json.loads(archive.read("manifest.json")) == marked.manifest
 
 
 def test_cli_embed_writes_marked_copies_and_a_manifest(tmp_path, capsys):

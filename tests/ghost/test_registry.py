@@ -65,6 +65,15 @@ def test_malformed_registry_gives_a_clear_error(tmp_path, content, message):
         ghost.load_registry(path)
 
 
+def test_pasted_identifiers_become_entries_of_the_generator_that_made_them():
+    generator = ghost.GhostGenerator(words=4, lead_in="Note:")
+    made = [generator.draw() for _ in range(2)]
+    entries = ghost.entries_from_lines(f"  {made[0]}  \n\n{made[1]}\n", generator)
+    assert [e.identifier for e in entries] == made and all(e.generator == generator for e in entries)
+    with pytest.raises(ghost.GhostError, match="was not made with these generator settings"):
+        ghost.entries_from_lines(f"{made[0]}\nsomething else entirely", generator)
+
+
 def test_cli_new_verify_and_tamper(tmp_path, capsys):
     reg, pub = tmp_path / "reg.json", tmp_path / "public.json"
     assert cli_main(["ghost", "new", "--count", "3", "--words", "5", "--registry", str(reg),

@@ -1,4 +1,5 @@
-"""The investigation store: persistence as rows arrive, resume, list/get/rename/delete/compare, artifacts, threads."""
+"""The investigation store: persistence as rows arrive, collections, list/get/rename/delete, artifacts, threads,
+and opening a store written by an older version."""
 
 from __future__ import annotations
 
@@ -14,24 +15,18 @@ import pandas as pd
 import pytest
 
 from textgen import random_sentences
-from provenance.documents import Document, IngestError
-from provenance.scores.table import score_documents
-from provenance.lm.token_stats import ScoringSettings
+from provenance.documents import Document
 from provenance import paths
 from provenance.verdicts.verdict import decide
 from provenance.investigations.store import (
-    COMPLETE,
     CREATED,
     FAILED,
-    INTERRUPTED,
+    MAIN,
+    REFERENCE,
     InvestigationStore,
     StoreError,
-    compare_tables,
-    run_investigation,
-    text_sha256,
 )
-
-SCORES = ("loss", "zlib", "mink")
+from provenance.files import sha256_text as text_sha256
 
 
 @pytest.fixture
@@ -168,19 +163,107 @@ def test_artifacts_json_and_tables(store):
     assert store.get_artifact(inv.id, "calibration") == {"auc": 0.5}
     store.delete_artifact(inv.id, "calibration")
     assert store.get_artifact(inv.id, "calibration") is None
+    store.put_artifacts(inv.id, {"calibration": {"auc": 0.7}, "ghost_detection": None, "notes": ["a note"]})
+    assert store.artifacts(inv.id) == {"calibration": {"auc": 0.7}, "notes": ["a note"]}
 
 
-def test_compare_joins_shared_texts(store):
-    a, b = store.create("a"), store.create("b")
-    store.add_documents(a.id, [Document("one", "text one"), Document("two", "text two"), Document("only-a", "x")])
-    store.add_documents(b.id, [Document("2", "text two"), Document("1", "text one"), Document("only-b", "y")])
-    store.add_results(a.id, [row("one", -3.0), row("two", -2.0), row("only-a", -1.0)])
-    store.add_results(b.id, [row("2", -1.5), row("1", -3.5), row("only-b", -1.0)])
-    cmp = store.compare(a.id, b.id)
-    assert list(cmp["document"]) == ["one", "two"] and list(cmp["document_b"]) == ["1", "2"]
-    assert cmp["loss_diff"].tolist() == pytest.approx([-0.5, 0.5])
-    assert {"loss_a", "loss_b", "perplexity_diff"} <= set(cmp.columns)
-    assert compare_tables(pd.DataFrame(), store.results(b.id)).empty
+def test_tables_keep_infinities_nan_and_types(store):
+    """A ROC table starts at threshold +inf: stored tables keep every float as it was (pandas' JSON writer turns
+    infinities into null), and tables written by an older store are still read."""
+    inv = store.create("x")
+    roc = pd.DataFrame({"score": ["loss", "loss", "zlib"], "fpr": [0.0, 0.5, float("nan")],
+                        "threshold": [float("inf"), -1.25, float("-inf")], "n": [1, 2, 3], "hit": [True, False, True]})
+    store.put_artifact(inv.id, "roc_curves", roc)
+    pd.testing.assert_frame_equal(store.get_artifact(inv.id, "roc_curves"), roc)
+    older = pd.DataFrame({"identifier": ["a b"], "p_value": [0.25]})
+    with store._write() as con:
+        con.execute("INSERT INTO artifacts VALUES (?, 'older', 'table', ?, '2024-01-01')",
+                    (inv.id, older.to_json(orient="split")))
+    pd.testing.assert_frame_equal(store.get_artifact(inv.id, "older"), older)
+
+
+def test_collections_keep_their_own_documents_and_rows(store):
+    """A reference set (or any other collection) lives beside the investigation's own documents: same names allowed,
+    rows and pending work kept apart, and the investigation's counts are about its own documents only."""
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document("a.txt", "suspect a"), Document("b.txt", "suspect b")])
+    store.add_documents(inv.id, [Document("a.txt", "reference a"), Document("r.txt", "reference r"),
+                                 Document("short.txt", "r")], collection=REFERENCE)
+    store.add_result(inv.id, row("a.txt", -1.0))
+    store.add_results(inv.id, [row("a.txt", -2.0), row("r.txt", -3.0)], collection=REFERENCE)
+    store.add_unscorable(inv.id, "short.txt", "too short to score.", collection=REFERENCE)
+    got = store.get(inv.id)
+    assert (got.n_documents, got.n_scored, got.n_unscorable, got.n_pending) == (2, 1, 0, 1)
+    assert store.collections(inv.id) == {MAIN: 2, REFERENCE: 3}
+    assert [d.text for d in store.documents(inv.id, collection=REFERENCE)] == ["reference a", "reference r", "r"]
+    assert store.results(inv.id)["loss"].tolist() == [-1.0]
+    assert store.results(inv.id, collection=REFERENCE)["loss"].tolist() == [-2.0, -3.0]
+    assert store.unscorable(inv.id) == {} and store.unscorable(inv.id, collection=REFERENCE) == {
+        "short.txt": "too short to score."}
+    assert [d.name for d in store.pending_documents(inv.id, store.documents(inv.id))] == ["b.txt"]
+    assert store.pending_documents(inv.id, store.documents(inv.id, collection=REFERENCE), collection=REFERENCE) == []
+    status = store.documents_table(inv.id, collection=REFERENCE).set_index("name")["status"]
+    assert status.to_dict() == {"a.txt": "scored", "r.txt": "scored", "short.txt": "error"}
+    store.add_documents(inv.id, [Document("a.txt", "changed reference a")], collection=REFERENCE)
+    assert store.results(inv.id, collection=REFERENCE)["document"].tolist() == ["r.txt"]
+    assert store.results(inv.id)["document"].tolist() == ["a.txt"]  # the suspect row of that name stays
+    store.delete(inv.id)
+    assert store.list() == []
+
+
+def test_set_result_fields_merges_and_drops_in_one_go(store):
+    inv = store.create("x")
+    store.add_documents(inv.id, [Document(n, n) for n in ("a", "b", "c")])
+    store.add_results(inv.id, [row("a", -1.0), row("b", -2.0), row("c", -3.0)])
+    store.set_result_fields(inv.id, {"a": {"p_loss": 0.1, "p_value": 0.1}, "b": {"p_loss": 0.2, "p_value": 0.2},
+                                     "c": {"p_loss": 0.3, "p_value": 0.3}})
+    store.set_result_fields(inv.id, {"a": {"p_value": 0.5}, "b": {"p_value": 0.6}}, drop=["p_loss", "p_value"])
+    table = store.results(inv.id).set_index("document")
+    assert "p_loss" not in table and table["p_value"].tolist()[:2] == [0.5, 0.6]
+    assert math.isnan(table.loc["c", "p_value"])  # dropped everywhere, merged where given
+    with pytest.raises(StoreError, match="no score row for 'missing'"):
+        store.set_result_fields(inv.id, {"a": {"label": 1}, "missing": {"label": 0}})
+    assert "label" not in store.results(inv.id)  # nothing was changed
+
+
+def test_a_store_from_before_collections_is_brought_up_to_date(tmp_path):
+    """Schema 1 had no collections: opening such a file keeps every investigation, document and row, in MAIN."""
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+CREATE TABLE investigations (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '', model_spec TEXT NOT NULL DEFAULT '', model_identity TEXT NOT NULL DEFAULT '',
+    model_info TEXT NOT NULL DEFAULT '{}', settings TEXT NOT NULL DEFAULT '{}', verdict TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE documents (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL, added_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name));
+CREATE TABLE results (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    document TEXT NOT NULL, sha256 TEXT NOT NULL, kind TEXT NOT NULL, row TEXT NOT NULL, computed_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, document));
+CREATE TABLE artifacts (investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (investigation_id, name));
+PRAGMA user_version = 1;
+""")
+    con.execute("INSERT INTO investigations (id, name, status, created_at, updated_at) VALUES "
+                "('i1', 'old one', 'complete', '2024-01-01', '2024-01-01')")
+    for i, text in enumerate(["first text", "second text"]):
+        con.execute("INSERT INTO documents VALUES ('i1', ?, ?, ?, ?, '2024-01-01')",
+                    (i, f"d{i}", text_sha256(text), text))
+    con.execute("INSERT INTO results VALUES ('i1', 'd0', ?, 'scored', ?, '2024-01-01')",
+                (text_sha256("first text"), '{"document": "d0", "tokens": 2, "nll": 1.0, "loss": -1.0}'))
+    con.commit()
+    con.close()
+    with InvestigationStore(path) as s:
+        inv = s.get("old one")
+        assert (inv.n_documents, inv.n_scored, inv.n_pending) == (2, 1, 1)
+        assert s.results(inv.id)["loss"].tolist() == [-1.0] and s.collections(inv.id) == {MAIN: 2}
+        s.add_documents(inv.id, [Document("d0", "a reference")], collection=REFERENCE)  # the new key works
+        assert s.collections(inv.id) == {MAIN: 2, REFERENCE: 1}
+        assert s._read("PRAGMA user_version")[0][0] == 2
+    with InvestigationStore(path) as s:  # opening it again changes nothing
+        assert s.get("old one").n_scored == 1
 
 
 def test_corrupt_store_file_is_a_sentence(tmp_path):
@@ -236,85 +319,6 @@ def test_many_threads_write_one_store(store):
         t.join()
     assert failures == []
     assert store.get(inv.id).n_scored == 100
-
-
-# ---------------------------------------------------------------------------------------------------- runs
-
-
-def test_run_investigation_records_everything(store, tiny_model):
-    documents = docs(5) + [Document("short.txt", "a")]
-    errors = [IngestError("broken.pdf", "the PDF is damaged.")]
-    rows_seen = []
-    ticks = []
-    run = run_investigation(store, "first run", tiny_model, documents, SCORES, batch_documents=2,
-                            ingest_errors=errors, on_row=rows_seen.append, progress=lambda d, t: ticks.append((d, t)))
-    assert run.investigation.status == COMPLETE and not run.cancelled
-    assert run.scored_now == 5 and run.skipped == 0 and len(rows_seen) == 5
-    assert "short.txt" in run.errors
-    inv = run.investigation
-    assert inv.model_identity == tiny_model.identity and inv.model_info["name"] == tiny_model.name
-    assert inv.settings["scores"] == list(SCORES)
-    assert store.get_artifact(inv.id, "ingest_errors") == [{"source": "broken.pdf", "message": "the PDF is damaged."}]
-    assert ticks and ticks[-1][0] == ticks[-1][1] and all(d <= t for d, t in ticks)
-    direct = score_documents(tiny_model, documents, SCORES).table
-    pd.testing.assert_frame_equal(run.table.drop(columns="sha256"), direct, check_dtype=False)
-    again = run_investigation(store, "first run", tiny_model, documents, SCORES)
-    assert again.scored_now == 0 and again.skipped == 6
-
-
-def test_interrupted_run_resumes_and_matches_an_uninterrupted_one(store, tiny_model):
-    documents = docs(7, seed=3)
-    rows = []
-    run = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2,
-                            on_row=rows.append, should_stop=lambda: len(rows) >= 3)
-    assert run.cancelled and run.investigation.status == INTERRUPTED
-    assert 3 <= run.investigation.n_scored < 7
-    done_first = run.investigation.n_scored
-    resumed = run_investigation(store, "resume", tiny_model, documents, SCORES, batch_documents=2)
-    assert resumed.skipped == done_first and resumed.scored_now == 7 - done_first
-    assert resumed.investigation.status == COMPLETE
-    full = run_investigation(store, "uninterrupted", tiny_model, documents, SCORES)
-    pd.testing.assert_frame_equal(resumed.table, full.table)
-
-
-def test_crash_mid_run_keeps_committed_rows(store, tiny_model):
-    documents = docs(6, seed=5)
-    seen = []
-
-    def crash_after_two(r):
-        seen.append(r)
-        if len(seen) == 2:
-            raise RuntimeError("power cut")
-
-    with pytest.raises(RuntimeError, match="power cut"):
-        run_investigation(store, "crash", tiny_model, documents, SCORES, batch_documents=3, on_row=crash_after_two)
-    with InvestigationStore(store.path) as fresh:  # another connection, as after a restart
-        inv = fresh.get("crash")
-        assert inv.status == FAILED and inv.n_scored == 2
-        resumed = run_investigation(fresh, "crash", tiny_model, documents, SCORES)
-        assert resumed.scored_now == 4 and resumed.investigation.n_scored == 6
-
-
-def test_resume_refuses_other_model_or_settings(store, tiny_model, fresh_tiny_model):
-    documents = docs(2)
-    run_investigation(store, "fixed", tiny_model, documents, SCORES)
-    with pytest.raises(StoreError, match="different settings"):
-        run_investigation(store, "fixed", tiny_model, documents, SCORES, k=0.5)
-    with pytest.raises(StoreError, match="different settings"):
-        run_investigation(store, "fixed", tiny_model, documents, SCORES, settings=ScoringSettings(window=16))
-    with torch_no_grad():
-        next(fresh_tiny_model.model.parameters()).add_(1.0)
-    from provenance.lm.loading import wrap_model
-
-    changed = wrap_model(fresh_tiny_model.model, tiny_model.tokenizer, name="changed")
-    with pytest.raises(StoreError, match="was run with the model"):
-        run_investigation(store, "fixed", changed, documents, SCORES)
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()
 
 
 def test_unique_store_per_test_is_isolated(tmp_path):

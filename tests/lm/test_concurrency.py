@@ -11,7 +11,8 @@ from textgen import random_sentences
 from provenance.lm.cache import StatsCache
 from provenance.documents import Document
 from provenance.scores.table import score_documents
-from provenance.investigations.store import InvestigationStore, run_investigation
+from provenance.investigations.scoring import score_set
+from provenance.investigations.store import InvestigationStore
 
 SCORES = ("loss", "zlib", "lowercase", "mink", "minkpp")
 
@@ -76,8 +77,8 @@ def test_concurrent_investigations_in_one_store(tiny_model, tmp_path):
     sets = [session_documents(0), session_documents(1)]
     with InvestigationStore(tmp_path / "shared.sqlite") as store:
         runs = run_concurrently([
-            lambda i=i, docs=docs: run_investigation(store, f"session {i}", tiny_model, docs, SCORES,
-                                                     batch_documents=2)
+            lambda i=i, docs=docs: score_set(store, f"session {i}", tiny_model, docs, SCORES,
+                                             batch_documents=2)
             for i, docs in enumerate(sets)])
         for i, (run, docs) in enumerate(zip(runs, sets)):
             want = score_documents(tiny_model, docs, SCORES).table

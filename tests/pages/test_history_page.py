@@ -11,7 +11,8 @@ from apptest_helpers import page_text, button, open_page
 from provenance.documents import Document, IngestError
 from provenance.lm.loading import load_model
 from provenance.lm.token_stats import ScoringSettings
-from provenance.investigations.store import InvestigationStore, run_investigation
+from provenance.investigations.scoring import score_set
+from provenance.investigations.store import InvestigationStore
 
 SETTINGS = ScoringSettings(top_k=5)
 
@@ -37,7 +38,7 @@ def _docs(n, seed, prefix="doc"):
 
 
 def _run(store, name, model, documents, **kwargs):
-    return run_investigation(store, name, model, documents, settings=SETTINGS, **kwargs).investigation
+    return score_set(store, name, model, documents, settings=SETTINGS, **kwargs).investigation
 
 
 def _texts(at):
@@ -100,17 +101,10 @@ def test_list_and_reopen_shows_tables_figures_and_artifacts(store, page_model):
 
 
 def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_dir):
-    from provenance.scores.table import score_documents
-    from provenance.verdicts.sets import compare_sets, save_comparison
+    from provenance.investigations.reference import compare_with_reference
 
-    run = run_investigation(store, "With verdict", page_model, _docs(4, seed=2), settings=SETTINGS)
-    reference_docs = _docs(20, seed=3, prefix="ref")
-    reference = score_documents(page_model, reference_docs, settings=SETTINGS)
-    texts = {d.name: d.text for d in store.documents(run.investigation.id)}
-    suspect = run.table[[c for c in run.table.columns if c in reference.table.columns]]
-    comparison = compare_sets([texts[d] for d in suspect["document"]], suspect, [d.text for d in reference_docs],
-                              reference.table, ["loss", "zlib", "mink"], fpr=0.05)
-    save_comparison(store, run.investigation.id, comparison, reference.table)
+    compare_with_reference(store, "With verdict", page_model, _docs(4, seed=2), _docs(20, seed=3, prefix="ref"),
+                           settings=SETTINGS, fpr=0.05, verdict_scores=["loss", "zlib", "mink"])
 
     # another model is selected in the sidebar: a sentence says which one to pick, nothing is loaded
     at = open_page("history")

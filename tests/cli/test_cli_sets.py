@@ -1,0 +1,96 @@
+"""python -m provenance sets compare / sets evaluate --investigation NAME: the run is saved in the store as it goes
+(rows, verdict, artifacts) and running the command again resumes it instead of scoring anything twice."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from textgen import random_sentences
+from provenance.cli import main
+from provenance.investigations.store import REFERENCE, InvestigationStore
+from provenance.verdicts.verdict import Verdict
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_model, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-model-sets")
+    tiny_model.model.save_pretrained(folder, safe_serialization=True)
+    tiny_model.tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def write_jsonl(path, records) -> str:
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_sets_compare_saves_and_resumes_an_investigation(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(30, length=40, seed=21)
+    first = write_jsonl(tmp_path / "first.jsonl", [{"id": i, "text": t} for i, t in enumerate(texts[:6])])
+    second = write_jsonl(tmp_path / "second.jsonl", [{"id": i, "text": t} for i, t in enumerate(texts[6:10])])
+    reference = write_jsonl(tmp_path / "reference.jsonl", [{"id": i, "text": t} for i, t in enumerate(texts[10:])])
+    store_path, out = tmp_path / "inv.sqlite", tmp_path / "compare.csv"
+    run = ["sets", "compare", "--reference", reference, "--model", model_dir, "--out", str(out), "--splits", "3",
+           "--investigation", "my sets", "--store", str(store_path)]
+
+    assert main(run[:2] + ["--suspect", first] + run[2:]) == 0
+    with InvestigationStore(store_path) as store:
+        inv = store.get("my sets")
+        assert inv.n_scored == 6 and len(store.results(inv.id, collection=REFERENCE)) == 20
+        summary = json.loads((tmp_path / "compare.summary.json").read_text())
+        assert isinstance(inv.verdict, Verdict) and inv.verdict == Verdict.from_dict(summary["verdict"])
+    assert "Saved in investigation 'my sets'" in capsys.readouterr().err
+
+    # more suspect files under the same name: only they are scored, the reference set is not scored again
+    assert main(run[:2] + ["--suspect", first, second] + run[2:]) == 0
+    with InvestigationStore(store_path) as store:
+        inv = store.get("my sets")
+        assert inv.n_scored == 10 and inv.status == "complete"
+        assert inv.message.startswith("4 suspect and 0 reference document(s) scored in this run (6 and 20 were "
+                                      "already done)")
+        table = pd.read_csv(out)
+        assert len(table) == 10 and table["p_value"].tolist() == pytest.approx(store.results(inv.id)["p_value"])
+        assert inv.verdict == Verdict.from_dict(json.loads((tmp_path / "compare.summary.json").read_text())["verdict"])
+
+
+def test_sets_compare_without_investigation_keeps_nothing(model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PROVENANCE_STORE", str(tmp_path / "default.sqlite"))
+    texts = random_sentences(8, length=30, seed=22)
+    suspect = write_jsonl(tmp_path / "s.jsonl", [{"text": t} for t in texts[:3]])
+    reference = write_jsonl(tmp_path / "r.jsonl", [{"text": t} for t in texts[3:]])
+    assert main(["sets", "compare", "--suspect", suspect, "--reference", reference, "--model", model_dir,
+                 "--out", str(tmp_path / "c.csv"), "--no-cache"]) == 0
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 3
+    assert not (tmp_path / "default.sqlite").exists()
+
+
+def test_sets_evaluate_saves_and_resumes_an_investigation(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(24, length=40, seed=23)
+    records = [{"id": i, "text": t, "label": "member" if i % 2 else "non-member"} for i, t in enumerate(texts)]
+    first = write_jsonl(tmp_path / "first.jsonl", records[:16])
+    second = write_jsonl(tmp_path / "second.jsonl", records[16:])
+    store_path, out = tmp_path / "inv.sqlite", tmp_path / "evaluate.csv"
+    run = ["sets", "evaluate", "--model", model_dir, "--out", str(out), "--chunk-tokens", "16", "--bootstrap", "50",
+           "--investigation", "labelled", "--store", str(store_path)]
+
+    assert main(run + ["--labelled", first]) == 0
+    with InvestigationStore(store_path) as store:
+        inv = store.get("labelled")
+        assert inv.n_scored == 16 and store.results(inv.id)["label"].sum() == 8
+    assert "Saved in investigation 'labelled'" in capsys.readouterr().err
+
+    assert main(run + ["--labelled", first, second]) == 0  # the first 16 are not scored again
+    with InvestigationStore(store_path) as store:
+        inv = store.get("labelled")
+        assert inv.n_scored == 24 and inv.message.startswith("8 document(s) scored in this run, 16 were already done")
+        stored = store.get_artifact(inv.id, "labelled_evaluation")
+        table = pd.read_csv(out)
+        assert len(table) == 6 and table["auc"].tolist() == pytest.approx(stored["auc"].tolist())
+        summary = json.loads((tmp_path / "evaluate.summary.json").read_text())
+        assert isinstance(inv.verdict, Verdict) and inv.verdict == Verdict.from_dict(summary["verdict"])
