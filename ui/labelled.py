@@ -16,14 +16,14 @@ def shift_check_box(shift: ShiftCheck) -> None:
     """The distribution-shift check of members against non-members, red when it separates them."""
     box = st.error if shift.confounded else st.success
     box(f"**Distribution-shift check** (bag of words, no language model): AUC {shift.auc:.2f} "
-        f"[{shift.auc_low:.2f}, {shift.auc_high:.2f}]. {shift.reason}",
+        f"[{shift.auc_low:.2f}, {shift.auc_high:.2f}]. {shift.sentence}",
         icon=":material/error:" if shift.confounded else ":material/check_circle:")
 
 
 def show_labelled_evaluation(result: LabelledEvaluation, key_prefix: str) -> None:
     """Draw ``result`` (``verdicts.sets.LabelledEvaluation``); widget keys start with ``key_prefix``."""
     if result.shift.confounded:
-        st.error(f"**Members and non-members differ by themselves.** {result.shift.reason} The AUCs below may "
+        st.error(f"**Members and non-members differ by themselves.** {result.shift.sentence} The AUCs below may "
                  "measure that difference rather than training.", icon=":material/error:")
     best = result.table.iloc[0]
     st.subheader(f"Best: {best['score']}, AUC {best['auc']:.3f} [{best['auc_low']:.3f}, {best['auc_high']:.3f}]")
