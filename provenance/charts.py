@@ -263,29 +263,40 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
 # ---------------------------------------------------------------------------------------------- ghost sentences
 
 
-def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *,
+GHOST_STATISTIC_AXES = {
+    "nll": ("NLL", "NLL per token (lower = more familiar to the model)"),
+    "nll_difference": ("NLL difference", "reference model's NLL minus the tested model's, per token "
+                                         "(higher = more familiar to the tested model)"),
+}
+
+
+def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *, statistic: str = "nll",
                          title: str | None = "Your identifiers among fresh, never-published draws") -> go.Figure:
-    """Histogram of the null: NLL (nats/token) of M fresh passphrases from the same generator, which no model can
+    """Histogram of the null: the test statistic of M fresh passphrases from the same generator, which no model can
     have trained on; a vertical marker for each registered identifier (``identifiers`` with columns identifier,
-    nll, p_value). An identifier far to the left of the null (lower NLL, more familiar) has a small p-value."""
+    p_value and the ``statistic`` column: "nll", nats/token, lower = more familiar, or "nll_difference", the
+    reference-calibrated test's NLL_ref - NLL_target, higher = more familiar). An identifier far on the familiar
+    side of the null has a small p-value."""
+    name, axis = GHOST_STATISTIC_AXES[statistic]
     null = np.asarray(null_nll, dtype=float)
     null = null[np.isfinite(null)]
     if null.size == 0:
         return empty_figure("No null draws to show.")
     fig = go.Figure(go.Histogram(x=null, nbinsx=min(60, max(10, null.size // 15)), name=f"{null.size} fresh draws",
                                  marker_color=COLORS["neutral"], opacity=0.6,
-                                 hovertemplate="NLL %{x:.3g}: %{y} draws<extra></extra>"))
+                                 hovertemplate=name + " %{x:.3g}: %{y} draws<extra></extra>"))
     for row in identifiers.itertuples(index=False):
-        if not np.isfinite(row.nll):
+        value = float(getattr(row, statistic))
+        if not np.isfinite(value):
             continue
         color = COLORS["member"] if row.p_value <= 0.01 else COLORS["primary"]
-        fig.add_vline(x=float(row.nll), line=dict(color=color, width=2))
-        fig.add_trace(go.Scatter(x=[row.nll], y=[0], mode="markers", marker=dict(color=color, size=11,
+        fig.add_vline(x=value, line=dict(color=color, width=2))
+        fig.add_trace(go.Scatter(x=[value], y=[0], mode="markers", marker=dict(color=color, size=11,
                                                                                    symbol="triangle-up"),
                                  name=_short(str(row.identifier), 30), showlegend=False,
-                                 hovertemplate=f"{row.identifier}<br>NLL %{{x:.3g}}<br>p = {row.p_value:.3g}"
+                                 hovertemplate=f"{row.identifier}<br>{name} %{{x:.3g}}<br>p = {row.p_value:.3g}"
                                                "<extra></extra>"))
-    fig.update_xaxes(title="NLL per token (lower = more familiar to the model)")
+    fig.update_xaxes(title=axis)
     fig.update_yaxes(title="fresh draws")
     return apply_style(fig, title=title, height=380)
 

@@ -57,7 +57,8 @@ def show_ghost_test(store: InvestigationStore, investigation_id: str, result: gh
                  f"A model that never saw your identifiers is called 'trained' with probability at most "
                  f"{result.verdict.fpr:g} (the false-positive rate).")
     for i, null in enumerate(result.null.values()):  # one null per generator setting
-        show_figure(charts.ghost_null_histogram(null, result.table), f"ghost-null-{i}", f"fig_ghost_null_{i}")
+        show_figure(charts.ghost_null_histogram(null, result.table, statistic=result.statistic), f"ghost-null-{i}",
+                    f"fig_ghost_null_{i}")
     st.dataframe(result.table, hide_index=True, width="stretch")
     download_table(result.table, "ghost-detection", key="ghost_table")
     inv = store.find(investigation_id)

@@ -38,6 +38,7 @@ from .detection import (
     DEFAULT_NULL,
     GhostDetection,
     NullCache,
+    check_reference,
     detect,
     empirical_p_value,
     exposure_bits,
@@ -45,6 +46,7 @@ from .detection import (
     identifier_nll,
     last_k_prompts,
     last_k_test,
+    null_draws,
     null_nll,
     span_nll,
     verdict_for,
@@ -117,7 +119,8 @@ __all__ = [
     "encode_utf8_exact", "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements",
     "save_manifest", "sentence_boundaries", "write_utf8_exact",
     # detection
-    "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "detect", "empirical_p_value",
+    "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "check_reference", "detect",
+    "empirical_p_value",
     "exposure_bits", "fisher_combined", "identifier_nll", "last_k_prompts", "last_k_test",
-    "null_nll", "span_nll", "verdict_for",
+    "null_draws", "null_nll", "span_nll", "verdict_for",
 ]
