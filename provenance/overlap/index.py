@@ -19,11 +19,11 @@ from datasketch.lshensemble_partition import optimal_partitions
 from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
-from ..files import atomic_write_text
 from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, damaged_index_error,
-                           load_shard, new_shard_name, read_manifest, write_shard)
+                           load_shard, new_shard_name, read_manifest, write_manifest, write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
-from .storage import check_storage_config, public_storage, redis_delete_prefix, redis_int, redis_params
+from .storage import (check_manifest_storage, check_storage_config, manifest_location, public_storage,
+                      redis_delete_prefix, redis_int, redis_params)
 
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 
@@ -369,7 +369,7 @@ class OverlapIndex:
             "storage": public_storage(self.storage_config),
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
-        atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+        write_manifest(directory, manifest)
         self.path = directory
         return directory
 
@@ -379,10 +379,13 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
                progress: ProgressFn | None = None) -> OverlapIndex:
     """Open a saved index: check every file against its SHA-256 and shape, then rebuild the near-duplicate LSH.
 
-    ``storage_config`` overrides the storage recorded in the manifest (e.g. another Redis host); with Redis, LSH
-    tables already there for this index are reused and only missing documents are inserted. Raises
-    OverlapIndexError with a sentence when the folder is missing, foreign, damaged or from a newer version.
-    No file is unpickled (``np.load(..., allow_pickle=False)``, JSON otherwise).
+    ``storage_config`` is where the LSH tables go, as the user chose it (None: nothing chosen, i.e. in memory). The
+    storage recorded in the manifest is never used to connect anywhere: when it names a Redis server and the user
+    chose nothing, the index is refused with a sentence (pass that server, or {'type': 'dict'} for memory). With
+    Redis, LSH tables already there for this index are reused and only missing documents are inserted. Raises
+    OverlapIndexError with a sentence when the folder is missing, foreign, damaged (the whole manifest is checked
+    against its checksum) or from another format version. No file is unpickled (``np.load(...,
+    allow_pickle=False)``, JSON otherwise).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -401,9 +404,14 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         n_docs = int(manifest["documents"])
         if not isinstance(entries, list) or not re.fullmatch(r"[0-9a-f]{32}", str(manifest["uuid"])):
             raise ValueError("the shard list or identifier is malformed")
+        recorded_storage = manifest.get("storage")
+        manifest_location(recorded_storage)  # its shape only; nothing is connected
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged_index_error(directory, f"its manifest is incomplete ({exc})") from exc
-    config = storage_config if storage_config is not None else manifest.get("storage")
+    try:
+        config = check_manifest_storage(recorded_storage, storage_config, str(directory))
+    except ValueError as exc:
+        raise OverlapIndexError(str(exc)) from exc
     index = OverlapIndex(params, storage_config=config)
     index.uuid, index.created = manifest["uuid"], str(manifest.get("created", ""))
     sigs, sizes, names = [], [], []

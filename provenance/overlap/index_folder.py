@@ -1,5 +1,5 @@
-"""An index on disk: a folder holding ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file)
-and shards of three files each: ``.npz`` arrays (signatures, set sizes, text offsets; read with
+"""An index on disk: a folder holding ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file,
+and a SHA-256 over the whole manifest) and shards of three files each: ``.npz`` arrays (signatures, set sizes, text offsets; read with
 ``allow_pickle=False``), ``.names.json`` and ``.texts`` (the corpus texts, UTF-8). Nothing is ever unpickled."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_file
+from ..files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_file, sha256_text
 
 if TYPE_CHECKING:
     from .index import IndexParams
 
 FORMAT_NAME = "provenance.overlap-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest carries a checksum over all of itself
 MANIFEST_NAME = "overlap-index.json"
 
 _SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
@@ -88,9 +88,22 @@ def write_shard(shard: Shard, directory: Path, signatures: np.ndarray, sizes: np
 
 
 
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 over every field of a manifest except ``checksum`` itself, as canonical JSON (keys sorted, no
+    spaces), so that re-formatting the file keeps the checksum and changing any value breaks it."""
+    body = {key: value for key, value in manifest.items() if key != "checksum"}
+    return sha256_text(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+def write_manifest(directory: Path, manifest: dict) -> Path:
+    """Write ``manifest`` with its checksum into ``directory`` atomically; returns the manifest's path."""
+    sealed = {**manifest, "checksum": {"sha256": manifest_checksum(manifest)}}
+    return atomic_write_text(directory / MANIFEST_NAME, json.dumps(sealed, indent=1, ensure_ascii=False))
+
+
 def read_manifest(directory: Path) -> dict:
     """The manifest of the index in ``directory``, as JSON; OverlapIndexError with a sentence when it cannot be read,
-    is not an overlap index manifest or was written by a newer format version."""
+    is not an overlap index manifest, was written by another format version, or does not match its checksum."""
     path = directory / MANIFEST_NAME
     try:
         raw = path.read_bytes()
@@ -108,6 +121,15 @@ def read_manifest(directory: Path) -> dict:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise OverlapIndexError(f"{path} was written by a newer version of provenance (format {version!r}); "
                                 f"this version reads format {FORMAT_VERSION}. Upgrade provenance.")
+    if version < FORMAT_VERSION:
+        raise OverlapIndexError(f"{path} was written by an older version of provenance (format {version}), whose "
+                                "manifest has no checksum, so it cannot be checked. Rebuild the index from the "
+                                "corpus.")
+    recorded = manifest.get("checksum")
+    if not isinstance(recorded, dict) or recorded.get("sha256") != manifest_checksum(manifest):
+        raise OverlapIndexError(f"{path} was changed after it was written (its checksum does not match its "
+                                "contents), so the index is refused. Rebuild it from the corpus, or get an intact "
+                                "copy.")
     return manifest
 
 
