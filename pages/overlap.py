@@ -34,7 +34,7 @@ def default_folder() -> Path:
 def show_outcome(outcome: workflow.IndexOutcome, progress: PhaseProgress) -> None:
     """Per-file warnings, the end of the progress bar, and the error or the new index kept in the session."""
     for err in outcome.errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
     progress.finish(outcome.finished)
     if outcome.index is None:
         st.error(outcome.failure)
@@ -157,7 +157,7 @@ def query_section(index) -> None:
                    "checked exactly against the corpus text, and reported when its exact Jaccard or containment "
                    "reaches these values.")
     for err in query_errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
     if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
                  key="overlap_query"):
         st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")

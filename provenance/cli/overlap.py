@@ -87,7 +87,7 @@ def _run_build(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     for err in errors:
-        print(f"skipped {err}", file=sys.stderr)
+        print(f"{'repaired' if err.kept else 'skipped'} {err}", file=sys.stderr)
     seconds = time.time() - t0
     print(f"Indexed {len(index)} document(s) in {seconds:.1f} s -> {index.path}", file=sys.stderr)
     return 0
@@ -102,7 +102,7 @@ def _run_query(args: argparse.Namespace) -> int:
             raise CliError(f"Cannot write '{out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
     docs, errors = load_documents(args.paths, text_column=args.text_column, id_column=args.id_column)
     for err in errors:
-        print(f"skipped {err}", file=sys.stderr)
+        print(f"{'repaired' if err.kept else 'skipped'} {err}", file=sys.stderr)
     if not docs:
         raise CliError("No document could be read, so nothing was looked up.")
     bar = ProgressBar("opening index", unit="doc", min_total=10_000)

@@ -46,10 +46,12 @@ class Document:
 
 @dataclass
 class IngestError:
-    """One input that could not be (fully) read, and why, in a sentence the user can act on."""
+    """One input that could not be (fully) read, and why, in a sentence the user can act on. ``kept`` is True when
+    the input was read after all, with a repair the sentence describes (not skipped)."""
 
     source: str
     message: str
+    kept: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"

@@ -64,10 +64,11 @@ def decode_text(data: bytes, source: str) -> str:
                 return _check_text(data.decode(encoding), data)
             except UnicodeDecodeError:
                 break
-    try:
-        return _check_text(data.decode("utf-8"), data)
-    except UnicodeDecodeError:
-        pass
+    for errors in ("strict", "surrogatepass"):  # surrogatepass: UTF-8 holding encoded surrogates (CESU-8, WTF-8)
+        try:
+            return _check_text(data.decode("utf-8", errors), data)
+        except UnicodeDecodeError:
+            pass
     if sniff_binary(data) or (b"\x00" in data[:4096] and not _looks_like_utf16(data)):
         raise _binary_error(data)
     from charset_normalizer import from_bytes
@@ -85,6 +86,26 @@ def decode_text(data: bytes, source: str) -> str:
             break
     log.info("%s decoded as %s", source, best.encoding)
     return _check_text(str(best), data)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with every lone UTF-16 surrogate (half of a character, e.g. ``"\\ud800"`` in scraped JSON, which no
+    UTF-8 writer, tokenizer or database accepts) replaced by U+FFFD, and how many were replaced. Surrogate pairs
+    that belong together become the character they encode."""
+    if _SURROGATE.search(text) is None:
+        return text, 0
+    repaired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return repaired, repaired.count("\ufffd") - text.count("\ufffd")
+
+
+def surrogate_message(count: int, where: str = "") -> str:
+    """The sentence for a text whose ``count`` broken characters (lone surrogates) were replaced; ``where`` is
+    e.g. 'line 3: ' when the text came from one line of a table."""
+    return (f"{where}{count} broken character(s) (lone UTF-16 surrogates, e.g. \\ud800) were replaced by "
+            "\N{REPLACEMENT CHARACTER}; the rest of the text was read.")
 
 
 def _binary_error(data: bytes) -> ValueError:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .archives import ArchiveBudget, MemberReader, archive_documents
 from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
-from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text
+from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text, repair_surrogates, surrogate_message
 from .names import display_name, unique_names
 from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PARQUET_SUFFIXES, PDF_SUFFIXES,
                        SUPPORTED_SUFFIXES, TEXT_SUFFIXES, unsupported_message)
@@ -131,9 +131,11 @@ def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limit
 
 
 def _single(name: str, text: str) -> tuple[list[Document], list[IngestError]]:
+    """One file, one document; broken characters (lone surrogates) are repaired with one sentence."""
     if not text.strip():
         return [], [IngestError(name, "the file has no text.")]
-    return [Document(name, text)], []
+    text, broken = repair_surrogates(text)
+    return [Document(name, text)], [IngestError(name, surrogate_message(broken), kept=True)] if broken else []
 
 
 def expand_paths(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
