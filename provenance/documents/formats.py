@@ -64,6 +64,12 @@ def decode_text(data: bytes, source: str) -> str:
                 return _check_text(data.decode(encoding), data)
             except UnicodeDecodeError:
                 break
+    byte_order = _utf16_byte_order(data)  # before UTF-8: Latin text in UTF-16 is valid UTF-8 full of NULs
+    if byte_order is not None:
+        try:
+            return _check_text(data.decode(byte_order), data)
+        except (UnicodeDecodeError, ValueError):
+            pass
     for errors in ("strict", "surrogatepass"):  # surrogatepass: UTF-8 holding encoded surrogates (CESU-8, WTF-8)
         try:
             return _check_text(data.decode("utf-8", errors), data)
@@ -113,6 +119,20 @@ def _binary_error(data: bytes) -> ValueError:
     if what:
         return ValueError(f"this is {what}, not text.")
     return ValueError("this looks like a binary file, not text.")
+
+
+def _utf16_byte_order(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for UTF-16 without a byte-order mark whose text is mostly Latin (one byte of
+    every pair NUL, on the side the byte order puts it), else None."""
+    sample = data[:4096]
+    if len(sample) < 4 or len(data) % 2:
+        return None
+    evens, odds = sample[0::2].count(0) / (len(sample) // 2), sample[1::2].count(0) / (len(sample) // 2)
+    if odds > 0.4 and evens < 0.05:
+        return "utf-16-le"
+    if evens > 0.4 and odds < 0.05:
+        return "utf-16-be"
+    return None
 
 
 def _looks_like_utf16(data: bytes) -> bool:
