@@ -213,6 +213,9 @@ def _read_json(path: str | Path, what: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RegistryError(f"The {what} {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    except RecursionError as exc:
+        raise RegistryError(f"The {what} {path} is nested too deeply to be a {what}; it is damaged or was not "
+                            "written by this program.") from exc
 
 
 def load_registry(path: str | Path, *, missing_ok: bool = False) -> Registry:

@@ -114,6 +114,9 @@ def read_manifest(directory: Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OverlapIndexError(f"{path} is damaged: it is not valid JSON ({exc}). Rebuild the index from the "
                                 "corpus.") from exc
+    except RecursionError as exc:
+        raise OverlapIndexError(f"{path} is damaged: its JSON is nested too deeply to be an index manifest. "
+                                "Rebuild the index from the corpus.") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise OverlapIndexError(f"{path} is not a provenance overlap index (its format marker is missing or "
                                 "different).")
@@ -126,7 +129,12 @@ def read_manifest(directory: Path) -> dict:
                                 "manifest has no checksum, so it cannot be checked. Rebuild the index from the "
                                 "corpus.")
     recorded = manifest.get("checksum")
-    if not isinstance(recorded, dict) or recorded.get("sha256") != manifest_checksum(manifest):
+    try:
+        expected = manifest_checksum(manifest)
+    except (RecursionError, ValueError) as exc:  # nested too deeply to write back, or not a number JSON writes
+        raise OverlapIndexError(f"{path} is damaged: its contents cannot be checked ({type(exc).__name__}). "
+                                "Rebuild the index from the corpus.") from exc
+    if not isinstance(recorded, dict) or recorded.get("sha256") != expected:
         raise OverlapIndexError(f"{path} was changed after it was written (its checksum does not match its "
                                 "contents), so the index is refused. Rebuild it from the corpus, or get an intact "
                                 "copy.")
@@ -170,7 +178,7 @@ def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
         raise damaged_index_error(directory, f"{name}.npz does not match {name}.texts")
     try:
         names = json.loads((directory / f"{name}.names.json").read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise damaged_index_error(directory, f"{name}.names.json is not valid JSON") from exc
     if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
         raise damaged_index_error(directory, f"{name}.names.json does not hold {n} names")

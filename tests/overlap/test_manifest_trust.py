@@ -197,3 +197,21 @@ def test_redis_addresses_are_typed_by_the_user():
             parse_redis_address(bad)
     with pytest.raises(ValueError, match="not one this program accepts"):
         OverlapIndex(storage_config={"type": "redis", "redis": {"host": "127.0.0.1", "password": {"env": "X"}}})
+
+
+def test_a_deeply_nested_manifest_is_a_sentence(tmp_path, docs, capsys):
+    from provenance.cli import main
+
+    path = _saved(tmp_path, docs)
+    manifest = json.loads((path / overlap.MANIFEST_NAME).read_text())
+    text = json.dumps(manifest)
+    nested = text[:-1] + ', "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (path / overlap.MANIFEST_NAME).write_text(nested)
+    with pytest.raises(OverlapIndexError, match="nested too deeply"):
+        load_index(path)
+    (tmp_path / "mine.txt").write_text(docs[0].text)
+    capsys.readouterr()
+    assert main(["overlap", "query", str(tmp_path / "mine.txt"), "--index", str(path), "--out",
+                 str(tmp_path / "m.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and "Traceback" not in err
