@@ -19,8 +19,9 @@ from datasketch.lshensemble_partition import optimal_partitions
 from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
-from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, damaged_index_error,
-                           load_shard, new_shard_name, read_manifest, write_manifest, write_shard)
+from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, clean_folder,
+                           damaged_index_error, folder_lock, load_shard, new_shard_name, read_manifest,
+                           remove_orphans, write_manifest, write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
 from .storage import (check_manifest_storage, check_storage_config, manifest_location, public_storage,
                       redis_delete_prefix, redis_int, redis_params)
@@ -339,7 +340,9 @@ class OverlapIndex:
         """Write the index to a folder (created if needed) and return it.
 
         Into its own folder only new documents are written (as one new shard); into another folder everything is
-        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind.
+        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind; the
+        folder is locked while writing, and shard files no manifest lists (left by a killed build, or by this save
+        failing half-way) are removed.
         """
         directory = Path(directory) if directory is not None else self.path
         if directory is None:
@@ -353,9 +356,20 @@ class OverlapIndex:
                 raise OverlapIndexError(f"{directory} already holds another overlap index; open it to add "
                                         "documents, or choose an empty folder.")
         directory.mkdir(parents=True, exist_ok=True)
-        for number, shard in enumerate(self._shards):
-            if shard.directory != directory:
-                write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        with folder_lock(directory):
+            return self._save_locked(directory)
+
+    def _save_locked(self, directory: Path) -> Path:
+        before = [(shard, (shard.directory, shard.offsets, shard.texts, shard.files)) for shard in self._shards]
+        try:
+            for number, shard in enumerate(self._shards):
+                if shard.directory != directory:
+                    write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        except BaseException:
+            for shard, (folder, offsets, texts, files) in before:  # the shards are as they were before this save
+                shard.directory, shard.offsets, shard.texts, shard.files = folder, offsets, texts, files
+            remove_orphans(directory)  # this save's shard files, which no manifest lists
+            raise
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -370,6 +384,7 @@ class OverlapIndex:
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
         write_manifest(directory, manifest)
+        remove_orphans(directory, manifest)
         self.path = directory
         return directory
 
@@ -396,6 +411,7 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         raise OverlapIndexError(f"{directory} is not an overlap index folder (it has no {MANIFEST_NAME}); build "
                                 "one with 'python -m provenance overlap build'.")
     manifest = read_manifest(directory)
+    clean_folder(directory)  # shard files a killed build left behind, unless another process is writing now
     try:
         params = IndexParams(**manifest["params"]).validate()
         if manifest.get("tokenizer") != TOKENIZER_NAME or manifest.get("minhash", {}).get("scheme") != SCHEME:

@@ -1,14 +1,21 @@
 """An index on disk: a folder holding ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file,
 and a SHA-256 over the whole manifest) and shards of three files each: ``.npz`` arrays (signatures, set sizes, text offsets; read with
-``allow_pickle=False``), ``.names.json`` and ``.texts`` (the corpus texts, UTF-8). Nothing is ever unpickled."""
+``allow_pickle=False``), ``.names.json`` and ``.texts`` (the corpus texts, UTF-8). Nothing is ever unpickled.
+
+Writers hold an exclusive lock on the folder while they write (``folder_lock``); shard files and temporary files
+that no manifest lists (left by a killed build) are removed under that lock by the next save or open
+(``remove_orphans``), never while another process is writing."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +32,10 @@ FORMAT_VERSION = 2  # 2: the manifest carries a checksum over all of itself
 MANIFEST_NAME = "overlap-index.json"
 
 _SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
+_SHARD_FILE_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}\.(npz|names\.json|texts)$")
+# files.atomic_writer's temporary files for shard files and the manifest: '.<name>.<12 hex digits>.tmp'
+_TEMP_FILE_RE = re.compile(r"^\.(shard-[0-9]{6}-[0-9a-f]{8}\.(npz|names\.json|texts)|overlap-index\.json)"
+                           r"\.[0-9a-f]{12}\.tmp$")
 
 
 class OverlapIndexError(ValueError):
@@ -139,6 +150,63 @@ def read_manifest(directory: Path) -> dict:
                                 "contents), so the index is refused. Rebuild it from the corpus, or get an intact "
                                 "copy.")
     return manifest
+
+
+@contextlib.contextmanager
+def folder_lock(directory: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive advisory lock on the index folder itself (no lock file is created) for the block; yields
+    True when held. With ``wait=False`` it yields False at once when another process holds it. Where folders
+    cannot be locked (no ``fcntl``, or the folder cannot be opened, e.g. read-only media elsewhere) it yields
+    False: callers then skip what needs the lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks on folders
+        yield False
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def remove_orphans(directory: Path, manifest: dict | None = None) -> list[str]:
+    """Delete the shard files that ``manifest`` (default: the folder's own, read now) does not list, and leftover
+    temporary files of shards and manifests; return the names deleted. Call it holding ``folder_lock``. Only
+    names this program writes are ever touched; with a manifest that cannot be read nothing is deleted (in a folder
+    without any manifest, every shard file is a leftover)."""
+    if manifest is None and not (directory / MANIFEST_NAME).exists():
+        manifest = {"shards": []}  # a first build that never finished: none of its shard files is listed
+    elif manifest is None:
+        try:
+            manifest = read_manifest(directory)
+        except OverlapIndexError:
+            return []
+    listed = {name for entry in manifest.get("shards", []) if isinstance(entry, dict)
+              for name in (entry.get("files") or {})}
+    removed = []
+    for path in directory.iterdir():
+        name = path.name
+        if (_SHARD_FILE_RE.match(name) and name not in listed) or _TEMP_FILE_RE.match(name):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(name)
+    return sorted(removed)
+
+
+def clean_folder(directory: Path) -> list[str]:
+    """``remove_orphans`` when no other process is writing to the folder (else nothing); the names deleted."""
+    with folder_lock(directory, wait=False) as held:
+        return remove_orphans(directory) if held else []
 
 
 def damaged_index_error(directory: Path, what: str) -> OverlapIndexError:
