@@ -30,6 +30,7 @@ from .generator import GhostError, GhostGenerator, generate_identifiers
 from .registry import GhostEntry, write_json
 
 DEFAULT_NULL = 1000
+NULL_CHUNK = 200  # null draws scored, then saved, together: a killed run loses at most one chunk
 DEFAULT_ALPHA = 0.01
 DEFAULT_LAST_K = (1, 2, 3)
 
@@ -63,7 +64,9 @@ class NullCache:
     """Null draws and their NLLs, per model identity, generator settings, scoring settings and context.
 
     Kept on disk as small JSON files (texts and NLLs) when ``directory`` is given, else in memory. Asking for more
-    draws than cached scores only the extra ones; asking for fewer reuses the first M.
+    draws than cached scores only the extra ones; asking for fewer reuses the first M. ``null_nll`` stores the draws
+    chunk by chunk as they are scored (each write atomic), so a killed run keeps what it scored and a rerun
+    continues from there.
     """
 
     def __init__(self, directory: str | Path | None = None):
@@ -103,8 +106,12 @@ def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFA
              null_cache: NullCache | None = None, rng=None, **kwargs) -> np.ndarray:
     """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,).
 
-    Draws never equal an identifier in ``exclude`` (the registry). Scored in batches by ``identifier_nll``; cached
-    in ``null_cache`` when given. Keyword arguments (progress, should_stop ...) go to the scorer.
+    Draws never equal an identifier in ``exclude`` (the registry). Scored by ``identifier_nll`` in chunks of
+    ``NULL_CHUNK`` draws, each stored in ``null_cache`` (when given) as soon as it is scored: a killed or stopped
+    run keeps every finished chunk. Whole chunks of draws in the order they were drawn are kept, never the draws
+    that happened to finish first (the scorer batches texts by length, and the null must not lean towards short
+    draws). ``progress(tokens_done, tokens_total)`` counts the tokens of all fresh draws; other keyword arguments
+    (should_stop ...) go to the scorer.
     """
     if n_null < 1:
         raise GhostError(f"The number of null draws must be at least 1; got {n_null}.")
@@ -115,12 +122,22 @@ def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFA
     texts, values = [t for t, _ in keep], [v for _, v in keep]
     if len(texts) < n_null:
         fresh = generate_identifiers(generator, n_null - len(texts), exclude=excluded | set(texts), rng=rng)
-        values += identifier_nll(model, fresh, context=context, settings=settings, **kwargs)[0].tolist()
-        texts += fresh
-        if null_cache is not None:
-            null_cache.store(key, texts, values, {"model": model.identity, "model_name": model.name,
-                                                  "generator": generator.to_dict(), "context": context,
-                                                  "scoring": settings.key(model.context_length)})
+        meta = {"model": model.identity, "model_name": model.name, "generator": generator.to_dict(),
+                "context": context, "scoring": settings.key(model.context_length)}
+        progress = kwargs.pop("progress", None)
+        chunks = [fresh[i: i + NULL_CHUNK] for i in range(0, len(fresh), NULL_CHUNK)]
+        tokens = [sum(max(len(model.tokenize(context + t)[0]) - 1, 0) for t in chunk) for chunk in chunks] \
+            if progress is not None and len(chunks) > 1 else [0] * len(chunks)
+        done, total = 0, sum(tokens)
+        for chunk, chunk_tokens in zip(chunks, tokens):
+            def overall(d: int, _t: int, base: int = done) -> None:
+                progress(base + d, total)
+            values += identifier_nll(model, chunk, context=context, settings=settings,
+                                     progress=overall if total else progress, **kwargs)[0].tolist()
+            texts += chunk
+            done += chunk_tokens
+            if null_cache is not None:
+                null_cache.store(key, texts, values, meta)
     return np.asarray(values[:n_null], dtype=np.float64)
 
 
