@@ -18,6 +18,9 @@ from ui.widgets import PhaseProgress, download_table, show_figure
 CORPUS_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "parquet", "zip"]
 KEEP_SESSION, KEEP_NEW, KEEP_APPEND = ("Only in this session", "Save to a new folder",
                                        "Add to the index in a folder")
+REDIS_HELP = ("Only for LSH tables kept in a Redis server you run: HOST:PORT, e.g. localhost:6379 (a password is read "
+              "from PROVENANCE_REDIS_PASSWORD). Empty keeps them in memory; 'memory' opens an index built with Redis "
+              "in memory. An index folder never chooses a server itself.")
 SIMILARITY_COLUMNS = ("jaccard_est", "containment_est", "jaccard_exact", "containment_exact",
                       "match_containment_exact")
 
@@ -31,7 +34,7 @@ def default_folder() -> Path:
 def show_outcome(outcome: workflow.IndexOutcome, progress: PhaseProgress) -> None:
     """Per-file warnings, the end of the progress bar, and the error or the new index kept in the session."""
     for err in outcome.errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
     progress.finish(outcome.finished)
     if outcome.index is None:
         st.error(outcome.failure)
@@ -76,6 +79,8 @@ def build_tab() -> None:
                                        help="0.5 finds a text reliably inside documents up to about twice its "
                                             "length; about 0.9 finds short excerpts of much longer documents, at "
                                             "about 3.5 times the memory.")
+        redis = st.text_input("Redis server (optional)", key="overlap_build_redis", placeholder="localhost:6379",
+                              help=REDIS_HELP)
     keep = st.radio("Keep the index", [KEEP_SESSION, KEEP_NEW, KEEP_APPEND], horizontal=True, key="overlap_keep")
     folder_text = ""
     if keep != KEEP_SESSION:
@@ -99,7 +104,8 @@ def build_tab() -> None:
     outcome = workflow.build_from_sources([(f.name, f.getvalue()) for f in corpus_files],
                                           [corpus_path] if corpus_path else [],
                                           folder_text.strip() if keep != KEEP_SESSION else None, params=params,
-                                          append=keep == KEEP_APPEND, text_column=text_column, progress=progress)
+                                          append=keep == KEEP_APPEND, text_column=text_column, redis=redis,
+                                          progress=progress)
     show_outcome(outcome, progress)
 
 
@@ -108,9 +114,11 @@ def open_tab() -> None:
                               placeholder=str(workflow.index_root() / "my-corpus"),
                               help="A folder written by this page or by 'python -m provenance overlap build'. Files "
                                    "are checked against their checksums; nothing in them is run.")
+    redis = st.text_input("Redis server (optional)", key="overlap_open_redis", placeholder="localhost:6379",
+                          help=REDIS_HELP)
     if st.button("Open", type="primary", disabled=not open_text.strip(), key="overlap_open"):
         progress = PhaseProgress(workflow.OPEN_PHASES)
-        show_outcome(workflow.open_index(open_text.strip(), progress=progress), progress)
+        show_outcome(workflow.open_index(open_text.strip(), redis=redis, progress=progress), progress)
 
 
 def index_box(index) -> None:
@@ -149,7 +157,7 @@ def query_section(index) -> None:
                    "checked exactly against the corpus text, and reported when its exact Jaccard or containment "
                    "reaches these values.")
     for err in query_errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
     if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
                  key="overlap_query"):
         st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")

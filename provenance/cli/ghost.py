@@ -184,14 +184,22 @@ def _iso_date(text: str) -> date:
 
 def _run_verify(args: argparse.Namespace) -> int:
     registry = ghost.load_registry(args.registry)  # raises with the first problem when tampered or damaged
-    print(f"{args.registry}: all {len(registry.entries)} identifier(s) match their SHA-256 commitments.")
+    undated = ghost.undated_entries(registry)
+    print(f"{args.registry}: all {len(registry.entries)} identifier(s) match their SHA-256 commitments"
+          + (", and their creation dates match their date commitments." if not undated else "."))
+    if undated:
+        print(f"The creation dates of {len(undated)} identifier(s) ({', '.join(undated[:5])}"
+              f"{', ...' if len(undated) > 5 else ''}) are NOT covered by any commitment: they were registered by "
+              "an older version of provenance, so their 'created' field could have been changed without notice. "
+              "Only a commitments file published at a known time dates them.")
     if not args.published:
         return 0
     table = ghost.verify_against_published(registry, ghost.load_published(args.published))
     for row in table.itertuples():
         state = (f"published (listed {row.published_created})" if row.published
                  else "NOT in the published commitments")
-        print(f"{row.id}\tcreated {row.created}\t{state}")
+        date = "date committed" if row.date_covered else "date NOT covered"
+        print(f"{row.id}\tcreated {row.created} ({date})\t{state}")
     missing = int((~table["published"]).sum())
     if missing:
         print(f"{missing} identifier(s) are not in {args.published}; their creation date cannot be proven with it.",

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..overlap.storage import REDIS_PASSWORD_ENV, parse_redis_address
 from . import OUTPUT_SUFFIXES, CliError, ProgressBar, write_table
 
 
@@ -56,16 +57,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", default="text", help="text column of tables (default 'text')")
     parser.add_argument("--id-column", default="id", help="id column of tables, for document names (default 'id')")
     parser.add_argument("--redis", default=None, metavar="HOST:PORT",
-                        help="keep the LSH tables in this Redis server instead of in memory")
+                        help="keep the LSH tables in this Redis server instead of in memory ('memory': in memory "
+                             "even for an index built with Redis). An index folder never chooses a server itself; "
+                             f"a password is read from ${REDIS_PASSWORD_ENV} when set")
 
 
 def _storage_config(value: str | None) -> dict | None:
-    if not value:
-        return None
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise CliError(f"--redis expects HOST:PORT, e.g. localhost:6379; got '{value}'.")
-    return {"type": "redis", "redis": {"host": host, "port": int(port)}}
+    """The storage the user chose with --redis (None when they chose nothing)."""
+    try:
+        return parse_redis_address(value)
+    except ValueError as exc:
+        raise CliError(f"--redis: {exc}") from exc
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -85,7 +87,7 @@ def _run_build(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     for err in errors:
-        print(f"skipped {err}", file=sys.stderr)
+        print(f"{'repaired' if err.kept else 'skipped'} {err}", file=sys.stderr)
     seconds = time.time() - t0
     print(f"Indexed {len(index)} document(s) in {seconds:.1f} s -> {index.path}", file=sys.stderr)
     return 0
@@ -100,7 +102,7 @@ def _run_query(args: argparse.Namespace) -> int:
             raise CliError(f"Cannot write '{out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
     docs, errors = load_documents(args.paths, text_column=args.text_column, id_column=args.id_column)
     for err in errors:
-        print(f"skipped {err}", file=sys.stderr)
+        print(f"{'repaired' if err.kept else 'skipped'} {err}", file=sys.stderr)
     if not docs:
         raise CliError("No document could be read, so nothing was looked up.")
     bar = ProgressBar("opening index", unit="doc", min_total=10_000)

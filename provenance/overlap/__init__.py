@@ -11,11 +11,13 @@ Candidates from either are verified exactly against the stored corpus text (exac
 and the longest matching word spans are located in both texts (character offsets), so every match can be checked
 by reading it.
 
-On disk an index is a folder: ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file) and
+On disk an index is a folder: ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file and one
+over the whole manifest) and
 shards of ``.npz`` arrays (signatures, set sizes, text offsets; loaded with ``allow_pickle=False``), ``.names.json``
 and ``.texts`` (the corpus texts, UTF-8). Nothing is unpickled, so opening an index someone hands you runs no code.
 Adding documents writes a new shard; the LSH structures are rebuilt from the signatures on load, or kept in Redis
-(``storage_config={"type": "redis", "redis": {"host": ..., "port": ...}}``) where they persist between runs.
+(``storage_config={"type": "redis", "redis": {"host": ..., "port": ...}}``) where they persist between runs. Where
+they are kept is always the caller's choice: an index folder never chooses a server to connect to (see ``storage``).
 
 Modules: ``minhash`` (shingles, signatures, estimates), ``spans`` (exact overlap, matching spans), ``storage`` (in
 memory or Redis), ``index_folder`` (the on-disk format), ``index`` (OverlapIndex, build_index, load_index),

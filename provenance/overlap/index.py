@@ -19,11 +19,12 @@ from datasketch.lshensemble_partition import optimal_partitions
 from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
-from ..files import atomic_write_text
-from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, damaged_index_error,
-                           load_shard, new_shard_name, read_manifest, write_shard)
+from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, clean_folder,
+                           damaged_index_error, folder_lock, load_shard, new_shard_name, read_manifest,
+                           remove_orphans, write_manifest, write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
-from .storage import check_storage_config, public_storage, redis_delete_prefix, redis_int, redis_params
+from .storage import (check_manifest_storage, check_storage_config, manifest_location, public_storage,
+                      redis_delete_prefix, redis_int, redis_params)
 
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 
@@ -339,7 +340,9 @@ class OverlapIndex:
         """Write the index to a folder (created if needed) and return it.
 
         Into its own folder only new documents are written (as one new shard); into another folder everything is
-        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind.
+        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind; the
+        folder is locked while writing, and shard files no manifest lists (left by a killed build, or by this save
+        failing half-way) are removed.
         """
         directory = Path(directory) if directory is not None else self.path
         if directory is None:
@@ -353,9 +356,20 @@ class OverlapIndex:
                 raise OverlapIndexError(f"{directory} already holds another overlap index; open it to add "
                                         "documents, or choose an empty folder.")
         directory.mkdir(parents=True, exist_ok=True)
-        for number, shard in enumerate(self._shards):
-            if shard.directory != directory:
-                write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        with folder_lock(directory):
+            return self._save_locked(directory)
+
+    def _save_locked(self, directory: Path) -> Path:
+        before = [(shard, (shard.directory, shard.offsets, shard.texts, shard.files)) for shard in self._shards]
+        try:
+            for number, shard in enumerate(self._shards):
+                if shard.directory != directory:
+                    write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        except BaseException:
+            for shard, (folder, offsets, texts, files) in before:  # the shards are as they were before this save
+                shard.directory, shard.offsets, shard.texts, shard.files = folder, offsets, texts, files
+            remove_orphans(directory)  # this save's shard files, which no manifest lists
+            raise
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -369,7 +383,8 @@ class OverlapIndex:
             "storage": public_storage(self.storage_config),
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
-        atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+        write_manifest(directory, manifest)
+        remove_orphans(directory, manifest)
         self.path = directory
         return directory
 
@@ -379,10 +394,13 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
                progress: ProgressFn | None = None) -> OverlapIndex:
     """Open a saved index: check every file against its SHA-256 and shape, then rebuild the near-duplicate LSH.
 
-    ``storage_config`` overrides the storage recorded in the manifest (e.g. another Redis host); with Redis, LSH
-    tables already there for this index are reused and only missing documents are inserted. Raises
-    OverlapIndexError with a sentence when the folder is missing, foreign, damaged or from a newer version.
-    No file is unpickled (``np.load(..., allow_pickle=False)``, JSON otherwise).
+    ``storage_config`` is where the LSH tables go, as the user chose it (None: nothing chosen, i.e. in memory). The
+    storage recorded in the manifest is never used to connect anywhere: when it names a Redis server and the user
+    chose nothing, the index is refused with a sentence (pass that server, or {'type': 'dict'} for memory). With
+    Redis, LSH tables already there for this index are reused and only missing documents are inserted. Raises
+    OverlapIndexError with a sentence when the folder is missing, foreign, damaged (the whole manifest is checked
+    against its checksum) or from another format version. No file is unpickled (``np.load(...,
+    allow_pickle=False)``, JSON otherwise).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -393,6 +411,7 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         raise OverlapIndexError(f"{directory} is not an overlap index folder (it has no {MANIFEST_NAME}); build "
                                 "one with 'python -m provenance overlap build'.")
     manifest = read_manifest(directory)
+    clean_folder(directory)  # shard files a killed build left behind, unless another process is writing now
     try:
         params = IndexParams(**manifest["params"]).validate()
         if manifest.get("tokenizer") != TOKENIZER_NAME or manifest.get("minhash", {}).get("scheme") != SCHEME:
@@ -401,9 +420,14 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         n_docs = int(manifest["documents"])
         if not isinstance(entries, list) or not re.fullmatch(r"[0-9a-f]{32}", str(manifest["uuid"])):
             raise ValueError("the shard list or identifier is malformed")
+        recorded_storage = manifest.get("storage")
+        manifest_location(recorded_storage)  # its shape only; nothing is connected
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged_index_error(directory, f"its manifest is incomplete ({exc})") from exc
-    config = storage_config if storage_config is not None else manifest.get("storage")
+    try:
+        config = check_manifest_storage(recorded_storage, storage_config, str(directory))
+    except ValueError as exc:
+        raise OverlapIndexError(str(exc)) from exc
     index = OverlapIndex(params, storage_config=config)
     index.uuid, index.created = manifest["uuid"], str(manifest.get("created", ""))
     sigs, sizes, names = [], [], []

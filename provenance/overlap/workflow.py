@@ -20,6 +20,7 @@ from .. import paths
 from .index import IndexParams, OverlapIndex, ProgressFn, StopFn, build_index, load_index
 from .index_folder import OverlapIndexError
 from .query import OverlapResult, query_index
+from .storage import parse_redis_address
 
 # Progress phases as (label, what is counted), in the order the calls below report them; each phase ends with
 # done == total.
@@ -70,10 +71,13 @@ class IndexOutcome:
 
 def build_from_sources(uploads: Sequence[tuple[str, bytes]] = (), paths: Sequence[str | Path] = (),
                        directory: str | Path | None = None, *, params: IndexParams = IndexParams(),
-                       append: bool = False, text_column: str = "text", progress: ProgressFn | None = None,
-                       should_stop: StopFn | None = None) -> IndexOutcome:
+                       append: bool = False, text_column: str = "text", redis: str = "",
+                       progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> IndexOutcome:
     """Read a corpus from uploaded files ((name, bytes) pairs, read in memory) and paths on this computer, and
     build an index of it (saved in ``directory`` when given; added to the index there when ``append``).
+
+    ``redis`` is the Redis server the user typed for the LSH tables ('HOST:PORT'; '' = in memory; 'memory' opens
+    an index built with Redis in memory when appending): the only place a server can come from.
 
     ``progress(done, total)`` reports the phases of ``APPEND_PHASES`` when appending, else ``BUILD_PHASES``.
     """
@@ -81,14 +85,15 @@ def build_from_sources(uploads: Sequence[tuple[str, bytes]] = (), paths: Sequenc
                         + [f"`{p}`" for p in paths])
     try:
         params = params.validate()
+        storage = parse_redis_address(redis)
     except ValueError as exc:
         return IndexOutcome(index=None, finished="The index was not built.", failure=str(exc))
     documents, errors = read_corpus([Path(p).expanduser() for p in paths], uploads=uploads,
                                     text_column=text_column.strip() or "text", progress=progress)
     folder = Path(directory).expanduser() if directory is not None else None
     try:
-        index, skipped = build_index(documents, folder, params=params, append=append, progress=progress,
-                                     should_stop=should_stop)
+        index, skipped = build_index(documents, folder, params=params, append=append, storage_config=storage,
+                                     progress=progress, should_stop=should_stop)
     except (OverlapIndexError, ValueError, OSError) as exc:
         return IndexOutcome(index=None, finished="The index was not built.", failure=str(exc), errors=errors)
     where = f"saved in `{folder}`" if folder is not None else "kept in this session only"
@@ -97,11 +102,14 @@ def build_from_sources(uploads: Sequence[tuple[str, bytes]] = (), paths: Sequenc
                         message=f"The index holds {len(index):,} document(s), {where}.", errors=errors + skipped)
 
 
-def open_index(directory: str | Path, *, progress: ProgressFn | None = None) -> IndexOutcome:
-    """Open a saved index and build its LSH structures (``OPEN_PHASES``), ready to query."""
+def open_index(directory: str | Path, *, redis: str = "", progress: ProgressFn | None = None) -> IndexOutcome:
+    """Open a saved index and build its LSH structures (``OPEN_PHASES``), ready to query.
+
+    ``redis`` is the Redis server the user typed ('HOST:PORT', or 'memory'); the folder's manifest never chooses
+    one: an index built with Redis is refused with a sentence until the user names its server or 'memory'."""
     folder = Path(directory).expanduser()
     try:
-        index = load_index(folder, progress=progress)
+        index = load_index(folder, storage_config=parse_redis_address(redis), progress=progress)
         index.prepare(containment=True, progress=progress)
     except (OverlapIndexError, ValueError, OSError) as exc:
         return IndexOutcome(index=None, finished="The index was not opened.", failure=str(exc))

@@ -212,3 +212,41 @@ def test_missing_corrupt_and_foreign_index_folders_are_refused_with_a_sentence(t
     at.run()
     assert not at.exception, at.exception
     assert len(at.session_state["overlap_index"]) == 31
+
+
+def test_open_a_saved_index_never_connects_where_the_folder_says(tmp_path):
+    """A shared index whose manifest names a Redis server (a listening socket here) is refused with a sentence
+    until the user types a server or 'memory' in the Redis field; nothing connects to the named server."""
+    import socket
+
+    from provenance.overlap import OverlapIndex
+    from provenance.overlap.index_folder import manifest_checksum
+    from provenance.documents import Document
+
+    idx = OverlapIndex()
+    idx.add_documents([Document(f"d{i}", random_sentences(1, length=40, seed=i)[0]) for i in range(5)])
+    folder = idx.save(tmp_path / "shared")
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.settimeout(0.2)
+        port = server.getsockname()[1]
+        manifest["storage"] = {"type": "redis", "redis": {"host": "127.0.0.1", "port": port,
+                                                          "password": {"env": "SOME_SECRET"}}}
+        manifest["checksum"] = {"sha256": manifest_checksum(manifest)}
+        (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+        at = open_page("overlap")
+        at.run()
+        _open(at, folder)
+        assert len(at.error) == 1 and "never chooses where this program connects" in at.error[0].value
+        assert "overlap_index" not in at.session_state
+        at.text_input(key="overlap_open_redis").set_value("memory")
+        _open(at, folder)
+        assert not at.error and len(at.session_state["overlap_index"]) == 5
+        try:
+            server.accept()[0].close()
+            connected = True
+        except TimeoutError:
+            connected = False
+        assert not connected
