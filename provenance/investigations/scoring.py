@@ -83,9 +83,9 @@ def open_investigation(store: InvestigationStore, ref: str | None, model: Langua
     """Find the investigation ``ref`` (id or name) or create it with this model and settings record. An existing
     one must have been run with the same model identity and settings, or a StoreError explains the difference."""
     inv = store.find(ref) if ref else None
-    if inv is None:
-        return store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
-                            settings=record)
+    if inv is None:  # find-or-create in one transaction: another process may be creating the same name right now
+        inv = store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
+                           settings=record, existing_ok=True)
     if inv.model_identity and inv.model_identity != model.identity:
         raise StoreError(f"The investigation '{inv.name}' was run with the model {inv.model_name} "
                          f"({inv.model_identity[:12]}), not {model.name} ({model.identity[:12]}); its scores cannot "

@@ -180,24 +180,33 @@ class InvestigationStore:
     # ------------------------------------------------------------------------------------------ investigations
 
     def create(self, name: str | None = None, *, model_spec: str = "", model_identity: str = "",
-               model_info: dict | None = None, settings: dict | None = None) -> Investigation:
-        """Create an empty investigation; ``name`` defaults to 'Investigation <date time>' (made unique)."""
+               model_info: dict | None = None, settings: dict | None = None,
+               existing_ok: bool = False) -> Investigation:
+        """Create an empty investigation; ``name`` defaults to 'Investigation <date time>' (made unique).
+
+        A name already taken raises StoreError, or with ``existing_ok`` returns that investigation: the check and
+        the insert are one write transaction, so processes creating the same new name at once all get the one
+        investigation (find-or-create), never "already exists"."""
         automatic = not (name or "").strip()
         name = f"Investigation {datetime.now().strftime('%Y-%m-%d %H:%M')}" if automatic else name.strip()
         inv_id = uuid.uuid4().hex[:12]
         now = _now()
         with self._write() as con:
-            if self._name_taken(con, name) and not automatic:
-                raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
-            base, n = name, 1
-            while self._name_taken(con, name):
-                n += 1
-                name = f"{base} ({n})"
-            con.execute(
-                "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (inv_id, name, CREATED, model_spec, model_identity, dumps(model_info or {}), dumps(settings or {}),
-                 now, now))
+            taken = con.execute("SELECT id FROM investigations WHERE name = ?", (name,)).fetchone()
+            if taken is not None and not automatic:
+                if not existing_ok:
+                    raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
+                inv_id = taken["id"]
+            else:
+                base, n = name, 1
+                while self._name_taken(con, name):
+                    n += 1
+                    name = f"{base} ({n})"
+                con.execute(
+                    "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
+                    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (inv_id, name, CREATED, model_spec, model_identity, dumps(model_info or {}),
+                     dumps(settings or {}), now, now))
         return self.get(inv_id)
 
     @staticmethod
