@@ -24,7 +24,7 @@ from ..ghost.detection import (DEFAULT_ALPHA, DEFAULT_LAST_K, DEFAULT_NULL, Ghos
 from ..ghost.registry import GhostEntry
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
-from .records import Investigation
+from .records import Investigation, Kind
 from .scoring import Recording, open_investigation
 from .store import InvestigationStore
 
@@ -76,7 +76,7 @@ def run_ghost_test(
     settings = settings or ScoringSettings()
     record = {"test": "ghost sentences", "context": context, "window": settings.window, "stride": settings.stride,
               "top_k": settings.top_k, "max_window": settings.max_window}
-    inv = open_investigation(store, investigation, model, record)
+    inv = open_investigation(store, investigation, model, record, Kind.GHOST)
     store.put_artifact(inv.id, "ghost_test_settings", {"identifiers": [e.id for e in entries], "n_null": n_null,
                                                        "alpha": alpha, "last_k": list(last_k)})
     detection = None
