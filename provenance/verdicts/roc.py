@@ -145,7 +145,7 @@ def operating_point_note(n_non_members: int) -> str | None:
                if not fpr_is_measurable(fpr, n_non_members)]
     if not missing:
         return None
-    needs = " and ".join(f"TPR at {fpr:.1%} FPR needs at least {non_members_needed(fpr):,}" for _, fpr in missing)
+    needs = " and ".join(f"TPR at {fpr * 100:g}% FPR needs at least {non_members_needed(fpr):,}" for _, fpr in missing)
     lowest = lowest_measurable_fpr(n_non_members)
     floor = f"1/{n_non_members:,} = {lowest:.3g}" if n_non_members > 0 else "undefined"
     return (f"With {n_non_members:,} non-member(s), the lowest false-positive rate this sample can measure is {floor}: "
@@ -161,7 +161,8 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
     ``table`` has one row per document and one column per score; ``labels`` (n,) holds 1 = member, 0 = non-member.
     Returns one row per score with EVALUATION_COLUMNS: AUC with a bootstrap confidence interval, TPR at 1% and 0.1%
     FPR, how many members / non-members had that score, the lowest FPR those non-members can measure and, per
-    operating point, whether it is measurable (``<column>_measurable``; see ``measured_operating_points``). Sorted by AUC, highest first; a score that no member
+    operating point, whether it is measurable (``<column>_measurable``; see ``measured_operating_points``).
+    Sorted by AUC, highest first; a score that no member
     or no non-member has gets NaN figures and comes last.
     """
     _require_columns(table, scores, "labelled")
