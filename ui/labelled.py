@@ -19,7 +19,8 @@ from provenance import charts
 from provenance.investigations.records import Investigation
 from provenance.investigations.store import InvestigationStore
 from provenance.report_text import CHUNK_META_EXPLANATION
-from provenance.verdicts.roc import lowest_measurable_fpr, measured_operating_points, operating_point_note
+from provenance.verdicts.roc import (OPERATING_POINTS, lowest_measurable_fpr, measured_operating_points,
+                                     operating_point_note)
 from provenance.verdicts.sets import LabelledEvaluation
 from provenance.verdicts.shift import ShiftCheck
 from provenance.verdicts.verdict import Verdict
@@ -52,8 +53,11 @@ def set_test_details(summary: dict | None) -> str:
 
 def evaluation_table(table: pd.DataFrame, key_prefix: str) -> None:
     """The AUC table as people read it: unmeasurable TPRs as n/a, three decimals, counts as integers; then why
-    some operating points are n/a and what chunk_meta is."""
-    shown = measured_operating_points(table)
+    some operating points are n/a and what chunk_meta is. The downloads keep the numbers (NaN where n/a)."""
+    measured = measured_operating_points(table)
+    shown = measured.copy()
+    for column in OPERATING_POINTS:  # n/a in words: a blank cell would read as a missing value
+        shown[column] = [f"{v:.3f}" if pd.notna(v) else "n/a" for v in shown[column]]
     config = {c: st.column_config.NumberColumn(format="%.3f") for c in shown.columns
               if c not in ("score", "n_members", "n_non_members") and pd.api.types.is_float_dtype(shown[c])}
     config |= {"n_members": st.column_config.NumberColumn("members", format="%d"),
@@ -68,7 +72,7 @@ def evaluation_table(table: pd.DataFrame, key_prefix: str) -> None:
         st.caption(note)
     if "chunk_meta" in set(table["score"]):
         st.caption(CHUNK_META_EXPLANATION)
-    download_table(shown, "auc-table", key=f"{key_prefix}_auc_table")
+    download_table(measured, "auc-table", key=f"{key_prefix}_auc_table")
 
 
 def draw_evaluation(table: pd.DataFrame, roc: pd.DataFrame, *, confounded: bool, shift_sentence: str,
