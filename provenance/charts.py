@@ -262,8 +262,11 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
                                  hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
     if lowest_fpr is not None and np.isfinite(lowest_fpr) and lowest_fpr > (floor if log_scale else 0.0):
         fig.add_vrect(x0=floor if log_scale else 0.0, x1=lowest_fpr, fillcolor=COLORS["neutral"], opacity=0.18,
-                      line_width=0, annotation_text=f"not measurable: FPR below 1/{round(1 / lowest_fpr):,}",
-                      annotation_position="top left", annotation_font_size=11)
+                      line_width=0)
+        # in paper coordinates: an annotation's data x on a log axis would have to be given as a log
+        fig.add_annotation(text=f"not measurable: FPR below 1/{round(1 / lowest_fpr):,}", x=0.01, y=0.99,
+                           xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,
+                           font=dict(size=11, color="#555"))
     axis = dict(type="log", range=[np.log10(floor), 0]) if log_scale else dict(range=[0, 1])
     fig.update_xaxes(title="false-positive rate (non-members called members)", **axis)
     fig.update_yaxes(title="true-positive rate (members found)", **axis)
