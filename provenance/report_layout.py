@@ -392,7 +392,12 @@ def _documents_evidence(data: ReportData, figures: Figures) -> str:
             parts.append(f"<h3>The set as a whole</h3>{facts_table(facts)}")
         parts.append(_notes_html(data))
         parts.append(_shift_section(data, "your documents against the reference texts"))
-    parts += [_scores_figure(data, figures, data.scores), _perplexity_figure(data, figures), _scores_section(data)]
+    if data.kind is Kind.REFERENCE:
+        parts += [_scores_figure(data, figures, data.scores), _perplexity_figure(data, figures),
+                  _scores_section(data)]
+    else:  # scores only: the table is what there is to read first
+        parts += [_scores_section(data), _scores_figure(data, figures, data.scores),
+                  _perplexity_figure(data, figures)]
     p_columns = [c for c in data.table.columns if c.startswith("p_") and c != "p_value"]
     if p_columns:
         cols = [Col("document", "document", "doc")] + [Col(c, c.removeprefix("p_"), "p") for c in p_columns]

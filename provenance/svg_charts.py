@@ -47,6 +47,21 @@ def _tick_label(value: float) -> str:
     return f"{value:.4g}"
 
 
+def tick_labels(ticks: Sequence[float], log: bool = False) -> dict[float, str]:
+    """Labels for evenly spaced ticks with as many decimals as their step needs, so neighbouring ticks never read
+    the same (1.0005 and 1.0000, not 1 and 1); log-axis ticks (powers of ten) as they are."""
+    if log or len(ticks) < 2:
+        return {t: _tick_label(t) for t in ticks}
+    step = abs(ticks[1] - ticks[0])
+    biggest = max(abs(t) for t in ticks)
+    if step == 0 or biggest >= 1e5 or biggest < 1e-3:
+        return {t: _tick_label(t) for t in ticks}
+    decimals = max(0, math.ceil(-math.log10(step) - 1e-9))
+    if round(step, decimals) != round(step, decimals + 1):  # steps such as 0.25 or 0.0025 need one more
+        decimals += 1
+    return {t: f"{t:.{decimals}f}" for t in ticks}
+
+
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values covering [lo, hi] (about ``count`` of them)."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
@@ -184,8 +199,8 @@ class Panel:
         right, bottom = self.left + self.width, self.top + self.height
         out = [f'<rect x="{self.left}" y="{self.top}" width="{self.width}" height="{self.height}" fill="#fff" '
                f'stroke="#bbb"/>']
-        x_ticks = self.x_labels or {t: _tick_label(t) for t in self.x.ticks()}
-        y_ticks = self.y_labels or {t: _tick_label(t) for t in self.y.ticks()}
+        x_ticks = self.x_labels or tick_labels(self.x.ticks(), self.x.log)
+        y_ticks = self.y_labels or tick_labels(self.y.ticks(), self.y.log)
         for value, label in x_ticks.items():
             px = self.px(value)
             if self.x_labels is None:
