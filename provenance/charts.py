@@ -37,9 +37,13 @@ FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 # ---------------------------------------------------------------------------------------------- shared helpers
 
 
+# Rows of an evaluation that are not registry scores.
+EXTRA_LABELS = {"chunk_meta": "chunk meta-classifier"}
+
+
 def score_label(column: str) -> str:
     """A readable axis label for a score or table column (the score registry's label)."""
-    return registry.label(column)
+    return EXTRA_LABELS.get(column) or registry.label(column)
 
 
 def empty_figure(message: str, *, height: int = 220) -> go.Figure:
@@ -231,10 +235,13 @@ def documents_vs_reference(documents: pd.DataFrame, reference: pd.DataFrame, sco
 
 
 def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_scale: bool = False,
-               title: str | None = None) -> go.Figure:
+               title: str | None = None, lowest_fpr: float | None = None) -> go.Figure:
     """ROC curves of every score (``calibration.roc_curves`` long table: score, fpr, tpr), with the chance line.
     ``log_scale`` draws both axes in log scale, where the low-FPR region that matters for verdicts is visible
-    (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first."""
+    (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first.
+    ``lowest_fpr`` (1 / the number of non-members, ``verdicts.roc.lowest_measurable_fpr``) shades the false-positive
+    rates below it: the sample cannot measure them, so the curve there only says what happens at zero false
+    positives."""
     if roc.empty:
         return empty_figure("No ROC curve to show yet.")
     auc = dict(zip(evaluation["score"], evaluation["auc"])) if evaluation is not None else {}
@@ -253,6 +260,13 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
         label = f"{score_label(score)} (AUC {auc[score]:.3f})" if score in auc else score_label(score)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(shape="hv"),
                                  hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
+    if lowest_fpr is not None and np.isfinite(lowest_fpr) and lowest_fpr > (floor if log_scale else 0.0):
+        fig.add_vrect(x0=floor if log_scale else 0.0, x1=lowest_fpr, fillcolor=COLORS["neutral"], opacity=0.18,
+                      line_width=0)
+        # in paper coordinates: an annotation's data x on a log axis would have to be given as a log
+        fig.add_annotation(text=f"not measurable: FPR below 1/{round(1 / lowest_fpr):,}", x=0.01, y=0.99,
+                           xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,
+                           font=dict(size=11, color="#555"))
     axis = dict(type="log", range=[np.log10(floor), 0]) if log_scale else dict(range=[0, 1])
     fig.update_xaxes(title="false-positive rate (non-members called members)", **axis)
     fig.update_yaxes(title="true-positive rate (members found)", **axis)

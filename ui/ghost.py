@@ -1,15 +1,22 @@
 """The Ghost sentences page's pieces: the generator form, the registry table with its downloads, and a finished
-test (verdict card, null histograms, the per-identifier table, report downloads)."""
+test (verdict card, null histograms, the per-identifier table, report downloads), drawn the same way for a test
+that just ran (``show_ghost_test``) and for one reopened from History (``show_stored_ghost_test``)."""
 
 from __future__ import annotations
 
 import json
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from provenance import charts, ghost
+from provenance.investigations.records import Investigation
 from provenance.investigations.store import InvestigationStore
+from provenance.report import recorded_nulls
+from provenance.verdicts.verdict import Verdict
 from ui.results import report_downloads
 from ui.widgets import download_table, show_figure, verdict_card
 
@@ -50,17 +57,37 @@ def show_registry(registry: ghost.Registry) -> None:
                             "application/json", icon=":material/public:", on_click="ignore")
 
 
+def draw_ghost_test(verdict: Verdict, nulls: Sequence[np.ndarray], table: pd.DataFrame, key_prefix: str) -> None:
+    """The verdict card, one null histogram per generator with the identifiers marked, and the per-identifier table
+    with downloads; widget keys start with ``key_prefix``."""
+    verdict_card("Were your identifiers trained on?", verdict,
+                 f"A model that never saw your identifiers is called 'trained' with probability at most "
+                 f"{verdict.fpr:g} (the false-positive rate).")
+    # a reference-calibrated test ranks NLL_reference - NLL_model; its table carries that column
+    statistic = "nll_difference" if "nll_difference" in table else "nll"
+    for i, null in enumerate(nulls):  # one null per generator setting
+        show_figure(charts.ghost_null_histogram(null, table, statistic=statistic), f"ghost-null-{i}",
+                    f"fig_{key_prefix}_null_{i}")
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_table(table, "ghost-detection", key=f"{key_prefix}_table")
+
+
 def show_ghost_test(store: InvestigationStore, investigation_id: str, result: ghost.GhostDetection) -> None:
     """A finished test: the verdict card, one null histogram per generator with the identifiers marked, the
     per-identifier table with downloads, and the investigation's report downloads."""
-    verdict_card("Were your identifiers trained on?", result.verdict,
-                 f"A model that never saw your identifiers is called 'trained' with probability at most "
-                 f"{result.verdict.fpr:g} (the false-positive rate).")
-    for i, null in enumerate(result.null.values()):  # one null per generator setting
-        show_figure(charts.ghost_null_histogram(null, result.table, statistic=result.statistic), f"ghost-null-{i}",
-                    f"fig_ghost_null_{i}")
-    st.dataframe(result.table, hide_index=True, width="stretch")
-    download_table(result.table, "ghost-detection", key="ghost_table")
+    draw_ghost_test(result.verdict, list(result.null.values()), result.table, "ghost")
     inv = store.find(investigation_id)
     if inv is not None:
         report_downloads(store, inv, "ghost")
+
+
+def show_stored_ghost_test(store: InvestigationStore, inv: Investigation, key_prefix: str) -> bool:
+    """A ghost test reopened from the store, drawn as it was when it ran (its null draws are read back from the
+    investigation). False (nothing drawn) when the test never finished."""
+    table = store.get_artifact(inv.id, "ghost_detection")
+    if inv.verdict is None or not isinstance(table, pd.DataFrame) or table.empty:
+        return False
+    # the recorded draws hold the tested model's NLLs; a reference-calibrated test ranked differences, not drawn here
+    nulls = [] if "nll_difference" in table else list(recorded_nulls(store, inv).values())
+    draw_ghost_test(inv.verdict, nulls, table, key_prefix)
+    return True

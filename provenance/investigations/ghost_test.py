@@ -25,7 +25,7 @@ from ..ghost.detection import (DEFAULT_ALPHA, DEFAULT_LAST_K, DEFAULT_NULL, Ghos
 from ..ghost.registry import GhostEntry
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
-from .records import Investigation
+from .records import Investigation, Kind
 from .scoring import Recording, open_investigation
 from .store import InvestigationStore
 
@@ -84,7 +84,7 @@ def run_ghost_test(
     if ref_model is not None:  # a reference-calibrated test: resuming needs the same reference model
         record |= {"reference_model": ref_model.identity, "reference_model_name": ref_model.name,
                    "reference_released": ref_released.isoformat()}
-    inv = open_investigation(store, investigation, model, record)
+    inv = open_investigation(store, investigation, model, record, Kind.GHOST)
     store.put_artifact(inv.id, "ghost_test_settings", {"identifiers": [e.id for e in entries], "n_null": n_null,
                                                        "alpha": alpha, "last_k": list(last_k)})
     detection = None
