@@ -108,3 +108,20 @@ def test_fuzz_mutated_valid_files_never_raise():
         check_contract(docs, errors, name)
         runs += 1
     assert runs > 50
+
+
+def test_document_names_from_paths_are_never_absolute(tmp_path, monkeypatch):
+    folder = tmp_path / "my docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("alpha")
+    (folder / "b.txt").write_text("beta")
+    (tmp_path / "c.txt").write_text("gamma")
+    (tmp_path / "t.jsonl").write_text('{"id": "x", "text": "delta"}\n')
+    docs, errors = load_documents([folder, tmp_path / "c.txt", str(tmp_path / "t.jsonl"), tmp_path / "gone.txt"])
+    assert [d.name for d in docs] == ["my docs/b.txt", "my docs/sub/a.txt", "c.txt", "t.jsonl:x"]
+    assert not any(str(tmp_path) in d.name for d in docs)
+    monkeypatch.chdir(tmp_path)
+    docs, _ = load_documents(["my docs", "."])
+    assert [d.name for d in docs][:2] == ["my docs/b.txt", "my docs/sub/a.txt"]
+    assert all(not d.name.startswith("/") for d in docs)
+    assert "no such file" in errors[0].message
