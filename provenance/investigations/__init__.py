@@ -4,7 +4,8 @@ Persistence (nothing here runs a model):
 - ``store``: the SQLite store (WAL, one connection per thread): investigations, their documents and result rows in
   collections (``MAIN``, ``REFERENCE``, a ghost test's null draws), artifacts, statuses and Verdict values;
 - ``records``: the values it keeps and gives back (``Investigation``, JSON forms of rows, settings and tables);
-- ``comparison``: two investigations side by side (facts, shared documents' scores).
+- ``comparison``: two investigations side by side (facts, shared documents' scores);
+- ``registries``: ghost-sentence registries kept in the same file, so identifiers outlive a browser session.
 
 Use cases, each the one path the CLI and the dashboard pages share, each recording itself as it goes (rows as they
 come, so a stopped or killed run resumes where it stopped) and returning a small result value:
