@@ -116,9 +116,14 @@ with detect_tab:
     stopped = st.session_state.pop("ghost_running", None)
     if stopped:  # a run that did not reach its end: the Stop button (or a closed tab) interrupted it
         kept = recorded_null_draws(shared_store(), stopped)
-        st.warning(f"Stopped. {kept:,} fresh draws were scored and are kept in the investigation '{stopped}'; press "
-                   "Test again under the same name to resume: the draws already scored are not scored again.",
-                   icon=":material/pause_circle:")
+        if kept:
+            st.warning(f"Stopped. {kept:,} fresh draws were scored and are kept in the investigation '{stopped}'; "
+                       "press Test again under the same name to resume: the draws already scored are not scored "
+                       "again.", icon=":material/pause_circle:")
+        else:
+            st.warning(f"Stopped before the first {ghost.detection.NULL_CHUNK} fresh draws were scored (they are "
+                       f"saved {ghost.detection.NULL_CHUNK} at a time), so nothing was kept yet; press Test again to "
+                       "start.", icon=":material/pause_circle:")
     model = get_model() if entries else None
     estimate = show_estimate(model, entries, int(n_null), float(alpha), ghost.DEFAULT_LAST_K if last_k else ()) \
         if model is not None else None

@@ -65,7 +65,7 @@ def show_requirements(n_documents: int, n_reference: int, fpr: float) -> None:
     with st.container(border=True):
         st.markdown(f"**What a verdict needs at a false-positive rate of {fpr:g}**")
         for met, sentence in lines:
-            st.markdown(f"{':material/check_circle:' if met else ':material/error:'} {sentence}")
+            st.markdown(f"{':green[:material/check_circle:]' if met else ':orange[:material/error:]'} {sentence}")
         if n_reference == 0:
             st.caption("Without reference texts the documents are scored, but no verdict can be given: a score is "
                        "not a verdict until it is compared with texts the model cannot have seen.")

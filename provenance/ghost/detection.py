@@ -32,7 +32,7 @@ from .registry import GhostEntry, write_json
 DEFAULT_NULL = 1000
 DEFAULT_ALPHA = 0.01
 DEFAULT_LAST_K = (1, 2, 3)
-NULL_CHUNK = 100  # null draws scored between two saves of a NullCache
+NULL_CHUNK = 25  # null draws scored between two saves of a NullCache: a Stop loses at most these
 
 
 def span_nll(stats: TokenStats, start_char: int = 0) -> float:
