@@ -32,7 +32,7 @@ from provenance.scores.formulas import DEFAULT_K  # noqa: E402
 from provenance.lm.token_stats import ScoringSettings  # noqa: E402
 from provenance.investigations.reference import compare_with_reference  # noqa: E402
 from provenance.investigations.scoring import score_set  # noqa: E402
-from provenance.investigations.store import REFERENCE, StoreError  # noqa: E402
+from provenance.investigations.store import MAIN, REFERENCE, StoreError  # noqa: E402
 from ui.documents import show_every_document_verdict, show_requirements, warn_short_documents  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
 from ui.scores import score_picker  # noqa: E402
@@ -84,7 +84,7 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
     progress = Progress(phases, tallies=tallies, key="documents",
                         stop="Stops between batches; every document scored so far is kept, and scoring again "
                              "under the same name resumes.")
-    progress.tally("documents", already_done(documents, "main"))
+    progress.tally("documents", already_done(documents, MAIN))
     if reference_docs:
         progress.tally("reference texts", already_done(reference_docs, REFERENCE))
     live = st.empty()

@@ -190,7 +190,8 @@ def scoring_pace(model) -> tuple[float, str]:
     this session on this model, or a measurement on a few fresh draws (made once per model and session)."""
     paces: dict = st.session_state.setdefault("ghost_paces", {})
     if model.identity not in paces:
-        paces[model.identity] = (measure_scoring_rate(model, ghost.GhostGenerator()), "measured just now")
+        with st.spinner(f"Measuring the pace of {model.name} on a few fresh draws, to estimate the test's time..."):
+            paces[model.identity] = (measure_scoring_rate(model, ghost.GhostGenerator()), "measured just now")
     return paces[model.identity]
 
 
