@@ -5,7 +5,6 @@ from datetime import datetime
 import streamlit as st
 
 from provenance import verdicts
-from provenance.scores import registry
 from provenance.scores.formulas import DEFAULT_K
 from provenance.documents import labelled_documents_from_bytes, unique_names
 from provenance.lm.token_stats import ScoringSettings
@@ -13,8 +12,9 @@ from provenance.investigations.labelled import evaluate_labelled_set
 from provenance.investigations.store import StoreError
 from ui.labelled import shift_check_box, show_labelled_evaluation
 from ui.results import report_downloads
-from ui.session import get_model, get_reference_model, shared_stats_cache, shared_store
-from ui.widgets import Progress
+from ui.scores import score_picker
+from ui.session import get_model, get_observer_model, get_reference_model, shared_stats_cache, shared_store
+from ui.widgets import Phase, Progress
 
 SETTINGS = ScoringSettings()
 
@@ -27,10 +27,7 @@ files = st.file_uploader("Labelled set (.jsonl or .csv with 'text' and 'label' c
                          accept_multiple_files=True,
                          help="label: member / non-member, 1 / 0 or true / false, in any case")
 with st.expander("Settings", icon=":material/tune:"):
-    has_ref_model = st.session_state.get("ref_model_args") is not None
-    options = list(registry.default_scores()) + ["gradnorm"] + (["ref"] if has_ref_model else [])
-    scores = st.multiselect("Scores", options, default=list(registry.default_scores()) + (["ref"] if has_ref_model else []),
-                            format_func=lambda s: f"{s}: {registry.description(s)}")
+    choice = score_picker("benchmark", verdict_statistic=False)
     k = st.slider("k for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)
     n_bootstrap = st.select_slider("Bootstrap resamples for confidence intervals", [200, 500, 1000, 2000], 1000)
 
@@ -63,22 +60,29 @@ if named:
 
 name = st.text_input("Investigation name", value=st.session_state.setdefault(
     "benchmark_default_name", f"Benchmark {datetime.now():%Y-%m-%d %H:%M:%S}"))
-ready = bool(named) and 0 < sum(labels) < len(named) and bool(scores)
+ready = bool(named) and 0 < sum(labels) < len(named) and bool(choice.scores)
 start = st.button(f"Evaluate {len(named)} labelled texts" if named else "Evaluate", type="primary",
                   disabled=not ready)
 
 
 def evaluate(model) -> None:
     """Score the labelled set as the investigation ``name`` (saved as it goes) and evaluate every score on it."""
-    st.button("Stop", icon=":material/stop_circle:", help="Stops between batches; what is done is kept.")
-    progress = Progress(len(named))
+    ref_model = get_reference_model() if choice.needs_reference_model else None
+    observer = get_observer_model() if choice.needs_observer else None
+    if (choice.needs_reference_model and ref_model is None) or (choice.needs_observer and observer is None):
+        return  # the model that failed to load said why
+    progress = Progress([Phase("Scoring the labelled texts", "tokens"),
+                         Phase("Computing ROC curves, bootstrap intervals, the meta-classifier and the set-level "
+                               "test", None)],
+                        tallies={"labelled texts": len(named)}, key="benchmark",
+                        stop="Stops between batches; every text scored so far is kept, and evaluating again under "
+                             "the same name resumes.")
     try:
-        with st.spinner("Scoring, then computing ROC curves, bootstrap intervals and the meta-classifier..."):
-            result = evaluate_labelled_set(shared_store(), name, model, named, [label_of[d.name] for d in named],
-                                           scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
-                                           ref_model=get_reference_model() if "ref" in scores else None,
-                                           n_bootstrap=n_bootstrap, ingest_errors=errors, progress=progress,
-                                           on_row=progress.document_done)
+        result = evaluate_labelled_set(shared_store(), name, model, named, [label_of[d.name] for d in named],
+                                       choice.scores, k=k, settings=SETTINGS, cache=shared_stats_cache(),
+                                       ref_model=ref_model, observer=observer, n_bootstrap=n_bootstrap,
+                                       ingest_errors=errors, progress=progress,
+                                       on_row=progress.tallier("labelled texts"))
     except (StoreError, ValueError) as exc:
         st.error(str(exc))
         return

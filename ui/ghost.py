@@ -1,10 +1,14 @@
-"""The Ghost sentences page's pieces: the generator form, the registry table with its downloads, and a finished
-test (verdict card, null histograms, the per-identifier table, report downloads), drawn the same way for a test
-that just ran (``show_ghost_test``) and for one reopened from History (``show_stored_ghost_test``)."""
+"""The Ghost sentences page's pieces: the generator form; the registry kept in the store (choose, continue, show,
+download, and the warning while this machine holds its only copy); the marked documents (how often each identifier
+was placed, a preview of each document); the cost of a test before it starts; and a finished test (verdict card,
+null histograms, the per-identifier table, report downloads), drawn the same way whether it just ran
+(``show_ghost_test``) or was reopened from History (``show_stored_ghost_test``)."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 
 from collections.abc import Sequence
 
@@ -17,8 +21,17 @@ from provenance.investigations.records import Investigation
 from provenance.investigations.store import InvestigationStore
 from provenance.report import recorded_nulls
 from provenance.verdicts.verdict import Verdict
+from provenance.documents import documents_from_bytes
+from provenance.ghost.estimates import DRAW_CHOICES, estimate_ghost_test, measure_scoring_rate, p_floor, \
+    tokens_per_draw
+from provenance.investigations.registries import RegistryRecord, RegistryStore
+from ui.highlight import highlighted, text_box
 from ui.results import report_downloads
-from ui.widgets import download_table, show_figure, verdict_card
+from ui.session import shared_store
+from ui.widgets import download_table, format_seconds, show_figure, verdict_card
+
+NEW_REGISTRY = "A new registry..."
+DEFAULT_REGISTRY_NAME = "My ghost registry"
 
 
 def generator_form(key: str) -> ghost.GhostGenerator | None:
@@ -43,15 +56,92 @@ def generator_form(key: str) -> ghost.GhostGenerator | None:
         return None
 
 
-def show_registry(registry: ghost.Registry) -> None:
-    """The registry's identifiers as a table, with downloads of the (private) registry and the (public)
-    commitments."""
+# ------------------------------------------------------------------------------------------ the kept registry
+
+
+@st.cache_resource(show_spinner=False)
+def shared_registries() -> RegistryStore:
+    """The registries kept in the investigation store, one per server process."""
+    return RegistryStore(shared_store())
+
+
+def _unique_name(wanted: str, taken: list[str]) -> str:
+    name, n = wanted.strip() or DEFAULT_REGISTRY_NAME, 1
+    base = name
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    return name
+
+
+def choose_registry() -> tuple[str, ghost.Registry]:
+    """Step 1's registry: one kept in the store (the most recently changed by default), a new one, or one
+    uploaded to continue (kept under its file name). Returns its name and the Registry (also in
+    ``st.session_state['ghost_registry']``)."""
+    kept = shared_registries()
+    existing = st.file_uploader("Continue a registry you downloaded earlier (optional)", type=["json"],
+                                key="ghost_existing")
+    if existing is not None and st.session_state.get("ghost_loaded") != existing.file_id:
+        try:
+            uploaded = ghost.registry_from_dict(json.loads(existing.getvalue()), existing.name)
+        except (ValueError, ghost.GhostError) as exc:
+            st.error(f"{existing.name}: {exc}")
+        else:
+            name = _unique_name(re.sub(r"\.json$", "", existing.name, flags=re.I), kept.names())
+            kept.save(name, uploaded.to_dict())
+            kept.mark_downloaded(name)  # it came from a file the owner has
+            st.session_state["ghost_loaded"] = existing.file_id
+            st.session_state["ghost_registry_choice"] = name
+    names = kept.names()
+    if "ghost_registry_next" in st.session_state:  # kept after the selectbox was drawn on the previous run
+        st.session_state["ghost_registry_choice"] = st.session_state.pop("ghost_registry_next")
+    if st.session_state.get("ghost_registry_choice") not in names + [NEW_REGISTRY]:
+        st.session_state["ghost_registry_choice"] = names[0] if names else NEW_REGISTRY
+    choice = st.selectbox("Registry", names + [NEW_REGISTRY], key="ghost_registry_choice",
+                          help="Registries are kept on this computer, in the same file as your investigations, "
+                               "so they are still here after the browser or the server is closed.")
+    if choice == NEW_REGISTRY:
+        name = st.text_input("Name of the new registry", value=_unique_name(DEFAULT_REGISTRY_NAME, names),
+                             key="ghost_new_registry_name").strip() or DEFAULT_REGISTRY_NAME
+        record = kept.get(name)
+    else:
+        name, record = choice, kept.get(choice)
+    registry = ghost.registry_from_dict(record.data, name) if record is not None else ghost.Registry()
+    st.session_state["ghost_registry"] = registry
+    st.session_state["ghost_registry_name"] = name
+    return name, registry
+
+
+def keep_registry(name: str, registry: ghost.Registry) -> None:
+    """Save the registry in the store (after identifiers were added); it is the one selected from the next run
+    on."""
+    shared_registries().save(name, registry.to_dict())
+    st.session_state["ghost_registry_next"] = name
+
+
+def _when(timestamp: str | None) -> str:
+    return datetime.fromisoformat(timestamp).strftime("%Y-%m-%d %H:%M UTC") if timestamp else "never"
+
+
+def show_registry(name: str, registry: ghost.Registry) -> None:
+    """The registry's identifiers as a table, the warning while this computer holds its only copy, and downloads
+    of the (private) registry and the (public) commitments."""
+    record: RegistryRecord | None = shared_registries().get(name)
     table = pd.DataFrame([{"id": e.id, "identifier": e.identifier, "created": e.created,
                            "commitment": e.commitment} for e in registry.entries])
     st.dataframe(table, hide_index=True, width="stretch")
+    if record is not None and record.only_copy_here:
+        st.warning(f"Download this registry now and keep the file somewhere safe. It is kept on this computer only "
+                   f"(in {shared_registries().path}), and "
+                   "it is the only copy of your identifiers and their secret salts: if that file is deleted, or you "
+                   "move to another computer, you can no longer test a model for them or prove they are yours.",
+                   icon=":material/warning:")
+    elif record is not None:
+        st.caption(f"Kept on this computer; last downloaded {_when(record.downloaded_at)}.")
     cols = st.columns(2)
     cols[0].download_button("Download the registry (private)", json.dumps(registry.to_dict(), indent=1),
-                            "ghost-registry.json", "application/json", icon=":material/lock:", on_click="ignore")
+                            "ghost-registry.json", "application/json", icon=":material/lock:",
+                            on_click=lambda: shared_registries().mark_downloaded(name), key="ghost_registry_download")
     cols[1].download_button("Download the commitments (to publish now)",
                             json.dumps(ghost.public_commitments(registry), indent=1), "ghost-commitments.json",
                             "application/json", icon=":material/public:", on_click="ignore")
@@ -70,6 +160,96 @@ def draw_ghost_test(verdict: Verdict, nulls: Sequence[np.ndarray], table: pd.Dat
                     f"fig_{key_prefix}_null_{i}")
     st.dataframe(table, hide_index=True, width="stretch")
     download_table(table, "ghost-detection", key=f"{key_prefix}_table")
+
+
+# ------------------------------------------------------------------------------------------ marked documents
+
+
+def placement_table(manifest: dict, registry: ghost.Registry) -> pd.DataFrame:
+    """How many times each identifier was placed: in total and in how many documents."""
+    identifiers = {e.id: e.identifier for e in registry.entries}
+    rows: dict[str, dict] = {}
+    for document in manifest["documents"]:
+        for placement in document["placements"]:
+            row = rows.setdefault(placement["id"], {"id": placement["id"],
+                                                    "identifier": identifiers.get(placement["id"], ""),
+                                                    "times placed": 0, "documents": set()})
+            row["times placed"] += 1
+            row["documents"].add(document["output"])
+    table = pd.DataFrame(list(rows.values()), columns=["id", "identifier", "times placed", "documents"])
+    table["documents"] = table["documents"].map(len)
+    return table
+
+
+def show_marked(files: dict[str, bytes], manifest: dict, registry: ghost.Registry) -> None:
+    """What embedding did: how often each identifier was placed, a preview of each marked document with its
+    identifiers highlighted, and the download."""
+    total = sum(len(d["placements"]) for d in manifest["documents"])
+    st.success(f"Placed identifiers {total} time(s) in {len(manifest['documents'])} document(s). Nothing else in the "
+               "documents changed. Check each document below before you download them.")
+    st.dataframe(placement_table(manifest, registry), hide_index=True, width="stretch")
+    identifiers = [e.identifier for e in registry.entries]
+    for document in manifest["documents"]:
+        name = document["output"]
+        words = document.get("words")
+        count = len(document["placements"])
+        with st.expander(f"Preview: {name} ({count} identifier(s)" + (f" in {words:,} words)" if words else ")"),
+                         icon=":material/visibility:"):
+            docs, _ = documents_from_bytes(name, files[name])
+            text = "\n\n".join(d.text for d in docs)
+            spans = [(m.start(), m.end()) for ident in identifiers for m in re.finditer(re.escape(ident), text)]
+            text_box(name, highlighted(text, spans))
+    data = st.session_state["ghost_embedded"][0]
+    st.download_button("Download the marked documents and manifest (.zip)", data, "marked-documents.zip",
+                       "application/zip", icon=":material/download:", on_click="ignore")
+
+
+# ------------------------------------------------------------------------------------------ the cost of a test
+
+
+def scoring_pace(model) -> tuple[float, str]:
+    """The model's pace in tokens per second for scoring fresh draws, and where it comes from: the last test in
+    this session on this model, or a measurement on a few fresh draws (made once per model and session)."""
+    paces: dict = st.session_state.setdefault("ghost_paces", {})
+    if model.identity not in paces:
+        with st.spinner(f"Measuring the pace of {model.name} on a few fresh draws, to estimate the test's time..."):
+            paces[model.identity] = (measure_scoring_rate(model, ghost.GhostGenerator()), "measured just now")
+    return paces[model.identity]
+
+
+def remember_pace(model, generator: ghost.GhostGenerator, draws: int, seconds: float) -> None:
+    """Keep the pace a real test showed (``draws`` scored in ``seconds``) for the next estimate."""
+    if draws >= 20 and seconds > 0:
+        rate = draws * tokens_per_draw(model, generator) / seconds
+        st.session_state.setdefault("ghost_paces", {})[model.identity] = (rate, "from your last test")
+
+
+def draws_picker(alpha: float, default: int) -> int:
+    """The fresh draws per generator, each choice with the smallest p-value it allows."""
+    return st.select_slider("Fresh draws (null)", list(DRAW_CHOICES), value=default,
+                            format_func=lambda m: f"{m:,} (p ≥ {p_floor(m):.2g})",
+                            help="Each identifier is ranked among this many fresh draws, so its p-value can be no "
+                                 "smaller than 1 / (draws + 1). More draws allow smaller p-values and take longer.")
+
+
+def show_estimate(model, entries, n_null: int, alpha: float, last_k) -> float | None:
+    """Before the test: its time at the model's pace, the p-value floor of ``n_null`` draws and the draws the
+    false-positive rate needs; returns the estimated seconds."""
+    rate, source = scoring_pace(model)
+    estimate = estimate_ghost_test(model, entries, n_null, rate, alpha=alpha, last_k=last_k)
+    single = ghost.detection.fewest_null_draws(1, alpha)
+    together = estimate.fewest_draws
+    options = " · ".join(f"{m:,}: {format_seconds(estimate.seconds * m / n_null)}" for m in DRAW_CHOICES)
+    st.info(f"**About {format_seconds(estimate.seconds)}** for {estimate.draws:,} fresh draws ({estimate.tokens:,} "
+            f"tokens at {rate:,.0f} tokens/s on {model.name}, {source}). With {n_null:,} draws an identifier's "
+            f"p-value can be as small as 1/{n_null + 1:,} = {estimate.floor:.2g}. At a false-positive rate of "
+            f"{alpha:g}, one identifier on its own needs at least {single:,} draws; your {len(entries)} together "
+            f"(Fisher's method) need at least {together:,}. Other choices: {options}.",
+            icon=":material/timer:")
+    return estimate.seconds
+
+
+# ------------------------------------------------------------------------------------------ a finished test
 
 
 def show_ghost_test(store: InvestigationStore, investigation_id: str, result: ghost.GhostDetection) -> None:

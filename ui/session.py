@@ -1,16 +1,28 @@
 """Resources shared across pages and browser sessions: the loaded models and the statistics cache.
 
 Models are held with ``st.cache_resource``: loaded once per (spec, device, dtype), never reloaded on a rerun, and
-shared by every browser session (inference does not mutate them; the scoring engine is re-entrant).
+shared by every browser session (inference does not mutate them; the scoring engine is re-entrant). The sidebar
+picks the target model and, optionally, a reference model (the ``ref`` score, and the strongest evidence when it is
+the base of a fine-tune or an older model of the same family) and an observer model (``binoculars``).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from provenance.lm.loading import DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, load_model
+from provenance.lm.loading import (DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, converted_gguf_dir,
+                                   default_gguf_path, load_model)
 
 CUSTOM = "Other: a local folder, .gguf file or hub id"
+REFERENCE_HELP = ("A second model the target is compared with (the 'ref' score: how much more likely the target "
+                  "finds a text than the reference does). It is the strongest evidence when the reference is the "
+                  "base model the target was fine-tuned from, or an older model of the same family whose data ends "
+                  "before your texts were published: then whatever the target finds easier than the reference is "
+                  "what it learned since.")
+OBSERVER_HELP = ("For the 'binoculars' score: a second model with the same tokenizer as the target (for example a "
+                 "smaller or larger model of the same family).")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -26,9 +38,9 @@ def shared_stats_cache():
     return StatsCache(max_tokens=3_000_000)
 
 
-def _spec_input(label: str, key: str, allow_none: bool) -> str | None:
+def _spec_input(label: str, key: str, allow_none: bool, help: str | None = None) -> str | None:
     options = ([None] if allow_none else []) + list(SUGGESTED_MODELS) + [CUSTOM]
-    choice = st.selectbox(label, options, key=f"{key}_choice",
+    choice = st.selectbox(label, options, key=f"{key}_choice", help=help,
                           format_func=lambda o: "None" if o is None else SUGGESTED_MODELS.get(o, o))
     if choice == CUSTOM:
         custom = st.text_input("Model path or hub id", key=f"{key}_custom", placeholder="/path/to/model or org/name")
@@ -37,24 +49,51 @@ def _spec_input(label: str, key: str, allow_none: bool) -> str | None:
 
 
 def model_picker() -> None:
-    """Sidebar: choose the target model (and an optional reference model). Loading happens on first use."""
+    """Sidebar: choose the target model (and optional reference and observer models). Loading happens on first
+    use."""
     with st.sidebar:
         st.subheader("Model")
         spec = _spec_input("Target model", "model", allow_none=False) or DEFAULT_SPEC
-        ref = _spec_input("Reference model (optional)", "ref_model", allow_none=True)
+        ref = _spec_input("Reference model (optional)", "ref_model", allow_none=True, help=REFERENCE_HELP)
+        observer = _spec_input("Observer model for binoculars (optional)", "observer", allow_none=True,
+                               help=OBSERVER_HELP)
         with st.expander("Device and precision"):
             device = st.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="device")
             dtype = st.selectbox("Precision", ["auto", "float32", "bfloat16", "float16"], key="dtype")
-        st.session_state["model_args"] = (spec, None if device == "auto" else device, None if dtype == "auto" else dtype)
-        st.session_state["ref_model_args"] = (ref, None if device == "auto" else device,
-                                              None if dtype == "auto" else dtype) if ref else None
+        placement = (None if device == "auto" else device, None if dtype == "auto" else dtype)
+        st.session_state["model_args"] = (spec, *placement)
+        st.session_state["ref_model_args"] = (ref, *placement) if ref else None
+        st.session_state["observer_args"] = (observer, *placement) if observer else None
         st.session_state["model_status"] = st.empty()
 
 
-def _load(args: tuple, what: str) -> LoadedModel | None:
-    spec = args[0]
+def needs_conversion(spec: str) -> bool:
+    """Whether loading ``spec`` will first de-quantise a GGUF file (the default model, or a .gguf path) because
+    its converted safetensors folder is not in the cache yet: the one slow first load."""
     try:
-        with st.spinner(f"Loading {what} {spec} (the first load of a GGUF file converts it once, about 30 s)..."):
+        if spec == DEFAULT_SPEC:
+            gguf = default_gguf_path()
+        else:
+            gguf = Path(spec).expanduser()
+            if gguf.suffix.lower() != ".gguf" or not gguf.is_file():
+                return False
+    except (ModelLoadError, OSError):
+        return False
+    folder = converted_gguf_dir(gguf)
+    return not ((folder / "config.json").is_file() and (folder / "model.safetensors").is_file())
+
+
+def loading_message(spec: str, what: str = "model") -> str:
+    """The spinner's words while ``spec`` loads; the GGUF conversion is mentioned only when it will happen."""
+    if needs_conversion(spec):
+        return (f"Loading the {what} {spec}: its GGUF file is converted once to a cached safetensors folder (about "
+                "30 s); later loads take a second or two...")
+    return f"Loading the {what} {spec}..."
+
+
+def _load(args: tuple, what: str) -> LoadedModel | None:
+    try:
+        with st.spinner(loading_message(args[0], what)):
             return cached_model(*args)
     except ModelLoadError as exc:
         st.error(str(exc))
@@ -72,8 +111,26 @@ def get_model() -> LoadedModel | None:
 
 
 def get_reference_model() -> LoadedModel | None:
+    """The reference model chosen in the sidebar (None when none is chosen, or with an error shown)."""
     args = st.session_state.get("ref_model_args")
     return _load(args, "reference model") if args else None
+
+
+def get_observer_model() -> LoadedModel | None:
+    """The observer model chosen in the sidebar for binoculars (None when none is chosen, or with an error
+    shown)."""
+    args = st.session_state.get("observer_args")
+    return _load(args, "observer model") if args else None
+
+
+def chosen_models() -> dict[str, str | None]:
+    """The specs chosen in the sidebar: target, reference and observer (None where none is chosen)."""
+    def spec(key: str) -> str | None:
+        args = st.session_state.get(key)
+        return args[0] if args else None
+
+    return {"target": spec("model_args") or DEFAULT_SPEC, "reference": spec("ref_model_args"),
+            "observer": spec("observer_args")}
 
 
 def show_model_facts(model: LoadedModel) -> None:

@@ -206,6 +206,32 @@ def _not_read(entry: Path, suffixes: Collection[str]) -> str | None:
     return None
 
 
+def named_files(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
+                include_hidden: bool = True) -> tuple[list[tuple[Path, str]], list[IngestError]]:
+    """``expand_paths`` with the name each file's documents get, never an absolute path: a file named directly is
+    called by its file name ('a.txt'); a file found in a folder by its path inside that folder after the folder's
+    own name ('docs/sub/a.txt'). Repeated names are made unique later (``unique_names``)."""
+    named, errors = [], []
+    for raw in paths:
+        files, errs = expand_paths([raw], suffixes=suffixes, include_hidden=include_hidden)
+        errors.extend(errs)
+        root = Path(raw)
+        folder = root.is_dir()
+        for path in files:
+            if folder:
+                name = (Path(root.resolve().name or "folder") / path.relative_to(root)).as_posix()
+            else:
+                name = path.name
+            named.append((path, display_name(name, 400)))
+    return named, errors
+
+
+def _read_named(path: Path, name: str, limits: IngestLimits) -> bytes | IngestError:
+    """``read_file``, with a problem reported under the document name rather than the path."""
+    data = read_file(path, limits)
+    return IngestError(name, data.message) if isinstance(data, IngestError) else data
+
+
 def read_file(path: Path, limits: IngestLimits = DEFAULT_LIMITS) -> bytes | IngestError:
     """A file's bytes, or an IngestError when it is over ``limits.max_file_bytes`` (checked before reading) or
     cannot be read."""
@@ -220,19 +246,19 @@ def read_file(path: Path, limits: IngestLimits = DEFAULT_LIMITS) -> bytes | Inge
 
 def load_documents(paths: Sequence[str | Path], *, text_column: str = "text", id_column: str = "id",
                    limits: IngestLimits = DEFAULT_LIMITS) -> tuple[list[Document], list[IngestError]]:
-    """Read files and folders into documents with unique names; unreadable inputs become IngestErrors.
+    """Read files and folders into documents with unique names (``named_files``: relative, never absolute paths);
+    unreadable inputs become IngestErrors.
 
     Files larger than ``limits.max_file_bytes`` are refused before they are read.
     """
-    files, errors = expand_paths(paths)
+    files, errors = named_files(paths)
     docs: list[Document] = []
-    for path in files:
-        data = read_file(path, limits)
+    for path, name in files:
+        data = _read_named(path, name, limits)
         if isinstance(data, IngestError):
             errors.append(data)
             continue
-        got, errs = documents_from_bytes(str(path), data, text_column=text_column, id_column=id_column,
-                                         limits=limits)
+        got, errs = documents_from_bytes(name, data, text_column=text_column, id_column=id_column, limits=limits)
         docs.extend(got)
         errors.extend(errs)
     return unique_names(docs), errors
@@ -242,16 +268,16 @@ def load_labelled_documents(paths: Sequence[str | Path], *, text_column: str = "
                             id_column: str = "id", limits: IngestLimits = DEFAULT_LIMITS
                             ) -> tuple[list[Document], list[int], list[IngestError]]:
     """Read labelled .jsonl / .csv tables (files or folders): documents with unique names, their labels (1 = member,
-    0 = non-member) in the same order, and one IngestError per problem."""
-    files, errors = expand_paths(paths)
+    0 = non-member) in the same order, and one IngestError per problem. Names as in ``load_documents``."""
+    files, errors = named_files(paths)
     docs: list[Document] = []
     labels: list[int] = []
-    for path in files:
-        data = read_file(path, limits)
+    for path, name in files:
+        data = _read_named(path, name, limits)
         if isinstance(data, IngestError):
             errors.append(data)
             continue
-        got, got_labels, errs = labelled_documents_from_bytes(str(path), data, text_column=text_column,
+        got, got_labels, errs = labelled_documents_from_bytes(name, data, text_column=text_column,
                                                               label_column=label_column, id_column=id_column,
                                                               limits=limits)
         docs.extend(got)

@@ -52,12 +52,14 @@ from .detection import (
     verdict_for,
 )
 from .embedding import (
+    DEFAULT_WORDS_PER_PLACEMENT,
     EMBED_SUFFIXES,
     MANIFEST_FORMAT,
     POSITIONS,
     MarkedDocuments,
     Placement,
     decode_utf8_exact,
+    document_words,
     embed_bytes,
     embed_docx,
     embed_docx_bytes,
@@ -66,6 +68,7 @@ from .embedding import (
     embed_text,
     embed_uploads,
     encode_utf8_exact,
+    placements_for_length,
     placements_from_manifest,
     plant_corpus,
     read_utf8_exact,
@@ -117,10 +120,11 @@ __all__ = [
     "public_commitments", "registry_from_dict", "save_commitments", "save_registry", "undated_entries",
     "verify_against_published", "verify_registry",
     # embedding
-    "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "MarkedDocuments", "Placement", "decode_utf8_exact",
-    "embed_bytes", "embed_docx", "embed_docx_bytes", "embed_files", "embed_html", "embed_text", "embed_uploads",
-    "encode_utf8_exact", "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements",
-    "save_manifest", "sentence_boundaries", "write_utf8_exact",
+    "DEFAULT_WORDS_PER_PLACEMENT", "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "MarkedDocuments", "Placement",
+    "decode_utf8_exact", "document_words", "embed_bytes", "embed_docx", "embed_docx_bytes", "embed_files",
+    "embed_html", "embed_text", "embed_uploads", "encode_utf8_exact", "placements_for_length",
+    "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements", "save_manifest",
+    "sentence_boundaries", "write_utf8_exact",
     # detection
     "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "check_reference", "detect",
     "empirical_p_value",

@@ -33,7 +33,7 @@ from .registry import GhostEntry, write_json
 DEFAULT_NULL = 1000
 DEFAULT_ALPHA = 0.01
 DEFAULT_LAST_K = (1, 2, 3)
-NULL_CHUNK = 100  # null draws scored between two saves of a NullCache
+NULL_CHUNK = 25  # null draws scored between two saves of a NullCache: a Stop loses at most these
 
 
 def span_nll(stats: TokenStats, start_char: int = 0) -> float:
@@ -113,14 +113,17 @@ def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFA
 def null_draws(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
                exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
                null_cache: NullCache | None = None, rng=None, chunk: int = NULL_CHUNK,
-               progress: Callable[[int, int], None] | None = None, **kwargs) -> tuple[list[str], np.ndarray]:
+               progress: Callable[[int, int], None] | None = None,
+               on_draws: Callable[[int, int], None] | None = None, **kwargs) -> tuple[list[str], np.ndarray]:
     """``n_null`` fresh identifiers from ``generator`` and their NLLs (shape (M,)), scored exactly like the tested
     ones.
 
     Draws never equal an identifier in ``exclude`` (the registry). With a ``null_cache``, the draws are kept before
     any is scored and the NLLs after every ``chunk`` of them, so a stopped or killed run loses at most one chunk and
     the next call scores exactly the draws that are missing (the same draws an uninterrupted run would have scored).
-    Scored by ``identifier_nll``; ``progress(tokens_done, tokens_total)`` covers every chunk; other keyword
+    Scored by ``identifier_nll``; ``progress(tokens_done, tokens_total)`` covers every chunk; ``on_draws(scored,
+    n_null)`` counts draws instead: those already scored (a resumed run) at once, then as each chunk goes (within
+    a chunk, in proportion to its tokens), so a page can say how many draws are done and kept. Other keyword
     arguments (should_stop, max_batch_tokens ...) go to the scorer.
     """
     if n_null < 1:
@@ -140,19 +143,29 @@ def null_draws(model: LanguageModel, generator: GhostGenerator, n_null: int = DE
     todo = texts[len(values): n_null]
     total = sum(max(model.count_tokens(context + t) - 1, 0) for t in todo) if progress is not None and todo else 0
     offset = 0
+    if on_draws is not None:
+        on_draws(min(len(values), n_null), n_null)
     for lo in range(0, len(todo), max(1, chunk)):
         chunk_tokens = [0]
+        batch = todo[lo: lo + max(1, chunk)]
+        before = len(values)
 
         def chunk_progress(done: int, tokens: int) -> None:
             chunk_tokens[0] = tokens
-            progress(min(offset + done, total), total)
+            if progress is not None:
+                progress(min(offset + done, total), total)
+            if on_draws is not None and tokens:
+                on_draws(min(before + int(len(batch) * done / tokens), n_null), n_null)
 
-        nll = identifier_nll(model, todo[lo: lo + max(1, chunk)], context=context, settings=settings,
-                             progress=chunk_progress if progress is not None else None, **kwargs)[0]
+        track = progress is not None or on_draws is not None
+        nll = identifier_nll(model, batch, context=context, settings=settings,
+                             progress=chunk_progress if track else None, **kwargs)[0]
         values += nll.tolist()
         offset += chunk_tokens[0]
         if null_cache is not None:
             null_cache.store(key, texts, values, meta)
+        if on_draws is not None:
+            on_draws(min(len(values), n_null), n_null)
     return texts[:n_null], np.asarray(values[:n_null], dtype=np.float64)
 
 
@@ -336,7 +349,8 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
            null_cache: NullCache | None = None, exclude: Iterable[str] = (), rng=None,
            progress: Callable[[int, int], None] | None = None,
            should_stop: Callable[[], bool] | None = None, ref_model: LanguageModel | None = None,
-           ref_released: date | None = None) -> GhostDetection:
+           ref_released: date | None = None,
+           on_draws: Callable[[int, int], None] | None = None) -> GhostDetection:
     """Test a model for registered identifiers: the perplexity test (exact p-values, exposure, Fisher) and the
     last-k words test (skipped when ``last_k`` is empty).
 
@@ -345,7 +359,8 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     ``rng`` draws the nulls (``secrets.SystemRandom()`` by default). Identifiers of one generator share one set of
     draws (cached in ``null_cache``): each p-value is still exactly uniform for an unseen identifier, and the
     dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
-    ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part.
+    ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part;
+    ``on_draws(draws_done, draws_total)`` counts the same work in draws, over every generator's null together.
 
     With ``ref_model`` (the reference-calibrated test), each identifier is ranked by NLL_ref - NLL_target among the
     same difference for the fresh draws, scored the same way under both models. The null stays exact (fresh draws
@@ -362,9 +377,13 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     observed_ref = (identifier_nll(ref_model, [e.identifier for e in entries], context=context, settings=settings,
                                    cache=cache, should_stop=should_stop)[0] if ref_model is not None else None)
     nulls: dict[str, np.ndarray] = {}
-    for g in dict.fromkeys(e.generator for e in entries):
+    generators = list(dict.fromkeys(e.generator for e in entries))
+    for i, g in enumerate(generators):
+        counted = None if on_draws is None else \
+            (lambda done, _total, i=i: on_draws(i * n_null + done, len(generators) * n_null))
         texts, null = null_draws(model, g, n_null, context=context, exclude=excluded, settings=settings,
-                                 null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop)
+                                 null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop,
+                                 on_draws=counted)
         if ref_model is not None:  # the same draws under the reference model (kept in ``cache`` as they are scored)
             null = identifier_nll(ref_model, texts, context=context, settings=settings, cache=cache,
                                   should_stop=should_stop)[0] - null

@@ -26,13 +26,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..documents import decode_text, safe_filename
+from ..documents import decode_text, documents_from_bytes, safe_filename
+from ..documents.words import words
 from ..documents.formats import visible_text_layout
 from ..files import atomic_write_bytes
 from .generator import GhostError
 from .registry import FORMAT_VERSION, GhostEntry, write_json
 
 POSITIONS = ("start", "end", "random")
+# Automatic placement count: one identifier per this many words of a document (at least one). A random passphrase
+# every few hundred words reads as a stray line; fifteen in a 170-word note is a page a data-cleaning filter drops.
+DEFAULT_WORDS_PER_PLACEMENT = 250
 EMBED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx")
 MANIFEST_FORMAT = "provenance-ghost-manifest"
 
@@ -65,6 +69,40 @@ def sentence_boundaries(text: str, *, markdown: bool = False) -> list[int]:
     return bounds
 
 
+def placements_for_length(n_words: int, words_per_placement: int = DEFAULT_WORDS_PER_PLACEMENT) -> int:
+    """How many identifiers a document of ``n_words`` words takes by default: one per ``words_per_placement``
+    words, at least one."""
+    if words_per_placement < 1:
+        raise GhostError(f"Words per placement must be at least 1; got {words_per_placement}.")
+    return max(1, n_words // words_per_placement)
+
+
+def _spread(bounds: Sequence[int], count: int, rng) -> list[int]:
+    """``count`` of the (increasing) ``bounds``, spread over the text, in increasing order: the bounds are cut into
+    ``count`` runs of about equal length and one is drawn at random from each (never the last of a run when a
+    run has two or more). So no two placements share a boundary while there are as many boundaries as
+    placements, and at least one sentence separates any two while there are twice as many; with fewer
+    boundaries than placements, every boundary is used before any is used again."""
+    bounds = list(bounds)
+    n = len(bounds)
+    if count <= 0 or n == 0:
+        return []
+    if count > n:
+        picks = list(bounds) * (count // n) + _spread(bounds, count % n, rng)
+        return sorted(picks)
+    picks = []
+    for i in range(count):
+        lo, hi = (i * n) // count, ((i + 1) * n) // count
+        picks.append(bounds[rng.randrange(lo, hi - 1 if hi - lo >= 2 else hi)])
+    return picks
+
+
+def _round_robin(entries: Sequence[GhostEntry], repetitions: int) -> list[GhostEntry]:
+    """Each entry ``repetitions`` times, dealt in turns (a b c a b c), so that placed in text order no identifier
+    follows itself."""
+    return [e for _ in range(repetitions) for e in entries]
+
+
 def _choose(bounds: Sequence[int], count: int, rng) -> list[int]:
     """``count`` boundaries, distinct while there are enough, then reused."""
     picks: list[int] = []
@@ -94,9 +132,11 @@ def embed_text(text: str, entries: Sequence[GhostEntry], *, position: str = "ran
     """Insert each entry's identifier ``repetitions`` times into plain text or Markdown.
 
     ``position``: "start" (its own paragraph before the text), "end" (its own paragraph after the last
-    non-whitespace character) or "random" (after a sentence end, chosen uniformly among sentence boundaries;
-    distinct boundaries while there are enough). Returns the marked text and the placements (offsets in the marked
-    text); ``remove_placements`` undoes them exactly. Nothing else in the text changes.
+    non-whitespace character) or "random" (after sentence ends spread over the whole text, ``_spread``: distinct
+    boundaries while there are enough, separated by at least a sentence while there are twice as many, and the
+    identifiers dealt in turns so none follows itself). An entry listed twice in ``entries`` is placed twice as
+    often. Returns the marked text and the placements (offsets in the marked text); ``remove_placements`` undoes
+    them exactly. Nothing else in the text changes.
     """
     if position not in POSITIONS:
         raise GhostError(f"Unknown position '{position}'. Choose one of: {', '.join(POSITIONS)}.")
@@ -110,10 +150,10 @@ def embed_text(text: str, entries: Sequence[GhostEntry], *, position: str = "ran
     order = 0
     if position == "random":
         bounds = [b for b in sentence_boundaries(text, markdown=markdown) if b < body_end] + [body_end]
-        for e in entries:
-            for at in _choose(bounds, repetitions, rng):
-                inserts.append((at, order, e.id, " " + e.identifier, position))
-                order += 1
+        todo = _round_robin(entries, repetitions)
+        for e, at in zip(todo, _spread(bounds, len(todo), rng)):
+            inserts.append((at, order, e.id, " " + e.identifier, position))
+            order += 1
     else:
         for e in entries:
             for _ in range(repetitions):
@@ -161,9 +201,9 @@ def embed_html(source: str, entries: Sequence[GhostEntry], *, position: str = "r
                          for b in sentence_boundaries(source[lo:hi] + " ") if lo + b <= hi})
         if not bounds:
             raise GhostError("The HTML has no sentence ends in its visible text; use position 'start' or 'end'.")
-    todo = [e for e in entries for _ in range(repetitions)]
+    todo = _round_robin(entries, repetitions)
     if position == "random":
-        spots = _choose(bounds, len(todo), rng)
+        spots = _spread(bounds, len(todo), rng)
     elif position == "start":
         spots = [layout.body_start if layout.body_start is not None else 0] * len(todo)
     else:
@@ -212,7 +252,7 @@ def embed_docx_bytes(data: bytes, entries: Sequence[GhostEntry], *, name: str = 
     paragraphs = list(doc.paragraphs)
     if not paragraphs:
         raise GhostError(f"{name} has no paragraphs to place identifiers next to.")
-    todo = [e for e in entries for _ in range(repetitions)]
+    todo = _round_robin(entries, repetitions)
     placements: list[Placement] = []
     if position in ("start", "end"):
         added = []
@@ -236,7 +276,7 @@ def embed_docx_bytes(data: bytes, entries: Sequence[GhostEntry], *, name: str = 
                 acc += len(run.text)
         if not candidates:
             raise GhostError(f"{name} has no sentence ends inside its text; use position 'start' or 'end'.")
-        picks = _choose(range(len(candidates)), len(todo), rng)
+        picks = _spread(range(len(candidates)), len(todo), rng)
         chosen = sorted(((candidates[c], e) for c, e in zip(picks, todo)), key=lambda x: x[0][:3], reverse=True)
         by_paragraph: dict[int, list[tuple[int, int, GhostEntry]]] = {}
         for order, ((pi, ri, at, par_at), e) in enumerate(chosen):  # last first, so earlier offsets stay valid
@@ -327,13 +367,16 @@ def embed_bytes(name: str, data: bytes, entries: Sequence[GhostEntry], *, positi
 
 
 def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Sequence[GhostEntry], *,
-                position: str = "random", repetitions: int = 1, spread: bool = False,
-                rng=None) -> dict:
+                position: str = "random", repetitions: int | None = None, spread: bool = False,
+                words_per_placement: int = DEFAULT_WORDS_PER_PLACEMENT, rng=None) -> dict:
     """Embed identifiers into each file and write the marked copies (same names) into ``out_dir``.
 
-    Every entry goes into every file, unless ``spread`` deals the entries out round-robin (file i gets entries
-    i, i + n_files, ...). Returns the manifest (also what ``save_manifest`` writes): per document its source,
-    output, format, SHA-256 of source and output, and the placements.
+    ``repetitions=None`` (the default) scales the count to each file's length: a file of n words gets
+    ``placements_for_length(n, words_per_placement)`` identifiers, dealt from ``entries`` in turns that continue
+    from file to file, so every identifier is placed about equally often over the whole set. With a number, every
+    entry goes into every file that many times, unless ``spread`` deals the entries out round-robin (file i gets
+    entries i, i + n_files, ...). Returns the manifest (also what ``save_manifest`` writes): per document its
+    source, output, format, words, SHA-256 of source and output, and the placements.
     """
     paths = [Path(p) for p in paths]
     _check_names([p.name for p in paths], "in the output folder")
@@ -345,7 +388,8 @@ def embed_files(paths: Sequence[str | Path], out_dir: str | Path, entries: Seque
             raise GhostError(f"The output folder is the folder of {path.name}; choose another so the original stays.")
     documents = []
     marked = _embed_each([(p.name, p.read_bytes() if p.is_file() else b"") for p in paths], entries,
-                         position=position, repetitions=repetitions, spread=spread, rng=rng)
+                         position=position, repetitions=repetitions, spread=spread,
+                         words_per_placement=words_per_placement, rng=rng)
     for i, data, record in marked:
         out = atomic_write_bytes(out_dir / paths[i].name, data)
         documents.append({"source": str(paths[i]), "output": str(out), **record})
@@ -371,12 +415,15 @@ class MarkedDocuments:
 
 
 def embed_uploads(files: Sequence[tuple[str, bytes]], entries: Sequence[GhostEntry], *, position: str = "random",
-                  repetitions: int = 1, spread: bool = False, rng=None) -> MarkedDocuments:
+                  repetitions: int | None = None, spread: bool = False,
+                  words_per_placement: int = DEFAULT_WORDS_PER_PLACEMENT, rng=None) -> MarkedDocuments:
     """``embed_files`` for files given as (name, bytes), such as uploads: nothing is written anywhere. Names are
-    made safe (``documents.safe_filename``) and must differ; ``spread`` as in ``embed_files``."""
+    made safe (``documents.safe_filename``) and must differ; ``repetitions``, ``spread`` and
+    ``words_per_placement`` as in ``embed_files``."""
     named = [(safe_filename(name), data) for name, data in files]
     _check_names([name for name, _ in named], "in the archive")
-    marked = _embed_each(named, entries, position=position, repetitions=repetitions, spread=spread, rng=rng)
+    marked = _embed_each(named, entries, position=position, repetitions=repetitions, spread=spread,
+                         words_per_placement=words_per_placement, rng=rng)
     out = {named[i][0]: data for i, data, _ in marked}
     documents = [{"source": named[i][0], "output": named[i][0], **record} for i, _, record in marked]
     return MarkedDocuments(files=out, manifest=_manifest(documents))
@@ -389,22 +436,39 @@ def _check_names(names: Sequence[str], where: str) -> None:
                          f"each other {where}. Embed them in separate runs.")
 
 
+def document_words(name: str, data: bytes) -> int:
+    """Words in a file's readable text (as the upload path reads it; 0 when it cannot be read)."""
+    documents, _ = documents_from_bytes(name, data)
+    return sum(len(words(d.text)) for d in documents)
+
+
 def _embed_each(files: Sequence[tuple[str, bytes]], entries: Sequence[GhostEntry], *, position: str,
-                repetitions: int, spread: bool, rng) -> list[tuple[int, bytes, dict]]:
+                repetitions: int | None, spread: bool, words_per_placement: int = DEFAULT_WORDS_PER_PLACEMENT,
+                rng) -> list[tuple[int, bytes, dict]]:
     """(index, marked bytes, manifest record without source and output) for each file that gets identifiers:
-    every entry in every file, or dealt out round-robin with ``spread`` (file i gets entries i, i + n, ...)."""
+    with ``repetitions=None`` a count scaled to each file's length, dealt from the entries in turns across the
+    files; else every entry in every file, or dealt out round-robin with ``spread`` (file i gets entries i, i + n,
+    ...)."""
     if not entries:
         raise GhostError("No identifiers were selected to embed.")
     for name, _ in files:
         if Path(name).suffix.lower() not in EMBED_SUFFIXES:
             raise GhostError(f"{name}: identifiers can be embedded in {', '.join(EMBED_SUFFIXES)} files only.")
     out = []
+    dealt = 0
     for i, (name, data) in enumerate(files):
-        chosen = list(entries[i:: len(files)]) if spread else list(entries)
+        n_words = document_words(name, data)
+        if repetitions is None:
+            count = placements_for_length(n_words, words_per_placement)
+            chosen = [entries[(dealt + j) % len(entries)] for j in range(count)]
+            dealt += count
+        else:
+            chosen = list(entries[i:: len(files)]) if spread else list(entries)
         if not chosen:
             continue
-        marked, placements = embed_bytes(name, data, chosen, position=position, repetitions=repetitions, rng=rng)
-        out.append((i, marked, {"format": Path(name).suffix.lower().lstrip("."),
+        marked, placements = embed_bytes(name, data, chosen, position=position,
+                                         repetitions=1 if repetitions is None else repetitions, rng=rng)
+        out.append((i, marked, {"format": Path(name).suffix.lower().lstrip("."), "words": n_words,
                                 "source_sha256": hashlib.sha256(data).hexdigest(),
                                 "output_sha256": hashlib.sha256(marked).hexdigest(),
                                 "placements": [asdict(p) for p in placements]}))

@@ -104,11 +104,12 @@ def train_on_plan(model: LanguageModel, plan: PlantingPlan, *, epochs: int = 8, 
 def detect_planted(model: LanguageModel, plan: PlantingPlan, *, n_null: int = ghost.DEFAULT_NULL,
                    alpha: float = ghost.DEFAULT_ALPHA, last_k: Sequence[int] = ghost.DEFAULT_LAST_K,
                    rng: random.Random | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> ghost.GhostDetection:
-    """Run ``ghost.detect`` on every tested identifier; its table gains a ``repetitions`` column (0 = never
-    planted)."""
+                   progress: Callable[[int, int], None] | None = None,
+                   on_draws: Callable[[int, int], None] | None = None) -> ghost.GhostDetection:
+    """Run ``ghost.detect`` on every tested identifier (``progress`` in tokens, ``on_draws`` in fresh draws); its
+    table gains a ``repetitions`` column (0 = never planted)."""
     result = ghost.detect(model, plan.tested, n_null=n_null, alpha=alpha, last_k=last_k, exclude=plan.exclude,
-                          rng=rng, progress=progress)
+                          rng=rng, progress=progress, on_draws=on_draws)
     result.table = result.table.assign(repetitions=result.table["id"].map(plan.repetitions))
     return result
 
@@ -200,10 +201,12 @@ class ArticleDemoDetection:
 
 def detect_article_demo(model: LanguageModel, demo: ArticleDemo, *, n_null: int = ghost.DEFAULT_NULL,
                         alpha: float = ghost.DEFAULT_ALPHA, rng: random.Random | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> ArticleDemoDetection:
+                        progress: Callable[[int, int], None] | None = None,
+                        on_draws: Callable[[int, int], None] | None = None) -> ArticleDemoDetection:
     """The guided demo's third step: ``detect_planted`` on every identifier of the author, then a verdict per
     group (hidden in the article / never published) at false-positive rate ``alpha``."""
-    detection = detect_planted(model, demo.plan, n_null=n_null, alpha=alpha, rng=rng, progress=progress)
+    detection = detect_planted(model, demo.plan, n_null=n_null, alpha=alpha, rng=rng, progress=progress,
+                               on_draws=on_draws)
     detection.table = detection.table.assign(published=detection.table["repetitions"] > 0)
     verdicts = {}
     for published in (True, False):

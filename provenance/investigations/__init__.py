@@ -5,7 +5,8 @@ Persistence (nothing here runs a model):
   collections (``MAIN``, ``REFERENCE``, a ghost test's null draws), artifacts, statuses and Verdict values;
 - ``records``: the values it keeps and gives back (``Investigation``, its ``Kind``: what the use case that ran it
   asks, JSON forms of rows, settings and tables);
-- ``comparison``: two investigations side by side (facts, shared documents' scores).
+- ``comparison``: two investigations side by side (facts, shared documents' scores);
+- ``registries``: ghost-sentence registries kept in the same file, so identifiers outlive a browser session.
 
 Use cases, each the one path the CLI and the dashboard pages share, each recording itself as it goes (rows as they
 come, so a stopped or killed run resumes where it stopped) and returning a small result value:

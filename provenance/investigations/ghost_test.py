@@ -64,11 +64,13 @@ def run_ghost_test(
     should_stop: Callable[[], bool] | None = None,
     ref_model: LanguageModel | None = None,
     ref_released: date | None = None,
+    on_draws: Callable[[int, int], None] | None = None,
 ) -> GhostTest:
     """Test ``model`` for the identifiers ``entries`` in the investigation ``investigation`` (id or name; created
     when unknown, None for a dated name); see the module docstring for what is recorded.
 
-    The arguments are those of ``ghost.detect``; ``null_cache`` (e.g. the on-disk cache the CLI keeps) is asked
+    The arguments are those of ``ghost.detect`` (``on_draws`` counts the fresh draws scored, those recorded
+    earlier included); ``null_cache`` (e.g. the on-disk cache the CLI keeps) is asked
     for null draws the investigation does not hold yet and is kept up to date too. Resuming needs the same model,
     context and scoring settings (the numbers the null draws are); the number of draws, the false-positive rate
     and the last-k values may change between runs. A GhostError says what is wrong before anything is recorded
@@ -93,7 +95,7 @@ def run_ghost_test(
         detection = detect(model, entries, n_null=n_null, context=context, alpha=alpha, last_k=last_k,
                            settings=settings, cache=cache, null_cache=RecordedNullCache(store, inv.id, null_cache),
                            exclude=exclude, rng=rng, progress=progress, should_stop=should_stop,
-                           ref_model=ref_model, ref_released=ref_released)
+                           ref_model=ref_model, ref_released=ref_released, on_draws=on_draws)
         generators = {e.generator.key(): e.generator for e in entries}
         store.put_artifacts(inv.id, {"ghost_detection": detection.table,
                                      "null_draws": null_summary(detection, generators)})
@@ -101,6 +103,16 @@ def run_ghost_test(
         recording.complete(f"{len(entries)} identifier(s) tested against {n_null} fresh draws per generator: "
                            f"{detection.verdict.words()}.")
     return GhostTest(investigation=store.get(inv.id), detection=detection, cancelled=recording.cancelled)
+
+
+def recorded_null_draws(store: InvestigationStore, investigation: str) -> int:
+    """Fresh draws whose NLL the investigation ``investigation`` (id or name) holds, over all its nulls: the work a
+    stopped test keeps (0 for an unknown investigation)."""
+    inv = store.find(investigation)
+    if inv is None:
+        return 0
+    return sum(len(store.results(inv.id, collection=c)) for c in store.collections(inv.id)
+               if c.startswith(NULL_COLLECTION_PREFIX))
 
 
 def null_summary(detection: GhostDetection, generators: dict) -> list[dict]:

@@ -142,3 +142,20 @@ def test_every_file_skipped_inside_a_folder_gets_one_sentence(tmp_path):
     corpus, corpus_errors = read_corpus(folder)  # corpora skip hidden names silently, the rest alike
     assert sorted(d.text for d in corpus) == ["read me", "read me too"]
     assert {Path(e.source).name for e in corpus_errors} == set(why)
+
+
+def test_document_names_from_paths_are_never_absolute(tmp_path, monkeypatch):
+    folder = tmp_path / "my docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("alpha")
+    (folder / "b.txt").write_text("beta")
+    (tmp_path / "c.txt").write_text("gamma")
+    (tmp_path / "t.jsonl").write_text('{"id": "x", "text": "delta"}\n')
+    docs, errors = load_documents([folder, tmp_path / "c.txt", str(tmp_path / "t.jsonl"), tmp_path / "gone.txt"])
+    assert [d.name for d in docs] == ["my docs/b.txt", "my docs/sub/a.txt", "c.txt", "t.jsonl:x"]
+    assert not any(str(tmp_path) in d.name for d in docs)
+    monkeypatch.chdir(tmp_path)
+    docs, _ = load_documents(["my docs", "."])
+    assert [d.name for d in docs][:2] == ["my docs/b.txt", "my docs/sub/a.txt"]
+    assert all(not d.name.startswith("/") for d in docs)
+    assert "no such file" in errors[0].message

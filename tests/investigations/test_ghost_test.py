@@ -84,3 +84,20 @@ def test_a_test_that_cannot_run_records_nothing(store, tiny_model, entries):
     with pytest.raises(ghost.GhostError, match="last-k"):
         run_ghost_test(store, "k too large", tiny_model, entries, last_k=(4,))
     assert store.list() == []
+
+
+def test_draws_are_counted_as_they_are_scored_and_a_stop_says_how_many_were_kept(store, tiny_model, entries):
+    from provenance.investigations.ghost_test import recorded_null_draws
+
+    seen: list[tuple[int, int]] = []
+    stopped = run_ghost_test(store, "counted", tiny_model, entries, n_null=N_NULL, last_k=(1,), rng=random.Random(5),
+                             on_draws=lambda d, t: seen.append((d, t)),
+                             should_stop=lambda: recorded_null_draws(store, "counted") >= 100)
+    assert stopped.cancelled and recorded_null_draws(store, "counted") == 100
+    assert seen[0] == (0, N_NULL) and all(t == N_NULL for _, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1][0] == 100
+    seen.clear()
+    run_ghost_test(store, "counted", tiny_model, entries, n_null=N_NULL, last_k=(1,),
+                   on_draws=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (100, N_NULL) and seen[-1] == (N_NULL, N_NULL)  # a resumed test starts from what was kept
+    assert recorded_null_draws(store, "counted") == N_NULL and recorded_null_draws(store, "no such test") == 0

@@ -44,3 +44,23 @@ def test_one_sided_labels_explain_themselves(tiny_model_dir):
     at.run()
     assert any("at least 2 members and 2 non-members" in e.value for e in at.error)
     assert button(at, "Evaluate").disabled
+
+
+def test_reference_and_observer_models_are_evaluated_beside_the_other_scores(tiny_model_dir):
+    at = open_page("benchmark", model=tiny_model_dir, reference_model=tiny_model_dir)
+    at.session_state["observer_args"] = (tiny_model_dir, None, None)
+    at.run()
+    assert {"ref", "binoculars"} <= set(at.multiselect(key="benchmark_scores").value)
+    notes = " ".join(i.value for i in at.info)
+    assert "base model the target was fine-tuned from" in notes and "older model of the same family" in notes
+    at.file_uploader[0].set_value([("set.jsonl", _labelled_jsonl(), "application/json")])
+    at.text_input[0].set_value("benchmark with reference")
+    at.run()
+    button(at, "Evaluate").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert {"ref", "binoculars", "loss"} <= set(at.dataframe[0].value["score"])
+    from provenance.investigations.store import InvestigationStore
+
+    inv = InvestigationStore().find("benchmark with reference")
+    assert {"ref", "binoculars"} <= set(InvestigationStore().get_artifact(inv.id, "dataset_inference")["scores"])

@@ -24,6 +24,7 @@ def test_generate_embed_and_detect(tiny_model_dir):
 
     original = "First sentence here. Second sentence follows. A third one ends it."
     at.file_uploader(key="ghost_embed_files").set_value([("story.txt", original.encode(), "text/plain")])
+    at.selectbox(key="ghost_embed_count_mode").set_value("fixed")  # the default scales the count to the length
     at.run()
     button(at, "Embed").click()
     at.run()
@@ -60,3 +61,97 @@ def test_tampered_registry_upload_is_refused_with_a_sentence(tiny_model_dir):
     assert not at.exception
     assert any("reg.json" in e.value for e in at.error)
     assert button(at, "Test the model").disabled
+
+
+def _texts_of(at) -> str:
+    return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+                    + [i.value for i in at.info] + [s.value for s in at.success])
+
+
+def test_registry_is_kept_in_the_store_and_the_page_warns_until_it_is_downloaded(tiny_model_dir):
+    from provenance.investigations.registries import RegistryStore
+
+    at = open_page("ghost_sentences", model=tiny_model_dir)
+    at.run()
+    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
+    at.run()
+    at.text_input(key="ghost_new_registry_name").set_value("Kept registry")
+    at.number_input[1].set_value(3)
+    at.run()
+    button(at, "Generate").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Download this registry now" in _texts_of(at) and "only copy" in _texts_of(at)
+    identifiers = at.session_state["ghost_registry"].identifiers
+
+    later = open_page("ghost_sentences", model=tiny_model_dir)  # a new browser session
+    later.run()
+    later.selectbox(key="ghost_registry_choice").set_value("Kept registry")
+    later.run()
+    assert later.session_state["ghost_registry"].identifiers == identifiers
+    assert "Download this registry now" in _texts_of(later)
+    RegistryStore(InvestigationStore()).mark_downloaded("Kept registry")  # what the download button records
+    later.run()
+    assert "Download this registry now" not in _texts_of(later) and "last downloaded" in _texts_of(later)
+
+
+def test_embedding_scales_to_length_says_how_often_and_previews_each_document(tiny_model_dir):
+    from textgen import random_sentences
+
+    at = open_page("ghost_sentences", model=tiny_model_dir)
+    at.run()
+    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
+    at.run()
+    at.text_input(key="ghost_new_registry_name").set_value("Embedding registry")
+    at.number_input[1].set_value(5)
+    at.run()
+    button(at, "Generate").click()
+    at.run()
+    note = " ".join(random_sentences(17, length=10, seed=1))  # 170 words
+    article = " ".join(random_sentences(100, length=10, seed=2))  # 1,000 words
+    at.file_uploader(key="ghost_embed_files").set_value([("note.txt", note.encode(), "text/plain"),
+                                                         ("article.txt", article.encode(), "text/plain")])
+    at.run()
+    button(at, "Embed").click()
+    at.run()
+    assert not at.exception, at.exception
+    data, manifest = at.session_state["ghost_embedded"]
+    assert [len(d["placements"]) for d in manifest["documents"]] == [1, 4]  # one per 250 words, at least one
+    counts = next(d.value for d in at.dataframe if "times placed" in d.value.columns)
+    assert counts["times placed"].sum() == 5 and len(counts) == 5  # each of the 5 placed once, and said so
+    previews = [e.label for e in at.expander if e.label.startswith("Preview")]
+    assert previews == ["Preview: note.txt (1 identifier(s) in 170 words)",
+                        "Preview: article.txt (4 identifier(s) in 1,000 words)"]
+    assert sum(m.value.count("<mark>") for m in at.markdown) == 5
+
+
+def test_detection_says_its_time_and_floor_before_starting_and_a_stop_keeps_the_draws(tiny_model_dir):
+    import random
+
+    from provenance.investigations.ghost_test import recorded_null_draws, run_ghost_test
+    from provenance.lm.loading import load_model
+
+    at = open_page("ghost_sentences", model=tiny_model_dir)
+    at.run()
+    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
+    at.run()
+    at.text_input(key="ghost_new_registry_name").set_value("Timed registry")
+    at.number_input[1].set_value(2)
+    at.run()
+    button(at, "Generate").click()
+    at.run()
+    assert at.select_slider[0].value == 200  # the default at FPR 0.01: a floor of 1/201, not 1,000 draws
+    estimate = " ".join(i.value for i in at.info)
+    assert "About" in estimate and "tokens/s" in estimate and "1/201" in estimate
+    assert "one identifier on its own needs at least 99 draws" in estimate
+    at.select_slider[0].set_value(1000)
+    at.run()
+    assert "1/1,001" in " ".join(i.value for i in at.info)
+
+    store = InvestigationStore()  # a test stopped after its first batch of draws, as the Stop button does
+    entries = at.session_state["ghost_registry"].entries
+    run_ghost_test(store, "stopped test", load_model(tiny_model_dir), entries, n_null=250, last_k=(1,),
+                   rng=random.Random(1), should_stop=lambda: recorded_null_draws(store, "stopped test") >= 100)
+    at.session_state["ghost_running"] = "stopped test"  # the page marks a test as running until it ends
+    at.run()
+    assert "Stopped. 100 fresh draws were scored and are kept in the investigation 'stopped test'" in _texts_of(at)
