@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..documents import Document, unique_names
 from ..documents.words import words
-from .exact import WordHashes, text_fingerprints
+from .exact import WordHashes, ngram_hashes, winnow, window_size
 from .index import OverlapIndex, ProgressFn, StopFn
 from .minhash import containment_from_jaccard, estimated_jaccard, minhash_signatures, shingle_hashes, shingles
 from .spans import exact_overlap, matching_spans
@@ -104,7 +104,9 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
             signature = minhash_signatures([q_hashes], p.num_perm, p.seed)[0]
             found = index.candidates(signature, len(q_hashes), containment=containment)
             shared: dict[int, int] = {}
-            q_prints = text_fingerprints(q_words, p.ngram, p.exact_min_words, cache) if exact else np.empty(0)
+            q_ngrams = ngram_hashes(cache.of(q_words), p.ngram)
+            q_unique = np.unique(q_ngrams)
+            q_prints = winnow(q_ngrams, window_size(p.ngram, p.exact_min_words)) if exact else np.empty(0)
             if exact:
                 exact_ids, counts = index.exact_candidates(q_prints, _EXACT_CANDIDATES_PER_CHECK * max_candidates)
                 shared = dict(zip(exact_ids.tolist(), counts.tolist()))
@@ -119,7 +121,10 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
             for k in order:
                 doc_id = int(ids[k])
                 match_text = index.document_text(doc_id)
-                overlap = exact_overlap(q_words, words(match_text), p.ngram)
+                match_words = words(match_text)
+                if only_verified and not _could_match(q_ngrams, q_unique, match_words, limits, cache):
+                    continue
+                overlap = exact_overlap(q_words, match_words, p.ngram)
                 spans = matching_spans(doc.text, match_text, min_words=min(p.ngram, len(q_words)),
                                        max_spans=max_spans)
                 longest = spans[0].words if spans else 0
@@ -155,6 +160,30 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
                                       ascending=[True, False, False], kind="stable").reset_index(drop=True)
     return OverlapResult(matches=matches, spans=pd.DataFrame(span_rows, columns=SPAN_COLUMNS), errors=errors,
                          documents=pd.DataFrame(outcomes, columns=DOCUMENT_COLUMNS))
+
+
+def _could_match(q_ngrams: np.ndarray, q_unique: np.ndarray, match_words: list[str], limits: _Thresholds,
+                 cache: WordHashes) -> bool:
+    """Whether a candidate can pass any threshold, from 64-bit n-gram hashes (numpy; no strings, no spans): its
+    exact Jaccard and containment up to hash collisions, and a run of at least ``passage - ngram + 1`` consecutive
+    query n-grams found in it, which a shared passage of ``passage`` words needs. False only when the full check
+    would fail, so leaving such candidates out changes no result; it spares the text work for most candidates the
+    exact-excerpt index proposes through one common n-gram."""
+    m_unique = np.unique(ngram_hashes(cache.of(match_words), limits.ngram))
+    if not len(m_unique) or not len(q_unique):
+        return False
+    present = m_unique[np.minimum(np.searchsorted(m_unique, q_ngrams), len(m_unique) - 1)] == q_ngrams
+    shared = int(np.count_nonzero(
+        m_unique[np.minimum(np.searchsorted(m_unique, q_unique), len(m_unique) - 1)] == q_unique))
+    union = len(q_unique) + len(m_unique) - shared
+    if shared >= limits.containment * len(q_unique) or (union and shared >= limits.jaccard * union):
+        return True
+    need = limits.passage - limits.ngram + 1
+    if need <= 1:
+        return bool(present.any()) or limits.passage <= 0
+    # the longest run of True in ``present``
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], present.astype(np.int8), [0]])))
+    return bool(len(edges)) and int((edges[1::2] - edges[::2]).max()) >= need
 
 
 def _kinds(overlap: dict, longest: int, limits: _Thresholds) -> list[str]:

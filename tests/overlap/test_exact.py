@@ -141,3 +141,22 @@ def test_exact_min_words_is_checked_and_sets_the_window():
         with pytest.raises(ValueError, match="shortest verbatim passage"):
             IndexParams(exact_min_words=bad).validate()
     assert IndexParams(ngram=8, exact_min_words=8).validate().exact_min_words == 8
+
+
+def test_the_cheap_pre_check_leaves_out_only_candidates_that_fail_the_full_check(docs, licence_index):
+    """With only_verified, candidates are first checked on n-gram hashes; the verified matches are exactly those
+    the full check (only_verified=False) verifies, whatever passage length is asked for."""
+    idx, preamble, _ = licence_index
+    rng = random.Random(8)
+    queries = [Document("preamble", preamble)]
+    for i in range(60):
+        tokens = rng.choice(docs).text.split()
+        start, length = rng.randrange(len(tokens)), rng.randint(1, 30)
+        piece = " ".join(tokens[start: start + length])
+        queries.append(Document(f"q{i}", f"{random_text(rng, rng.randint(0, 25))} {piece} "
+                                         f"{random_text(rng, rng.randint(0, 25))}"))
+    for passage in (5, 8, 10, 14):
+        full = query_index(idx, queries, only_verified=False, min_passage_words=passage).matches
+        fast = query_index(idx, queries, min_passage_words=passage).matches
+        assert fast.equals(full[full["verified"]].reset_index(drop=True))
+        assert len(fast) > 20
