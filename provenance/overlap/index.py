@@ -44,9 +44,10 @@ class IndexParams:
     near-duplicate threshold. containment_threshold: the MinHashLSHEnsemble containment threshold.
     ensemble_partitions, ensemble_max_r: datasketch's ``num_part`` and ``m`` for the ensemble (every document sits
     in one partition). ensemble_recall_weight: weight of false negatives when datasketch picks the ensemble's bands
-    (0.5 = its default). At 0.5 a query is found reliably inside documents up to about twice its length; an excerpt
-    of a document 5-20 times longer (Jaccard 0.05-0.2) needs about 0.9, which stores about 3.5 times as many LSH
-    entries per document (memory). exact_min_words: every verbatim passage of at least this many words that a
+    (0.5 = its default). At 0.5 a query is found reliably inside documents up to about twice its length by MinHash;
+    a text mostly (not wholly) inside a document 5-20 times longer (Jaccard 0.05-0.2) needs about 0.9, which stores
+    about 3.5 times as many LSH entries per document (memory); verbatim excerpts are found by the exact-excerpt
+    index at any setting. exact_min_words: every verbatim passage of at least this many words that a
     queried document shares with a corpus document is found by the exact-excerpt index, however much longer the
     corpus document is (winnowing with a window of ``exact_min_words - ngram + 1`` n-grams: about
     ``2 / (window + 1)`` fingerprints of 12 bytes per corpus word); at least ``ngram``. The default, 10, is twice

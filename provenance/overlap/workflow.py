@@ -212,10 +212,11 @@ class Lookup:
         return table.reset_index(drop=True)
 
     def match_label(self, position: int) -> str:
-        """How the verified match at ``position`` is named in a picker: 'a.txt ↔ b.txt (containment 0.95, ...)'."""
+        """How the verified match at ``position`` is named in a picker: 'a.txt ↔ b.txt (containment 0.95, Jaccard
+        0.91, longest passage 120 words)'."""
         row = self.verified.iloc[position]
         return (f"{row['document']} ↔ {row['match']} (containment {row['containment_exact']:.2f}, Jaccard "
-                f"{row['jaccard_exact']:.2f})")
+                f"{row['jaccard_exact']:.2f}, longest passage {row['longest_span_words']} words)")
 
     def side_by_side(self, index: OverlapIndex, position: int) -> MatchView:
         """The verified match at ``position`` (clamped to the list) with its spans in both texts. Raises
