@@ -161,16 +161,17 @@ class Fingerprints:
 
 
 def lookup_shards(shards: Sequence[Fingerprints], starts: np.ndarray, query: np.ndarray,
-                  limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  limit: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Corpus documents sharing fingerprints with a query, over shards whose first document ids are ``starts``:
-    (document ids, shared fingerprint counts), most shared first (then by id), at most ``limit`` of them."""
+    (document ids, shared fingerprint counts), most shared first (then by id), at most ``limit`` of them, and how
+    many documents share any."""
     ids, counts = [], []
     for shard, start in zip(shards, starts):
         found, shared = shard.lookup(query)
         ids.append(found + int(start))
         counts.append(shared)
     if not ids:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), 0
     ids, counts = np.concatenate(ids), np.concatenate(counts)
     order = np.lexsort((ids, -counts))[:limit]
-    return ids[order], counts[order]
+    return ids[order], counts[order], len(ids)

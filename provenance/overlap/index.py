@@ -159,9 +159,10 @@ class OverlapIndex:
         """Bytes held by the exact-excerpt index (every shard's fingerprint arrays)."""
         return sum(sh.fingerprints.nbytes for sh in self._shards)
 
-    def exact_candidates(self, fingerprints: np.ndarray, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def exact_candidates(self, fingerprints: np.ndarray,
+                         limit: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """Documents sharing any of a query's winnowed ``fingerprints`` (``exact.text_fingerprints``): (document
-        ids, shared fingerprint counts), most shared first, at most ``limit``."""
+        ids, shared fingerprint counts), most shared first, at most ``limit``, and how many share any."""
         return exact.lookup_shards([sh.fingerprints for sh in self._shards], self._starts[:-1], fingerprints, limit)
 
     def document_name(self, doc_id: int) -> str:

@@ -97,18 +97,20 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
             break
         q_words = words(doc.text)
         q_hashes = shingle_hashes(shingles(q_words, p.ngram))
-        doc_rows, checked, proposed = [], 0, 0
+        doc_rows, checked, proposed, more = [], 0, 0, False
         if len(q_hashes) == 0:
             errors[doc.name] = f"{doc.name}: it has no words to compare."
         elif len(index):
             signature = minhash_signatures([q_hashes], p.num_perm, p.seed)[0]
             found = index.candidates(signature, len(q_hashes), containment=containment)
             shared: dict[int, int] = {}
+            exact_total = 0
             q_ngrams = ngram_hashes(cache.of(q_words), p.ngram)
             q_unique = np.unique(q_ngrams)
             q_prints = winnow(q_ngrams, window_size(p.ngram, p.exact_min_words)) if exact else np.empty(0)
             if exact:
-                exact_ids, counts = index.exact_candidates(q_prints, _EXACT_CANDIDATES_PER_CHECK * max_candidates)
+                exact_ids, counts, exact_total = index.exact_candidates(
+                    q_prints, _EXACT_CANDIDATES_PER_CHECK * max_candidates)
                 shared = dict(zip(exact_ids.tolist(), counts.tolist()))
                 for doc_id in shared:
                     found.setdefault(doc_id, EXACT_EXCERPT)
@@ -117,7 +119,7 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
             c_est = containment_from_jaccard(j_est, len(q_hashes), index._sizes[ids]) if len(ids) else np.empty(0)
             f_share = np.array([shared.get(int(i), 0) for i in ids], dtype=np.float64) / max(len(q_prints), 1)
             order = np.lexsort((ids, -np.maximum(np.maximum(j_est, c_est), f_share)))[:max_candidates]
-            proposed, checked = len(ids), len(order)
+            proposed, checked, more = len(ids), len(order), exact_total > len(shared)
             for k in order:
                 doc_id = int(ids[k])
                 match_text = index.document_text(doc_id)
@@ -150,7 +152,7 @@ def query_index(index: OverlapIndex, documents: Sequence[Document], *, min_jacca
                 doc_rows.append(row)
                 if on_row is not None:
                     on_row(row)
-        outcomes.append(_outcome(doc.name, len(q_words), doc_rows, checked, proposed, errors.get(doc.name),
+        outcomes.append(_outcome(doc.name, len(q_words), doc_rows, (checked, proposed, more), errors.get(doc.name),
                                  len(index), limits, exact))
         if progress is not None:
             progress(done, len(documents))
@@ -201,9 +203,11 @@ def _not_looked_up(name: str) -> dict:
             "detail": "The lookup was stopped before this document was compared."}
 
 
-def _outcome(name: str, n_words: int, doc_rows: list[dict], checked: int, proposed: int, error: str | None,
+def _outcome(name: str, n_words: int, doc_rows: list[dict], counts: tuple[int, int, bool], error: str | None,
              corpus_size: int, limits: _Thresholds, exact: bool) -> dict:
-    """One queried document's row of ``OverlapResult.documents``."""
+    """One queried document's row of ``OverlapResult.documents``; ``counts``: candidates checked, candidates
+    proposed, and whether the exact-excerpt index proposed more than were kept."""
+    checked, proposed, more = counts
     verified = [r for r in doc_rows if r["verified"]]
     row = {"document": name, "matches": len(verified), "best_match": "", "found_by": "", "containment_exact": np.nan,
            "jaccard_exact": np.nan, "longest_span_words": 0, "candidates": checked}
@@ -215,8 +219,8 @@ def _outcome(name: str, n_words: int, doc_rows: list[dict], checked: int, propos
               f"contains ≥ {limits.containment:.0%} of its word {limits.ngram}-grams")
     looked += f" or shares a verbatim passage of ≥ {limits.passage} words with it." if exact else "."
     caveats = []
-    if checked < proposed:
-        caveats.append(f"only the best {checked} of {proposed} candidates were checked")
+    if checked < proposed or more:
+        caveats.append(f"only the best {checked} of {'more than ' if more else ''}{proposed} candidates were checked")
     if not exact:
         caveats.append("the exact-excerpt index was not used, so a short excerpt of a much longer document can be "
                        "missed")

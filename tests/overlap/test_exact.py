@@ -59,9 +59,9 @@ def test_every_shared_passage_of_the_guaranteed_length_is_found():
         passage = corpus[doc][start: start + length]
         query = [rng.choice(VOCAB) for _ in range(rng.randint(0, 40))] + passage + \
             [rng.choice(VOCAB) for _ in range(rng.randint(0, 40))]
-        ids, counts = lookup_shards([shard], np.array([0]), text_fingerprints(query, ngram, min_words))
+        ids, counts, total = lookup_shards([shard], np.array([0]), text_fingerprints(query, ngram, min_words))
         assert doc in ids.tolist()
-        assert counts.min() >= 1
+        assert counts.min() >= 1 and total == len(ids)
 
 
 def test_walkthrough_excerpt_of_a_much_longer_document_is_found_with_default_settings(licence_index):
@@ -160,3 +160,17 @@ def test_the_cheap_pre_check_leaves_out_only_candidates_that_fail_the_full_check
         fast = query_index(idx, queries, min_passage_words=passage).matches
         assert fast.equals(full[full["verified"]].reset_index(drop=True))
         assert len(fast) > 20
+
+
+def test_a_document_whose_candidates_were_not_all_checked_says_so(docs, licence_index):
+    idx, _, _ = licence_index
+    # 12 words from each of six corpus documents: six candidates, none sharing a passage of 30 words
+    mixed = " ".join(" ".join(d.text.split()[20:32]) for d in docs[:6])
+    outcome = query_index(idx, [Document("mixed", mixed)], max_candidates=2, min_passage_words=30).documents.iloc[0]
+    assert outcome["outcome"] == NO_MATCH and outcome["candidates"] == 2
+    assert "only the best 2 of 6 candidates were checked" in outcome["detail"]
+    # the exact-excerpt index keeps 4 candidates per candidate checked: the others are counted as 'more than'
+    outcome = query_index(idx, [Document("mixed", mixed)], max_candidates=1, min_passage_words=30).documents.iloc[0]
+    assert "only the best 1 of more than 4 candidates were checked" in outcome["detail"]
+    assert query_index(idx, [Document("mixed", mixed)], min_passage_words=12).documents["outcome"].tolist() == [
+        "verbatim passage"]
