@@ -215,9 +215,11 @@ def _outcome(name: str, n_words: int, doc_rows: list[dict], counts: tuple[int, i
         return {**row, "outcome": NOT_COMPARED, "detail": error}
     if verified:
         return {**row, **_matched(verified, limits.ngram)}
-    looked = (f"No corpus document of {corpus_size:,} is a near-duplicate (exact Jaccard ≥ {limits.jaccard:g}), "
-              f"contains ≥ {limits.containment:.0%} of its word {limits.ngram}-grams")
-    looked += f" or shares a verbatim passage of ≥ {limits.passage} words with it." if exact else "."
+    tests = [f"is a near-duplicate (exact Jaccard ≥ {limits.jaccard:g})",
+             f"contains ≥ {limits.containment:.0%} of its word {limits.ngram}-grams"]
+    if exact:
+        tests.append(f"shares a verbatim passage of ≥ {limits.passage} words with it")
+    looked = f"None of the {corpus_size:,} corpus documents {', '.join(tests[:-1])} or {tests[-1]}."
     caveats = []
     if checked < proposed or more:
         caveats.append(f"only the best {checked} of {'more than ' if more else ''}{proposed} candidates were checked")
