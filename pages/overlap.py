@@ -231,7 +231,9 @@ def results_section(index, lookup: workflow.Lookup) -> None:
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={**similarity,
                                     "longest_span_words": st.column_config.NumberColumn("longest span (words)"),
-                                    "longest_span": st.column_config.TextColumn("longest span", width="large")})
+                                    "longest_span": st.column_config.TextColumn("longest span", width="large"),
+                                    "matched_as": st.column_config.TextColumn("matched as"),
+                                    "found_by": st.column_config.TextColumn("found by")})
         download_table(table, "overlap-matches", key="overlap_table")
 
     documents_table(lookup)

@@ -21,8 +21,8 @@ MATCH_COLUMNS = ["document", "match", "match_id", "found_by", "jaccard_est", "co
                  "longest_span_words", "longest_span", "verified", "matched_as", "shared_fingerprints"]
 SPAN_COLUMNS = ["document", "match", "match_id", "rank", "words", "query_start", "query_end", "match_start",
                 "match_end", "text"]
-DOCUMENT_COLUMNS = ["document", "outcome", "matches", "best_match", "found_by", "containment_exact", "jaccard_exact",
-                    "longest_span_words", "candidates", "detail"]
+DOCUMENT_COLUMNS = ["document", "outcome", "detail", "matches", "best_match", "found_by", "containment_exact",
+                    "jaccard_exact", "longest_span_words", "candidates"]
 
 # found_by of a candidate only the exact-excerpt index proposed (the LSH ones say 'jaccard', 'containment', 'both')
 EXACT_EXCERPT = "exact excerpt"
