@@ -140,8 +140,8 @@ class Fingerprints:
             return f"its arrays have the wrong type or shape ({h.dtype} {h.shape}, {d.dtype} {d.shape})"
         if len(h) and (np.any(h[1:] < h[:-1]) or int(d.max()) >= n_docs):
             return "its fingerprints are not sorted or name documents the shard does not hold"
-        if n_docs and not len(h):
-            return "it holds no fingerprints for a shard with documents"
+        if n_docs and (not len(h) or np.bincount(d, minlength=n_docs).min() == 0):
+            return "some of the shard's documents have no fingerprints"
         return None
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -123,7 +123,8 @@ def test_a_tampered_exact_index_file_is_refused(tmp_path, docs):
     crafted = {"unsorted": dict(hashes=hashes[::-1].copy(), docs=shard_docs[::-1].copy()),
                "a document the shard does not hold": dict(hashes=hashes, docs=shard_docs + np.uint32(20)),
                "wrong type": dict(hashes=hashes.astype(np.int64), docs=shard_docs),
-               "emptied": dict(hashes=hashes[:0], docs=shard_docs[:0])}
+               "emptied": dict(hashes=hashes[:0], docs=shard_docs[:0]),
+               "a document left out": dict(hashes=hashes[shard_docs != 7], docs=shard_docs[shard_docs != 7])}
     for what, arrays in crafted.items():  # re-sealed checksums, as the author of a crafted index would
         _replace_exact(path, **arrays)
         with pytest.raises(OverlapIndexError, match="exact.npz does not fit its shard"):
