@@ -1,5 +1,6 @@
 """An index on disk: a folder holding ``overlap-index.json`` (format marker, version, parameters, a SHA-256 per file,
-and a SHA-256 over the whole manifest) and shards of three files each: ``.npz`` arrays (signatures, set sizes, text offsets; read with
+and a SHA-256 over the whole manifest) and shards of four files each: ``.npz`` arrays (signatures, set sizes, text
+offsets), ``.exact.npz`` (the exact-excerpt index's fingerprints, see ``exact``; both read with
 ``allow_pickle=False``), ``.names.json`` and ``.texts`` (the corpus texts, UTF-8). Nothing is ever unpickled.
 
 Writers hold an exclusive lock on the folder while they write (``folder_lock``); shard files and temporary files
@@ -23,18 +24,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_file, sha256_text
+from .exact import Fingerprints
 
 if TYPE_CHECKING:
     from .index import IndexParams
 
 FORMAT_NAME = "provenance.overlap-index"
-FORMAT_VERSION = 2  # 2: the manifest carries a checksum over all of itself
+FORMAT_VERSION = 3  # 2: the manifest carries a checksum over all of itself; 3: shards hold an exact-excerpt index
 MANIFEST_NAME = "overlap-index.json"
 
 _SHARD_NAME_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}$")
-_SHARD_FILE_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}\.(npz|names\.json|texts)$")
+SHARD_FILES = (".npz", ".exact.npz", ".names.json", ".texts")
+_SHARD_FILE_RE = re.compile(r"^shard-[0-9]{6}-[0-9a-f]{8}\.(npz|exact\.npz|names\.json|texts)$")
 # files.atomic_writer's temporary files for shard files and the manifest: '.<name>.<12 hex digits>.tmp'
-_TEMP_FILE_RE = re.compile(r"^\.(shard-[0-9]{6}-[0-9a-f]{8}\.(npz|names\.json|texts)|overlap-index\.json)"
+_TEMP_FILE_RE = re.compile(r"^\.(shard-[0-9]{6}-[0-9a-f]{8}\.(npz|exact\.npz|names\.json|texts)|overlap-index\.json)"
                            r"\.[0-9a-f]{12}\.tmp$")
 
 
@@ -54,6 +57,7 @@ class Shard:
     offsets: np.ndarray | None = None  # (n + 1,) int64 byte offsets into the .texts file
     texts: list[str] | None = None
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256, once written
+    fingerprints: Fingerprints = field(default_factory=Fingerprints.empty)  # the exact-excerpt index (in memory)
 
     def text(self, j: int) -> str:
         if self.texts is not None:
@@ -80,7 +84,7 @@ def new_shard_name(number: int) -> str:
 
 def write_shard(shard: Shard, directory: Path, signatures: np.ndarray, sizes: np.ndarray, names: list[str],
                  starts: np.ndarray, number: int) -> None:
-    """Write one shard's three files into ``directory`` and point the shard at them."""
+    """Write one shard's four files into ``directory`` and point the shard at them."""
     lo, hi = int(starts[number]), int(starts[number + 1])
     texts_path = directory / f"{shard.name}.texts"
     offsets = np.zeros(shard.n + 1, dtype=np.int64)
@@ -92,9 +96,11 @@ def write_shard(shard: Shard, directory: Path, signatures: np.ndarray, sizes: np
     buf = io.BytesIO()
     np.savez(buf, signatures=signatures[lo:hi], sizes=sizes[lo:hi], offsets=offsets)
     atomic_write_bytes(directory / f"{shard.name}.npz", buf.getvalue())
+    buf = io.BytesIO()
+    np.savez(buf, hashes=shard.fingerprints.hashes, docs=shard.fingerprints.docs)
+    atomic_write_bytes(directory / f"{shard.name}.exact.npz", buf.getvalue())
     atomic_write_text(directory / f"{shard.name}.names.json", json.dumps(names[lo:hi], ensure_ascii=False))
-    shard.files = {f"{shard.name}{ext}": sha256_file(directory / f"{shard.name}{ext}")
-                   for ext in (".npz", ".names.json", ".texts")}
+    shard.files = {f"{shard.name}{ext}": sha256_file(directory / f"{shard.name}{ext}") for ext in SHARD_FILES}
     shard.directory, shard.offsets, shard.texts = directory, offsets, None
 
 
@@ -136,9 +142,10 @@ def read_manifest(directory: Path) -> dict:
         raise OverlapIndexError(f"{path} was written by a newer version of provenance (format {version!r}); "
                                 f"this version reads format {FORMAT_VERSION}. Upgrade provenance.")
     if version < FORMAT_VERSION:
-        raise OverlapIndexError(f"{path} was written by an older version of provenance (format {version}), whose "
-                                "manifest has no checksum, so it cannot be checked. Rebuild the index from the "
-                                "corpus.")
+        lacks = ("whose manifest has no checksum, so it cannot be checked" if version < 2 else
+                 "which has no exact-excerpt index (verbatim passages of longer documents would be missed)")
+        raise OverlapIndexError(f"{path} was written by an older version of provenance (format {version}), {lacks}. "
+                                "Rebuild the index from the corpus.")
     recorded = manifest.get("checksum")
     try:
         expected = manifest_checksum(manifest)
@@ -217,14 +224,15 @@ def damaged_index_error(directory: Path, what: str) -> OverlapIndexError:
 
 
 def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
-    """Verify and read one shard; returns Shard fields plus 'signatures', 'sizes' and 'names'."""
+    """Verify and read one shard; returns Shard fields (fingerprints included) plus 'signatures', 'sizes' and
+    'names'."""
     try:
         name, n, files = entry["name"], int(entry["documents"]), dict(entry["files"])
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged_index_error(directory, f"a shard entry is malformed ({exc})") from exc
     if not isinstance(name, str) or not _SHARD_NAME_RE.match(name):
         raise damaged_index_error(directory, f"the shard name {name!r} is not one this program writes")
-    for ext in (".npz", ".names.json", ".texts"):
+    for ext in SHARD_FILES:
         path = directory / f"{name}{ext}"
         if not path.is_file():
             raise damaged_index_error(directory, f"the file {path.name} is missing")
@@ -236,6 +244,14 @@ def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
             signatures, sizes, offsets = data["signatures"], data["sizes"], data["offsets"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise damaged_index_error(directory, f"{name}.npz could not be read safely ({exc})") from exc
+    try:
+        with np.load(directory / f"{name}.exact.npz", allow_pickle=False) as data:
+            fingerprints = Fingerprints(hashes=data["hashes"], docs=data["docs"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise damaged_index_error(directory, f"{name}.exact.npz could not be read safely ({exc})") from exc
+    problem = fingerprints.check(n)
+    if problem:
+        raise damaged_index_error(directory, f"{name}.exact.npz does not fit its shard: {problem}")
     if signatures.dtype != np.uint32 or signatures.shape != (n, params.num_perm):
         raise damaged_index_error(directory, f"{name}.npz holds signatures of shape {signatures.shape} "
                                              f"({signatures.dtype}), expected ({n}, {params.num_perm}) uint32")
@@ -251,4 +267,5 @@ def load_shard(directory: Path, entry: dict, params: IndexParams) -> dict:
     if not isinstance(names, list) or len(names) != n or not all(isinstance(x, str) for x in names):
         raise damaged_index_error(directory, f"{name}.names.json does not hold {n} names")
     return {"name": name, "n": n, "directory": directory, "offsets": offsets.astype(np.int64),
-            "files": files, "signatures": signatures, "sizes": sizes.astype(np.int64), "names": names}
+            "files": files, "fingerprints": fingerprints, "signatures": signatures, "sizes": sizes.astype(np.int64),
+            "names": names}

@@ -66,7 +66,7 @@ def test_a_save_failing_half_way_removes_its_files_and_keeps_the_index_usable(tm
 
     def failing(path, data):
         calls.append(path)
-        if len(calls) == 2:  # the first shard's .npz is written, the second shard's .npz fails (disk full)
+        if len(calls) == 2:  # the first shard's .npz is written, its .exact.npz fails (disk full)
             raise OSError(28, "No space left on device")
         return atomic_write_bytes(path, data)
 
