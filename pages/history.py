@@ -10,7 +10,7 @@ from provenance.investigations.store import COMPLETE, StoreError
 from ui.comparison import show_comparison
 from ui.results import show_investigation
 from ui.session import shared_store
-from ui.widgets import download_table
+from ui.widgets import plain, download_table
 
 OPEN_KEY, CONFIRM_KEY, MESSAGE_KEY = "history_open", "history_confirm_delete", "history_message"
 SELECTORS = (OPEN_KEY, "history_compare_a", "history_compare_b")
@@ -52,7 +52,7 @@ def _rename(investigation_id: str) -> None:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
     else:
         _select(inv.id)
-        st.session_state[MESSAGE_KEY] = ("success", f"Renamed to '{inv.name}'.")
+        st.session_state[MESSAGE_KEY] = ("success", f"Renamed to '{plain(inv.name)}'.")
 
 
 def _delete(investigation_id: str) -> None:
@@ -70,7 +70,7 @@ def _delete(investigation_id: str) -> None:
                 st.session_state[key] = remaining[0]
             else:
                 st.session_state.pop(key, None)
-    st.session_state[MESSAGE_KEY] = ("success", f"Deleted '{inv.name}' with its {inv.n_documents} document(s), "
+    st.session_state[MESSAGE_KEY] = ("success", f"Deleted '{plain(inv.name)}' with its {inv.n_documents} document(s), "
                                                 "scores and attached results.")
 
 
@@ -128,7 +128,7 @@ else:
         if confirming:  # outside the expander: it stays in sight when the expander closes on the rerun
             inv = store.get(chosen)
             with st.container(border=True):
-                st.warning(f"Delete '{inv.name}' with its {inv.n_documents} document text(s), {inv.n_scored} "
+                st.warning(f"Delete '{plain(inv.name)}' with its {inv.n_documents} document text(s), {inv.n_scored} "
                            "score row(s) and attached results? This cannot be undone; download its report first "
                            "if you may need it.", icon=":material/warning:")
                 yes, no = st.columns(2)

@@ -14,7 +14,7 @@ from provenance.overlap import IndexParams, OverlapIndexError
 from provenance.overlap import workflow
 from ui.highlight import highlighted, text_box
 from ui.uploads import documents_input
-from ui.widgets import PhaseProgress, download_table, show_figure
+from ui.widgets import plain, PhaseProgress, download_table, show_figure
 
 CORPUS_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "parquet", "zip"]
 KEEP_SESSION, KEEP_NEW, KEEP_APPEND = ("Only in this session", "Save to a new folder",
@@ -35,7 +35,7 @@ def default_folder() -> Path:
 def show_outcome(outcome: workflow.IndexOutcome, progress: PhaseProgress) -> None:
     """Per-file warnings, the end of the progress bar, and the error or the new index kept in the session."""
     for err in outcome.errors:
-        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {plain(err)}", icon=":material/warning:")
     progress.finish(outcome.finished)
     if outcome.index is None:
         st.error(outcome.failure)
@@ -175,7 +175,7 @@ def query_section(index) -> None:
                    "exactly against the corpus text, and reported when its exact Jaccard or containment, or its "
                    "longest run of identical words, reaches these values.")
     for err in query_errors:
-        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {plain(err)}", icon=":material/warning:")
     if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
                  key="overlap_query"):
         st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")

@@ -28,7 +28,7 @@ from provenance.investigations.registries import RegistryRecord, RegistryStore
 from ui.highlight import highlighted, text_box
 from ui.results import report_downloads
 from ui.session import shared_store
-from ui.widgets import download_table, format_seconds, show_figure, verdict_card
+from ui.widgets import plain, download_table, format_seconds, show_figure, verdict_card
 
 NEW_REGISTRY = "A new registry..."
 DEFAULT_REGISTRY_NAME = "My ghost registry"
@@ -85,7 +85,7 @@ def choose_registry() -> tuple[str, ghost.Registry]:
         try:
             uploaded = ghost.registry_from_dict(json.loads(existing.getvalue()), existing.name)
         except (ValueError, ghost.GhostError) as exc:
-            st.error(f"{existing.name}: {exc}")
+            st.error(f"{plain(existing.name)}: {plain(exc)}")
         else:
             name = _unique_name(re.sub(r"\.json$", "", existing.name, flags=re.I), kept.names())
             kept.save(name, uploaded.to_dict())

@@ -26,7 +26,7 @@ from provenance.investigations.store import REFERENCE, InvestigationStore
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
 from ui.highlight import text_box, token_colouring
-from ui.widgets import download_table, show_figure, verdict_card
+from ui.widgets import plain, download_table, show_figure, verdict_card
 
 # top_k alternatives are kept for the per-token view's hover
 MIN_TOP_K = 5
@@ -49,7 +49,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
     table = store.results(inv.id).drop(columns=["sha256"], errors="ignore")
     reference = store.results(inv.id, collection=REFERENCE).drop(columns=["sha256"], errors="ignore")
     artifacts = store.artifacts(inv.id) | ({"reference_scores": reference} if len(reference) else {})
-    st.subheader(title or f"Results: {inv.name}")
+    st.subheader(title or f"Results: {plain(inv.name)}")
     counted = (f"{inv.n_scored} of {inv.n_documents} document(s) scored" if inv.kind is not Kind.GHOST else
                f"{len((artifacts.get('ghost_test_settings') or {}).get('identifiers') or [])} identifier(s) tested")
     st.caption(f"{inv.kind.label} · model {inv.model_name} · status {inv.status} · {counted} · created "

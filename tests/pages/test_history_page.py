@@ -308,3 +308,15 @@ def test_the_delete_confirmation_is_in_sight_not_in_the_closed_expander(store, p
     assert not any("cannot be undone" in w.value for w in expander.warning)
     assert any("cannot be undone" in w.value for w in at.warning)
     assert not any(b.label.startswith("Yes, delete") for b in expander.button)
+
+
+def test_names_are_shown_as_text_never_as_markdown(store, page_model):
+    """An investigation name holding Markdown image syntax must not make the browser fetch that URL."""
+    name = "![pixel](http://127.0.0.1:9/track.png) _mine_"
+    _run(store, name, page_model, _docs(1, seed=9))
+    at = open_page("history")
+    at.run()
+    assert not at.exception, at.exception
+    rendered = [e.value for kind in ("markdown", "subheader", "header", "caption", "info", "warning", "error",
+                                     "success") for e in at.get(kind)]
+    assert not any("![pixel](" in str(v) or "](http" in str(v) for v in rendered), rendered
