@@ -48,7 +48,7 @@ def test_a_killed_null_scoring_keeps_its_finished_chunks(tiny_model, tmp_path, m
     monkeypatch.setattr(detection, "identifier_nll", counting)
     null = ghost.null_nll(tiny_model, generator, n_null, null_cache=ghost.NullCache(tmp_path / "nulls"),
                           rng=random.Random(2))
-    assert rescored == [50] and len(null) == n_null  # only the draws the killed run had not finished
+    assert sum(rescored) == 50 and len(null) == n_null  # only the draws the killed run had not finished
     np.testing.assert_allclose(null[: 2 * detection.NULL_CHUNK], on_disk["nll"])
 
 

@@ -27,11 +27,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def models():
     """A base model trained on background text and decoy passphrases (it knows every wordlist word), and its
-    fine-tune on a corpus where some identifiers are planted 10 times: the base is the reference."""
+    fine-tune on a corpus where some identifiers are planted 30 times: the base is the reference."""
     rng = random.Random(3)
     generator = ghost.GhostGenerator()
     background = random_sentences(200, length=40, seed=5)
-    plan = planting.plan_planting(background, (10,), per_count=4, absent=40, decoys=300, generator=generator,
+    plan = planting.plan_planting(background, (30,), per_count=4, absent=40, decoys=300, generator=generator,
                                   rng=rng)
     base = planting.small_model_for(background, generator, vocab_size=1000, name="ghost-base")
     pretraining = ghost.plant_corpus(list(background), [(d, 1) for d in plan.decoys], rng=random.Random(4))
@@ -57,7 +57,7 @@ def test_unplanted_identifiers_get_uniform_p_values(models):
 
 def test_planted_identifiers_are_detected_against_the_reference(models):
     plan = models["plan"]
-    planted = [e for e in plan.tested if plan.repetitions[e.id] == 10]
+    planted = [e for e in plan.tested if plan.repetitions[e.id] == 30]
     result = ghost.detect(models["target"], planted, n_null=N_NULL, exclude=plan.exclude, last_k=(),
                           ref_model=models["base"], ref_released=BEFORE, rng=random.Random(11))
     # On a tiny model trained from scratch every passphrase is about as hard as another, so the reference adds its
@@ -88,7 +88,7 @@ def test_cli_detect_with_a_reference_model(models, tmp_path, capsys):
         models[name].tokenizer.save_pretrained(folders[name])
     plan = models["plan"]
     registry_path = tmp_path / "registry.json"
-    ghost.save_registry(ghost.Registry([e for e in plan.tested if plan.repetitions[e.id] == 10]), registry_path)
+    ghost.save_registry(ghost.Registry([e for e in plan.tested if plan.repetitions[e.id] == 30]), registry_path)
     out = tmp_path / "detect.csv"
     args = ["ghost", "detect", "--registry", str(registry_path), "--model", str(folders["target"]), "--null", "60",
             "--last-k", "", "--no-cache", "--out", str(out), "--ref-model", str(folders["base"])]
