@@ -164,13 +164,14 @@ class Progress:
 PhaseProgress = Progress
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$<>:])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~$<>])")  # what makes links, images, emphasis, HTML, LaTeX
 
 
 def plain(text: object) -> str:
     """User text (a file, member or investigation name, a sentence quoting one) made safe for widgets that render
-    Markdown (st.warning, st.info, st.subheader ...): every Markdown, HTML or LaTeX character is backslash-escaped,
-    so '![x](http://host/a.png)' shows as written and never makes the browser fetch anything."""
+    Markdown (st.warning, st.info, st.subheader ...) after a prefix: every character that makes a link, an image,
+    emphasis, HTML or LaTeX is backslash-escaped, so '![x](http://host/a.png)' shows as written and never makes the
+    browser fetch anything."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
