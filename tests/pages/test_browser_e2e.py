@@ -104,14 +104,14 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
         assert not _leaves_the_machine(icon), icon
         # each uploader by its label, not by position: the page draws in stages
         page.get_by_role("region", name="Documents to test").locator("input[type=file]").set_input_files(str(doc))
-        page.get_by_text("Reference set (optional)").click()
+        page.get_by_text("Reference set (optional").click()
         page.get_by_role("region", name="Reference texts").locator("input[type=file]").set_input_files(references)
         button = page.get_by_role("button", name="Score 1 document(s)")
         expect(button).to_be_enabled(timeout=30_000)
         button.click()
         expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=240_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Your documents as a set")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Your documents as a set", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Inconclusive").first).to_be_visible()  # 6 reference texts are too few for 5% FPR
         page.wait_for_timeout(1500)  # let the charts finish drawing
         page.screenshot(path=str(SHOTS / "02-results.png"))
