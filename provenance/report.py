@@ -44,7 +44,6 @@ from .scores import registry
 
 REPORT_FORMATS = ("html", "json", "csv")
 REPORT_FORMAT_VERSION = 2
-MAX_TABLE_ROWS = 500
 NULL_COLLECTION_PREFIX = "null "  # investigations.ghost_test's collections of null draws (imported there: torch)
 
 

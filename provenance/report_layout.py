@@ -21,11 +21,11 @@ import pandas as pd
 
 from . import __version__
 from . import svg_charts as svg
-from .charts import COLORS, score_label
+from .charts import COLORS
 from .investigations.records import Kind
-from .report_text import (CHUNK_META_EXPLANATION, fmt, method_sentences, plural, shift_summary, shift_warning,
+from .report_text import (CHUNK_META_EXPLANATION, fmt, method_sentences, shift_summary, shift_warning,
                           summary_sentences, verdict_fpr, verdict_statement)
-from .verdicts.roc import OPERATING_POINTS, measured_operating_points, operating_point_note
+from .verdicts.roc import measured_operating_points, operating_point_note
 from .verdicts.verdict import Label, format_p
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from .investigations.records import Kind
 from .scores import registry
-from .verdicts.roc import OPERATING_POINTS, operating_point_note
-from .verdicts.verdict import Label, format_p
+from .verdicts.roc import operating_point_note
+from .verdicts.verdict import Label
 
 if TYPE_CHECKING:
     from .report import ReportData
