@@ -53,8 +53,8 @@ def requirements_lines(n_documents: int, n_reference: int, fpr: float) -> list[t
          f"only by a document above every one of them (more reference texts give more power). "
          + _have(n_reference, per_document, "reference texts")),
         (n_documents >= set_documents and n_reference >= set_reference,
-         f"A verdict for your documents as a set (a rank test of all of them against the reference texts) needs at "
-         f"least {set_documents} documents and {set_reference} reference texts. "
+         f"A verdict for the whole set of your documents (a rank test of all of them against the reference texts) "
+         f"needs at least {set_documents} documents and {set_reference} reference texts. "
          + _have(n_documents, set_documents, "documents")),
     ]
 
