@@ -1,10 +1,16 @@
 """Streamlit entry point: navigation over pages/ and the sidebar model picker. Nothing else."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.session import get_model, model_picker
 
-st.set_page_config(page_title="Provenance: was this text used to train this model?", layout="wide")
+# A local icon: without one, the browser tab shows the current page's Material icon, which Streamlit's frontend
+# fetches from fonts.gstatic.com on every load. Served by this server from its media store; nothing leaves the machine.
+FAVICON = Path(__file__).resolve().parent / "ui" / "favicon.png"
+st.set_page_config(page_title="Provenance: was this text used to train this model?", page_icon=str(FAVICON),
+                   layout="wide")
 
 PAGES = [
     st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),

@@ -14,7 +14,7 @@ from ui.labelled import shift_check_box, show_labelled_evaluation
 from ui.results import report_downloads
 from ui.scores import score_picker
 from ui.session import get_model, get_observer_model, get_reference_model, shared_stats_cache, shared_store
-from ui.widgets import Phase, Progress
+from ui.widgets import plain, Phase, Progress
 
 SETTINGS = ScoringSettings()
 
@@ -44,7 +44,7 @@ for f in files or []:
     labels += got_labels
     errors += errs
 for err in errors:
-    st.warning(f"Skipped {err}", icon=":material/warning:")
+    st.warning(f"Skipped {plain(err)}", icon=":material/warning:")
 named = unique_names(documents)
 label_of = {d.name: y for d, y in zip(named, labels)}
 

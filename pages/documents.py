@@ -36,7 +36,7 @@ from provenance.investigations.store import MAIN, REFERENCE, StoreError  # noqa:
 from ui.documents import show_every_document_verdict, show_requirements, warn_short_documents  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
 from ui.scores import score_picker  # noqa: E402
-from ui.widgets import Phase, Progress  # noqa: E402
+from ui.widgets import plain, Phase, Progress  # noqa: E402
 
 # top_k alternatives are kept for the per-token view's hover
 SETTINGS = ScoringSettings(top_k=5)
@@ -49,7 +49,7 @@ with st.expander("Settings", icon=":material/tune:"):
 
 show_requirements(len(documents), len(reference_docs), fpr)
 for err in errors + reference_errors:
-    st.warning(f"Skipped {err}", icon=":material/warning:")
+    st.warning(f"Skipped {plain(err)}", icon=":material/warning:")
 short_slot = st.container()  # filled at the end of the page, once the model (to count tokens) is loaded
 
 name = st.text_input("Investigation name", value=st.session_state.setdefault(

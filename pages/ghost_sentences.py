@@ -13,7 +13,7 @@ from provenance.investigations.store import StoreError
 from ui.ghost import (choose_registry, draws_picker, generator_form, keep_registry, remember_pace, show_estimate,
                      show_ghost_test, show_marked, show_registry)
 from ui.session import get_model, shared_stats_cache, shared_store
-from ui.widgets import Phase, Progress
+from ui.widgets import plain, Phase, Progress
 
 st.title("Ghost sentences")
 st.caption("Plant unique random passphrases (ghost sentences) in the texts you publish and keep a private registry "
@@ -91,7 +91,7 @@ with detect_tab:
             try:
                 entries = ghost.registry_from_dict(json.loads(uploaded.getvalue()), uploaded.name).entries
             except (ValueError, ghost.GhostError) as exc:
-                st.error(f"{uploaded.name}: {exc}")
+                st.error(f"{plain(uploaded.name)}: {plain(exc)}")
     else:
         pasted = st.text_area("One identifier per line")
         st.caption("Pasted identifiers are compared with fresh draws from the generator described here; it must be "

@@ -1,22 +1,47 @@
-"""History: every saved investigation; reopen one as it was, compare two, rename or delete."""
+"""History: every saved investigation with its kind and verdict; reopen one as it was (its own view for its kind),
+compare two, rename or delete."""
 
 import pandas as pd
 import streamlit as st
 
 from provenance.investigations.comparison import compare_investigations
-from provenance.investigations.store import StoreError
+from provenance.investigations.records import Investigation, Kind
+from provenance.investigations.store import COMPLETE, StoreError
 from ui.comparison import show_comparison
 from ui.results import show_investigation
 from ui.session import shared_store
-from ui.widgets import download_table
+from ui.widgets import plain, download_table
 
 OPEN_KEY, CONFIRM_KEY, MESSAGE_KEY = "history_open", "history_confirm_delete", "history_message"
+SELECTORS = (OPEN_KEY, "history_compare_a", "history_compare_b")
+# Why an investigation has no verdict, by kind, once it is complete.
+NO_VERDICT = {Kind.DOCUMENTS: "none: scores only (add a reference set for a verdict)",
+              Kind.REFERENCE: "none: the sets could not be compared",
+              Kind.LABELLED: "none: too few members or non-members for the set-level test",
+              Kind.GHOST: "none: the test did not finish"}
 
 st.title("History")
 st.caption("Every investigation is saved as it runs, from this dashboard and from the command line alike. Reopen "
            "one to see its tables and figures as they were, download its report, compare two, rename or delete.")
 
 store = shared_store()
+
+
+def verdict_text(inv: Investigation) -> str:
+    """What the History list says in the Verdict column: the verdict's words, or why there is none (yet)."""
+    if inv.verdict is not None:
+        return inv.verdict.words()
+    if inv.status != COMPLETE:
+        return f"none yet ({inv.status})"
+    return NO_VERDICT[inv.kind]
+
+
+def _select(investigation_id: str | None) -> None:
+    """Point the selectors that showed ``investigation_id`` at it again (after a rename), so they show its new
+    name: a selector keeps the label it was given until the page sets its value."""
+    for key in SELECTORS:
+        if st.session_state.get(key) == investigation_id:
+            st.session_state[key] = investigation_id
 
 
 def _rename(investigation_id: str) -> None:
@@ -26,7 +51,8 @@ def _rename(investigation_id: str) -> None:
     except StoreError as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
     else:
-        st.session_state[MESSAGE_KEY] = ("success", f"Renamed to '{inv.name}'.")
+        _select(inv.id)
+        st.session_state[MESSAGE_KEY] = ("success", f"Renamed to '{plain(inv.name)}'.")
 
 
 def _delete(investigation_id: str) -> None:
@@ -37,8 +63,14 @@ def _delete(investigation_id: str) -> None:
     except StoreError as exc:
         st.session_state[MESSAGE_KEY] = ("error", str(exc))
         return
-    st.session_state.pop(OPEN_KEY, None)
-    st.session_state[MESSAGE_KEY] = ("success", f"Deleted '{inv.name}' with its {inv.n_documents} document(s), "
+    remaining = [other.id for other in store.list()]
+    for key in SELECTORS:  # selectors that showed it move to an investigation that still exists
+        if st.session_state.get(key) == inv.id:
+            if remaining:
+                st.session_state[key] = remaining[0]
+            else:
+                st.session_state.pop(key, None)
+    st.session_state[MESSAGE_KEY] = ("success", f"Deleted '{plain(inv.name)}' with its {inv.n_documents} document(s), "
                                                 "scores and attached results.")
 
 
@@ -61,17 +93,23 @@ if not investigations:
             "FILES --investigation NAME`); every run is saved here automatically.", icon=":material/history:")
 else:
     names = {inv.id: inv.name for inv in investigations}
-    for key in (OPEN_KEY, "history_compare_a", "history_compare_b"):  # forget choices of deleted investigations
+    for key in SELECTORS:  # forget choices of deleted investigations
         if key in st.session_state and st.session_state[key] not in names:
             del st.session_state[key]
     listing = store.table()
+    by_id = {inv.id: inv for inv in investigations}
+    listing["kind"] = [by_id[i].kind.label for i in listing["id"]]
+    listing["verdict"] = [verdict_text(by_id[i]) for i in listing["id"]]
+    first = ["id", "name", "kind", "verdict", "status"]
+    listing = listing[first + [c for c in listing.columns if c not in first]]
     table = listing.copy()
     for column in ("created_at", "updated_at"):
         table[column] = pd.to_datetime(table[column], utc=True, errors="coerce")
     st.dataframe(
         table.drop(columns=["id"]), hide_index=True, width="stretch",
-        column_config={"name": "Name", "model": "Model", "status": "Status", "documents": "Documents",
-                       "scored": "Scored", "unscorable": "Unscorable", "pending": "Pending", "verdict": "Verdict",
+        column_config={"name": "Name", "kind": "Kind", "model": "Model", "status": "Status",
+                       "documents": "Documents", "scored": "Scored", "unscorable": "Unscorable", "pending": "Pending",
+                       "verdict": st.column_config.TextColumn("Verdict", width="large"),
                        "created_at": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm"),
                        "updated_at": st.column_config.DatetimeColumn("Updated (UTC)", format="YYYY-MM-DD HH:mm")})
     download_table(listing, "investigations", key="history_list")
@@ -79,23 +117,24 @@ else:
     open_tab, compare_tab = st.tabs(["Reopen", "Compare two"])
     with open_tab:
         chosen = st.selectbox("Investigation", list(names), format_func=names.get, key=OPEN_KEY)
+        confirming = st.session_state.get(CONFIRM_KEY) == chosen
         with st.expander("Rename or delete", icon=":material/edit:"):
             cols = st.columns([3, 1])
             cols[0].text_input("New name", value=names[chosen], key=f"history_rename_{chosen}")
             cols[1].button("Rename", key="history_rename", on_click=_rename, args=(chosen,),
                            icon=":material/drive_file_rename_outline:")
-            if st.session_state.get(CONFIRM_KEY) == chosen:
-                inv = store.get(chosen)
-                st.warning(f"Delete '{inv.name}' with its {inv.n_documents} document text(s), {inv.n_scored} score "
-                           "row(s) and attached results? This cannot be undone; download its report first if you "
-                           "may need it.", icon=":material/warning:")
+            st.button("Delete", key="history_delete", on_click=_ask_to_delete, args=(chosen,),
+                      icon=":material/delete:", disabled=confirming)
+        if confirming:  # outside the expander: it stays in sight when the expander closes on the rerun
+            inv = store.get(chosen)
+            with st.container(border=True):
+                st.warning(f"Delete '{plain(inv.name)}' with its {inv.n_documents} document text(s), {inv.n_scored} "
+                           "score row(s) and attached results? This cannot be undone; download its report first "
+                           "if you may need it.", icon=":material/warning:")
                 yes, no = st.columns(2)
                 yes.button("Yes, delete it", key="history_delete_yes", type="primary", on_click=_delete,
                            args=(chosen,), icon=":material/delete_forever:")
                 no.button("Cancel", key="history_delete_no", on_click=_ask_to_delete, args=(None,))
-            else:
-                st.button("Delete", key="history_delete", on_click=_ask_to_delete, args=(chosen,),
-                          icon=":material/delete:")
         show_investigation(store, chosen, key_prefix="history",
                            resume_hint="score the same documents under this name on the Documents page (same "
                                        "model and settings) to resume it")

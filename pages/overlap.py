@@ -1,5 +1,6 @@
-"""Corpus overlap: is my text inside this dataset? Build or open a MinHash LSH index of a reference corpus, query your
-documents against it, and read the matching spans side by side.
+"""Corpus overlap: is my text inside this dataset? Build or open a MinHash LSH index (with an exact-excerpt index
+beside it) of a reference corpus, query your documents against it, see every document's outcome, and read the
+matching spans side by side.
 
 Widgets, one call to ``provenance.overlap.workflow`` per action, and a view of what it returns."""
 
@@ -13,11 +14,14 @@ from provenance.overlap import IndexParams, OverlapIndexError
 from provenance.overlap import workflow
 from ui.highlight import highlighted, text_box
 from ui.uploads import documents_input
-from ui.widgets import PhaseProgress, download_table, show_figure
+from ui.widgets import plain, PhaseProgress, download_table, show_figure
 
 CORPUS_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "parquet", "zip"]
 KEEP_SESSION, KEEP_NEW, KEEP_APPEND = ("Only in this session", "Save to a new folder",
                                        "Add to the index in a folder")
+REDIS_HELP = ("Only for LSH tables kept in a Redis server you run: HOST:PORT, e.g. localhost:6379 (a password is read "
+              "from PROVENANCE_REDIS_PASSWORD). Empty keeps them in memory; 'memory' opens an index built with Redis "
+              "in memory. An index folder never chooses a server itself.")
 SIMILARITY_COLUMNS = ("jaccard_est", "containment_est", "jaccard_exact", "containment_exact",
                       "match_containment_exact")
 
@@ -31,7 +35,7 @@ def default_folder() -> Path:
 def show_outcome(outcome: workflow.IndexOutcome, progress: PhaseProgress) -> None:
     """Per-file warnings, the end of the progress bar, and the error or the new index kept in the session."""
     for err in outcome.errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {plain(err)}", icon=":material/warning:")
     progress.finish(outcome.finished)
     if outcome.index is None:
         st.error(outcome.failure)
@@ -74,8 +78,19 @@ def build_tab() -> None:
         recall_weight = cols[2].slider("Containment recall weight", 0.1, 0.95, IndexParams.ensemble_recall_weight,
                                        0.05, key="overlap_recall_weight",
                                        help="0.5 finds a text reliably inside documents up to about twice its "
-                                            "length; about 0.9 finds short excerpts of much longer documents, at "
-                                            "about 3.5 times the memory.")
+                                            "length by MinHash; about 0.9 finds more of the texts that are mostly, "
+                                            "not wholly, inside much longer documents, at about 3.5 times the "
+                                            "memory. Verbatim excerpts are found by the exact-excerpt index anyway.")
+        cols = st.columns(3)
+        exact_min_words = cols[0].number_input(
+            "Shortest verbatim passage always found (words)", 1, 1000, IndexParams.exact_min_words,
+            key="overlap_exact_min_words",
+            help="The exact-excerpt index finds every passage of at least this many words that one of your documents "
+                 "shares word for word with a corpus document, however much longer that document is. At least the "
+                 "words per n-gram; smaller takes more memory (about 12 bytes × 2 / (this − n-gram words + 2) per "
+                 "corpus word: 3.4 bytes a word at 10 with 5-grams).")
+        redis = st.text_input("Redis server (optional)", key="overlap_build_redis", placeholder="localhost:6379",
+                              help=REDIS_HELP)
     keep = st.radio("Keep the index", [KEEP_SESSION, KEEP_NEW, KEEP_APPEND], horizontal=True, key="overlap_keep")
     folder_text = ""
     if keep != KEEP_SESSION:
@@ -95,11 +110,12 @@ def build_tab() -> None:
     progress = PhaseProgress(workflow.APPEND_PHASES if keep == KEEP_APPEND else workflow.BUILD_PHASES)
     params = IndexParams(ngram=int(ngram), num_perm=int(num_perm), jaccard_threshold=float(jaccard_threshold),
                          containment_threshold=float(containment_threshold),
-                         ensemble_recall_weight=float(recall_weight))
+                         ensemble_recall_weight=float(recall_weight), exact_min_words=int(exact_min_words))
     outcome = workflow.build_from_sources([(f.name, f.getvalue()) for f in corpus_files],
                                           [corpus_path] if corpus_path else [],
                                           folder_text.strip() if keep != KEEP_SESSION else None, params=params,
-                                          append=keep == KEEP_APPEND, text_column=text_column, progress=progress)
+                                          append=keep == KEEP_APPEND, text_column=text_column, redis=redis,
+                                          progress=progress)
     show_outcome(outcome, progress)
 
 
@@ -108,9 +124,11 @@ def open_tab() -> None:
                               placeholder=str(workflow.index_root() / "my-corpus"),
                               help="A folder written by this page or by 'python -m provenance overlap build'. Files "
                                    "are checked against their checksums; nothing in them is run.")
+    redis = st.text_input("Redis server (optional)", key="overlap_open_redis", placeholder="localhost:6379",
+                          help=REDIS_HELP)
     if st.button("Open", type="primary", disabled=not open_text.strip(), key="overlap_open"):
         progress = PhaseProgress(workflow.OPEN_PHASES)
-        show_outcome(workflow.open_index(open_text.strip(), progress=progress), progress)
+        show_outcome(workflow.open_index(open_text.strip(), redis=redis, progress=progress), progress)
 
 
 def index_box(index) -> None:
@@ -145,17 +163,26 @@ def query_section(index) -> None:
         min_containment = cols[1].slider("or exact containment at least", 0.05, 1.0,
                                          float(index.params.containment_threshold), 0.05, key="overlap_min_containment")
         max_candidates = cols[2].number_input("Candidates checked per document", 1, 1000, 50, key="overlap_max_cand")
-        st.caption("The index proposes candidates whose estimated similarity passes its thresholds; each is then "
-                   "checked exactly against the corpus text, and reported when its exact Jaccard or containment "
-                   "reaches these values.")
+        cols = st.columns(3)
+        exact_words = index.params.exact_min_words
+        min_passage = cols[0].number_input(
+            "or a verbatim passage of at least (words)", index.params.ngram, 1000, exact_words,
+            key="overlap_min_passage",
+            help=f"This index always finds shared passages of {exact_words} words or more; shorter ones only by "
+                 "chance.")
+        st.caption("The index proposes candidates whose estimated similarity passes its thresholds, and every corpus "
+                   f"document sharing a verbatim passage of {exact_words}+ words with yours; each is then checked "
+                   "exactly against the corpus text, and reported when its exact Jaccard or containment, or its "
+                   "longest run of identical words, reaches these values.")
     for err in query_errors:
-        st.warning(f"Skipped {err}", icon=":material/warning:")
+        st.warning(f"{'Repaired' if err.kept else 'Skipped'} {plain(err)}", icon=":material/warning:")
     if st.button(f"Look up {len(queries)} document(s)" if queries else "Look up", type="primary", disabled=not queries,
                  key="overlap_query"):
         st.button("Stop", icon=":material/stop_circle:", key="overlap_query_stop")
         progress = PhaseProgress(workflow.QUERY_PHASES)
         lookup = workflow.look_up(index, queries, min_jaccard=min_jaccard, min_containment=min_containment,
-                                  max_candidates=max_candidates, progress=progress)
+                                  min_passage_words=int(min_passage), max_candidates=max_candidates,
+                                  progress=progress)
         progress.finish(lookup.finished)
         if lookup.failure:
             st.error(lookup.failure)
@@ -163,8 +190,27 @@ def query_section(index) -> None:
             st.session_state["overlap_result"] = lookup
 
 
+def documents_table(lookup: workflow.Lookup) -> None:
+    """Every document looked up, in the order given, with its outcome and the sentence saying why (plain text)."""
+    documents = lookup.documents
+    if not len(documents):
+        return
+    st.markdown("**Every document you looked up**")
+    st.dataframe(documents, hide_index=True, width="stretch",
+                 column_config={"containment_exact": st.column_config.NumberColumn("containment exact",
+                                                                                   format="%.3f"),
+                                "jaccard_exact": st.column_config.NumberColumn("jaccard exact", format="%.3f"),
+                                "longest_span_words": st.column_config.NumberColumn("longest span (words)"),
+                                "best_match": st.column_config.TextColumn("best match"),
+                                "found_by": st.column_config.TextColumn("found by"),
+                                "candidates": st.column_config.NumberColumn("candidates checked"),
+                                "detail": st.column_config.TextColumn("why", width="large")})
+    download_table(documents, "overlap-documents", key="overlap_documents")
+
+
 def results_section(index, lookup: workflow.Lookup) -> None:
-    """Summary sentence, matches table, side-by-side spans and the similarity histogram."""
+    """Summary sentence, matches table, every document's outcome, side-by-side spans and the similarity
+    histogram."""
     st.divider()
     st.subheader("3. What was found")
     for reason in lookup.result.errors.values():
@@ -185,8 +231,12 @@ def results_section(index, lookup: workflow.Lookup) -> None:
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={**similarity,
                                     "longest_span_words": st.column_config.NumberColumn("longest span (words)"),
-                                    "longest_span": st.column_config.TextColumn("longest span", width="large")})
+                                    "longest_span": st.column_config.TextColumn("longest span", width="large"),
+                                    "matched_as": st.column_config.TextColumn("matched as"),
+                                    "found_by": st.column_config.TextColumn("found by")})
         download_table(table, "overlap-matches", key="overlap_table")
+
+    documents_table(lookup)
 
     if len(lookup.verified):
         st.markdown("**Side by side**")
@@ -212,9 +262,11 @@ def results_section(index, lookup: workflow.Lookup) -> None:
 
 st.title("Corpus overlap")
 st.caption("Is my text inside this public dataset? Index a reference corpus you can download but not read whole "
-           "(MinHash signatures of word n-grams in datasketch's LSH indexes), then look up your documents: "
-           "near-duplicates (Jaccard similarity) and corpus documents that contain yours (containment) are found in "
-           "seconds, checked exactly, and the matching passages are shown side by side.")
+           "(MinHash signatures of word n-grams in datasketch's LSH indexes, and an exact-excerpt index of winnowed "
+           "n-gram fingerprints), then look up your documents: near-duplicates (Jaccard similarity), corpus "
+           "documents that contain yours (containment) and every verbatim passage of 10+ words (by default) inside a "
+           "corpus document, however long, are found in seconds, checked exactly, and the matching passages are shown "
+           "side by side. Every document gets an outcome; 'no match found' is not proof of absence.")
 
 st.subheader("1. The reference corpus")
 build, open_saved = st.tabs(["Build an index from files", "Open a saved index"])

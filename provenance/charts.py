@@ -37,9 +37,13 @@ FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 # ---------------------------------------------------------------------------------------------- shared helpers
 
 
+# Rows of an evaluation that are not registry scores.
+EXTRA_LABELS = {"chunk_meta": "chunk meta-classifier"}
+
+
 def score_label(column: str) -> str:
     """A readable axis label for a score or table column (the score registry's label)."""
-    return registry.label(column)
+    return EXTRA_LABELS.get(column) or registry.label(column)
 
 
 def empty_figure(message: str, *, height: int = 220) -> go.Figure:
@@ -231,10 +235,13 @@ def documents_vs_reference(documents: pd.DataFrame, reference: pd.DataFrame, sco
 
 
 def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_scale: bool = False,
-               title: str | None = None) -> go.Figure:
+               title: str | None = None, lowest_fpr: float | None = None) -> go.Figure:
     """ROC curves of every score (``calibration.roc_curves`` long table: score, fpr, tpr), with the chance line.
     ``log_scale`` draws both axes in log scale, where the low-FPR region that matters for verdicts is visible
-    (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first."""
+    (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first.
+    ``lowest_fpr`` (1 / the number of non-members, ``verdicts.roc.lowest_measurable_fpr``) shades the false-positive
+    rates below it: the sample cannot measure them, so the curve there only says what happens at zero false
+    positives."""
     if roc.empty:
         return empty_figure("No ROC curve to show yet.")
     auc = dict(zip(evaluation["score"], evaluation["auc"])) if evaluation is not None else {}
@@ -253,6 +260,13 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
         label = f"{score_label(score)} (AUC {auc[score]:.3f})" if score in auc else score_label(score)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(shape="hv"),
                                  hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
+    if lowest_fpr is not None and np.isfinite(lowest_fpr) and lowest_fpr > (floor if log_scale else 0.0):
+        fig.add_vrect(x0=floor if log_scale else 0.0, x1=lowest_fpr, fillcolor=COLORS["neutral"], opacity=0.18,
+                      line_width=0)
+        # in paper coordinates: an annotation's data x on a log axis would have to be given as a log
+        fig.add_annotation(text=f"not measurable: FPR below 1/{round(1 / lowest_fpr):,}", x=0.01, y=0.99,
+                           xref="paper", yref="paper", xanchor="left", yanchor="top", showarrow=False,
+                           font=dict(size=11, color="#555"))
     axis = dict(type="log", range=[np.log10(floor), 0]) if log_scale else dict(range=[0, 1])
     fig.update_xaxes(title="false-positive rate (non-members called members)", **axis)
     fig.update_yaxes(title="true-positive rate (members found)", **axis)
@@ -263,29 +277,40 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
 # ---------------------------------------------------------------------------------------------- ghost sentences
 
 
-def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *,
+GHOST_STATISTIC_AXES = {
+    "nll": ("NLL", "NLL per token (lower = more familiar to the model)"),
+    "nll_difference": ("NLL difference", "reference model's NLL minus the tested model's, per token "
+                                         "(higher = more familiar to the tested model)"),
+}
+
+
+def ghost_null_histogram(null_nll: np.ndarray, identifiers: pd.DataFrame, *, statistic: str = "nll",
                          title: str | None = "Your identifiers among fresh, never-published draws") -> go.Figure:
-    """Histogram of the null: NLL (nats/token) of M fresh passphrases from the same generator, which no model can
+    """Histogram of the null: the test statistic of M fresh passphrases from the same generator, which no model can
     have trained on; a vertical marker for each registered identifier (``identifiers`` with columns identifier,
-    nll, p_value). An identifier far to the left of the null (lower NLL, more familiar) has a small p-value."""
+    p_value and the ``statistic`` column: "nll", nats/token, lower = more familiar, or "nll_difference", the
+    reference-calibrated test's NLL_ref - NLL_target, higher = more familiar). An identifier far on the familiar
+    side of the null has a small p-value."""
+    name, axis = GHOST_STATISTIC_AXES[statistic]
     null = np.asarray(null_nll, dtype=float)
     null = null[np.isfinite(null)]
     if null.size == 0:
         return empty_figure("No null draws to show.")
     fig = go.Figure(go.Histogram(x=null, nbinsx=min(60, max(10, null.size // 15)), name=f"{null.size} fresh draws",
                                  marker_color=COLORS["neutral"], opacity=0.6,
-                                 hovertemplate="NLL %{x:.3g}: %{y} draws<extra></extra>"))
+                                 hovertemplate=name + " %{x:.3g}: %{y} draws<extra></extra>"))
     for row in identifiers.itertuples(index=False):
-        if not np.isfinite(row.nll):
+        value = float(getattr(row, statistic))
+        if not np.isfinite(value):
             continue
         color = COLORS["member"] if row.p_value <= 0.01 else COLORS["primary"]
-        fig.add_vline(x=float(row.nll), line=dict(color=color, width=2))
-        fig.add_trace(go.Scatter(x=[row.nll], y=[0], mode="markers", marker=dict(color=color, size=11,
+        fig.add_vline(x=value, line=dict(color=color, width=2))
+        fig.add_trace(go.Scatter(x=[value], y=[0], mode="markers", marker=dict(color=color, size=11,
                                                                                    symbol="triangle-up"),
                                  name=_short(str(row.identifier), 30), showlegend=False,
-                                 hovertemplate=f"{row.identifier}<br>NLL %{{x:.3g}}<br>p = {row.p_value:.3g}"
+                                 hovertemplate=f"{row.identifier}<br>{name} %{{x:.3g}}<br>p = {row.p_value:.3g}"
                                                "<extra></extra>"))
-    fig.update_xaxes(title="NLL per token (lower = more familiar to the model)")
+    fig.update_xaxes(title=axis)
     fig.update_yaxes(title="fresh draws")
     return apply_style(fig, title=title, height=380)
 

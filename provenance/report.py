@@ -1,18 +1,23 @@
-"""Reports of an investigation: a CSV table, a JSON record, and a self-contained HTML report.
+"""Reports of an investigation: a CSV table, a JSON record, and a self-contained HTML report, one kind of report
+per kind of investigation (``investigations.records.Kind``: documents, documents against a reference set, a
+labelled benchmark, a ghost-sentence test), chosen from the kind the use case recorded.
 
-The HTML report is meant to be read by someone who was not there (a lawyer, a board): it starts with a plain-language
-summary, then shows the evidence (the score table and figures), then the method and its caveats (what a verdict
-means and does not mean, the false-positive rate, the distribution-shift check). Figures are embedded with
-plotly.js inline, so the file opens offline and needs nothing else.
+The HTML report is meant to be read by someone who was not there (a lawyer, a board), on screen and on paper: it
+starts with a plain-language summary and the verdict, then shows the evidence (the verdict per document first:
+document, verdict, p-value, tokens; then the figures and the full tables), then the method and its caveats, then
+an appendix (documents with their SHA-256, the model, the settings). Figures are static SVG drawn by
+``svg_charts``: the file opens offline, prints sharply and stays small (no plotting library inside). The words are
+made in ``report_text``, the layout in ``report_layout``.
 
-Conventions read from the store (other features write them):
-- ``Investigation.verdict``: the investigation's Verdict value (verdicts/verdict.py), if any,
-  optionally ``p_value``, ``fpr`` and ``method``;
-- result columns ``p_value`` and ``verdict`` (per-document verdicts, e.g. calibration.document_verdicts);
-- artifacts ``shift_check`` (calibration.ShiftCheck.summary()), ``dataset_inference``
-  (calibration.DatasetInference.summary()) and ``ingest_errors`` (files that could not be read); any other
-  artifact is shown generically (tables as tables, anything else as JSON);
-- the rows of the ``REFERENCE`` collection (a reference set's scores), shown as the table ``reference_scores``.
+Conventions read from the store (the use cases of ``investigations`` write them):
+- ``Investigation.kind`` and ``Investigation.verdict`` (a Verdict value, verdicts/verdict.py), if any;
+- result columns ``p_value``, ``verdict_label``, ``verdict_reasons`` and ``verdict`` (per-document verdicts,
+  ``verdicts.pvalues.document_verdicts``), ``label`` (labelled sets);
+- artifacts ``shift_check`` (``ShiftCheck.summary()``), ``dataset_inference`` and ``false_positive_mode`` (set-level
+  tests' summaries), ``set_comparison``, ``labelled_evaluation`` and ``roc_curves`` (tables), ``meta_classifier``,
+  ``ghost_detection`` (table), ``null_draws``, ``ghost_test_settings``, ``notes`` and ``ingest_errors`` (files that
+  could not be read); any other artifact is shown generically (tables as tables, records as key-value tables);
+- the ``REFERENCE`` collection (a reference set's texts and scores) and a ghost test's null collections.
 
 Page-friendly entry points: ``collect_report`` then ``report_csv`` / ``report_json`` / ``report_html`` (strings),
 or ``render_report(store, ref, fmt)`` (bytes for a download button) and ``write_report(store, ref, path)``.
@@ -20,10 +25,8 @@ or ``render_report(store, ref, fmt)`` (bytes for a download button) and ``write_
 
 from __future__ import annotations
 
-import html
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,47 +35,22 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .scores import registry
-from . import charts
 from .files import atomic_write_bytes
-from .investigations.records import Investigation, to_jsonable
+from .investigations.records import Investigation, Kind, to_jsonable
 from .investigations.store import REFERENCE, InvestigationStore
-from .verdicts.verdict import Label
+from .report_text import (CAVEATS, CHUNK_META_EXPLANATION, method_sentences, shift_warning, summary_sentences,
+                          verdict_statement)
+from .scores import registry
 
 REPORT_FORMATS = ("html", "json", "csv")
-REPORT_FORMAT_VERSION = 1
+REPORT_FORMAT_VERSION = 2
 MAX_TABLE_ROWS = 500
-
-CAVEATS = {
-    "what_it_means": (
-        "A verdict of 'evidence of training' means these texts look more familiar to the model than texts it cannot "
-        "have seen, by more than chance explains at the stated false-positive rate. It is statistical evidence "
-        "about the texts, not a record from the model's training data."),
-    "what_it_does_not_mean": (
-        "It does not show that these exact files were in the training data: the same passages may have reached the "
-        "model through copies, quotations or common phrasing. 'No evidence' does not show that the texts were not "
-        "used: a text seen once in a very large training set often leaves no measurable trace, and membership "
-        "tests on single documents of large models are often close to chance."),
-    "false_positive_rate": (
-        "The false-positive rate (FPR) is the share of texts the model never saw that the test would still call "
-        "'evidence of training'. At FPR 0.05, about one unseen text in twenty is flagged by chance, so a single "
-        "flagged document among many is weak evidence; consistent results across many documents, or planted "
-        "ghost sentences with their exact null, are stronger."),
-    "shift_check": (
-        "Comparing suspect texts with reference texts is only fair when the two sets differ in nothing but "
-        "membership. The distribution-shift check trains a bag-of-words classifier (no language model) to tell the "
-        "sets apart; if it can (AUC well above 0.5), a 'member' verdict may reflect differences in topic, time or "
-        "style rather than training."),
-    "raw_scores": (
-        "A bare score is not a verdict. Perplexity and the other scores describe how predictable a text is to this "
-        "model; many texts are predictable without having been trained on (simple, formulaic or widely quoted "
-        "text). Scores only become evidence when compared with texts the model cannot have seen."),
-}
+NULL_COLLECTION_PREFIX = "null "  # investigations.ghost_test's collections of null draws (imported there: torch)
 
 
 @dataclass
 class ReportData:
-    """Everything a report shows, read once from the store."""
+    """Everything a report (or a reopened view) shows, read once from the store."""
 
     investigation: Investigation
     table: pd.DataFrame
@@ -80,7 +58,15 @@ class ReportData:
     unscorable: dict[str, str]
     artifacts: dict
     texts: dict[str, str] = field(default_factory=dict)
+    reference: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference_documents: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nulls: dict[str, np.ndarray] = field(default_factory=dict)
     generated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def kind(self) -> Kind:
+        """What the investigation asks, as its use case recorded it."""
+        return self.investigation.kind
 
     @property
     def scores(self) -> list[str]:
@@ -90,130 +76,40 @@ class ReportData:
 
 
 def collect_report(store: InvestigationStore, ref: str, *, include_texts: bool = False) -> ReportData:
-    """Read an investigation (id or name) with its results, documents and artifacts for reporting.
-    ``include_texts`` adds the document texts (JSON report only; the HTML and CSV reports never contain them)."""
+    """Read an investigation (id or name) with its results, documents, reference set, null draws and artifacts for
+    reporting. ``include_texts`` adds the document texts (JSON report only; the HTML and CSV reports never contain
+    them)."""
     inv = store.get(ref)
     texts = {d.name: d.text for d in store.documents(inv.id)} if include_texts else {}
     artifacts = store.artifacts(inv.id)
     reference = store.results(inv.id, collection=REFERENCE)
-    if len(reference):  # the reference set's scores are evidence too, shown like an attached table
+    if len(reference):  # the reference set's scores are evidence too (kept under this name in the JSON report)
         artifacts["reference_scores"] = reference
     return ReportData(investigation=inv, table=store.results(inv.id), documents=store.documents_table(inv.id),
-                      unscorable=store.unscorable(inv.id), artifacts=artifacts, texts=texts)
+                      unscorable=store.unscorable(inv.id), artifacts=artifacts, texts=texts, reference=reference,
+                      reference_documents=store.documents_table(inv.id, collection=REFERENCE)
+                      if len(reference) else pd.DataFrame(),
+                      nulls=recorded_nulls(store, inv) if inv.kind is Kind.GHOST else {})
 
 
-# ---------------------------------------------------------------------------------------------- plain language
-
-
-def _fmt(value, digits: int = 4) -> str:
-    """A number for reading (4 significant digits, 'n/a' for missing)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.{digits}g}"
-    return str(value)
-
-
-def verdict_statement(data: ReportData) -> str | None:
-    """The investigation-level verdict sentence (words, p-value, false-positive rate, method), if one was stored."""
-    verdict = data.investigation.verdict
-    return verdict.sentence() if verdict is not None else None
-
-
-def shift_warning(data: ReportData) -> str | None:
-    """A warning sentence when the distribution-shift check found the compared sets confounded."""
-    shift = data.artifacts.get("shift_check")
-    if isinstance(shift, dict) and shift.get("confounded"):
-        reason = shift.get("reason") or ""
-        return ("Warning: a simple word-count classifier can tell the compared sets apart "
-                f"(AUC {_fmt(shift.get('auc'), 2)}), so any 'member' verdict may reflect how the sets differ rather "
-                f"than training. {reason}").strip()
-    return None
-
-
-def summary_sentences(data: ReportData) -> list[str]:
-    """The plain-language summary that opens every report (a few sentences, no jargon beyond 'perplexity')."""
-    inv, table = data.investigation, data.table
-    model = inv.model_name or "an unnamed model"
-    params = inv.model_info.get("parameters_human")
-    model_words = f"{model} ({params} parameters)" if params else model
-    out = [f"This investigation, '{inv.name}', asks whether the language model {model_words} was trained on "
-           f"{inv.n_documents} document(s)."]
-    tokens = int(pd.to_numeric(table["tokens"], errors="coerce").sum()) if "tokens" in table and len(table) else 0
-    done = f"{len(table)} document(s) were scored ({tokens:,} tokens)"
-    if data.unscorable:
-        done += f"; {len(data.unscorable)} could not be scored (for example because they are too short)"
-    out.append(done + ".")
-    ingest_errors = data.artifacts.get("ingest_errors") or []
-    if ingest_errors:
-        out.append(f"{len(ingest_errors)} uploaded file(s) could not be read; they are listed in the evidence.")
-    if inv.status != "complete" or inv.n_pending:
-        out.append(f"The investigation is not complete (status: {inv.status}; {inv.n_pending} document(s) not yet "
-                   "scored). Run it again to finish it; scores already computed are kept.")
-    statement = verdict_statement(data)
-    if statement:
-        out.append(f"Verdict: {statement}")
-    elif "verdict_label" in table.columns and table["verdict_label"].notna().any():
-        counts = {label.value: int((table["verdict_label"] == label).sum()) for label in Label}
-        out.append(f"Per-document verdicts: {counts['evidence of training']} show evidence of training, "
-                   f"{counts['no evidence']} show no evidence, {counts['inconclusive']} are inconclusive.")
-    else:
-        out.append("No verdict was computed: these scores were not compared with texts the model cannot have seen, "
-                   "so on their own they neither show nor rule out training.")
-    if "perplexity" in table and table["perplexity"].notna().any() and len(table) > 1:
-        ordered = table.dropna(subset=["perplexity"]).sort_values("perplexity")
-        first, last = ordered.iloc[0], ordered.iloc[-1]
-        out.append(f"The model found '{first['document']}' the most predictable (perplexity "
-                   f"{_fmt(first['perplexity'], 3)}) and '{last['document']}' the least (perplexity "
-                   f"{_fmt(last['perplexity'], 3)}); lower perplexity is consistent with, but not proof of, "
-                   "training.")
-    elif len(table) == 1 and "perplexity" in table:
-        out.append(f"The model's perplexity on '{table['document'].iloc[0]}' is "
-                   f"{_fmt(table['perplexity'].iloc[0], 3)} (lower = more predictable to the model).")
-    warning = shift_warning(data)
-    if warning:
-        out.append(warning)
+def recorded_nulls(store: InvestigationStore, inv: Investigation) -> dict[str, np.ndarray]:
+    """A ghost test's null draws as the test used them: for each null collection, the NLLs of its first
+    ``n_null`` draws (``ghost_test_settings``), in the order they were drawn."""
+    settings = store.get_artifact(inv.id, "ghost_test_settings") or {}
+    n_null = int(settings.get("n_null") or 0)
+    out = {}
+    for collection in store.collections(inv.id):
+        if not collection.startswith(NULL_COLLECTION_PREFIX):
+            continue
+        rows = store.results(inv.id, collection=collection)
+        nll = dict(zip(rows["document"], rows["nll"])) if len(rows) and "nll" in rows else {}
+        values = []
+        for draw in store.documents_table(inv.id, collection=collection)["name"]:
+            if draw not in nll:
+                break
+            values.append(float(nll[draw]))
+        out[collection.removeprefix(NULL_COLLECTION_PREFIX)] = np.asarray(values[: n_null or None], dtype=float)
     return out
-
-
-def method_sentences(data: ReportData) -> dict[str, str]:
-    """Method and caveats, as headed paragraphs (the same text in every format)."""
-    inv = data.investigation
-    settings = inv.settings
-    scores = data.scores
-    fpr = inv.verdict.fpr if inv.verdict is not None else None
-    method = {
-        "How the scores were computed": (
-            f"Each document was scored by the model {inv.model_name} (identity {inv.model_identity or 'unknown'}) "
-            "in one forward pass: for every token after the first, the probability the model gave it given the "
-            "text before it. Long texts are scored in overlapping windows so every token is scored once. All "
-            "scores are oriented so that higher means 'more likely a member of the training data'. Scores: "
-            + "; ".join(f"{s}: {registry.description(s)}" for s in scores)
-            + (f" (k = {settings.get('k')})" if any(s in scores for s in ("mink", "minkpp")) else "") + "."),
-        "What a verdict means": CAVEATS["what_it_means"],
-        "What a verdict does not mean": CAVEATS["what_it_does_not_mean"],
-        "False-positive rate": CAVEATS["false_positive_rate"]
-        + (f" This investigation's verdict was set at FPR {_fmt(fpr, 2)}." if fpr is not None else
-           " No false-positive rate applies to this investigation because no verdict was computed."),
-        "Distribution-shift check": CAVEATS["shift_check"] + " " + _shift_result(data),
-    }
-    if not verdict_statement(data) and "verdict_label" not in data.table.columns:
-        method["Raw scores are not verdicts"] = CAVEATS["raw_scores"]
-    return method
-
-
-def _shift_result(data: ReportData) -> str:
-    shift = data.artifacts.get("shift_check")
-    if not isinstance(shift, dict):
-        return "The check was not run for this investigation (it needs a reference set to compare with)."
-    # the check's own finding, so the report never words it differently (AUC above the threshold but within
-    # chance is neither "could" nor "could not" tell the sets apart)
-    reason = str(shift.get("reason") or "")
-    finding = shift.get("sentence") or (reason[:1].upper() + reason[1:] + ".")
-    words = ", ".join(shift.get("telling_words") or [])
-    return f"Result: {finding}" + (f" Words it relied on: {words}." if words else "")
 
 
 # ---------------------------------------------------------------------------------------------- CSV and JSON
@@ -221,7 +117,11 @@ def _shift_result(data: ReportData) -> str:
 
 def report_csv(data: ReportData) -> str:
     """The score table (one row per scored document, with the text's SHA-256), followed by one row per document
-    that could not be scored (its ``error`` column says why)."""
+    that could not be scored (its ``error`` column says why). A ghost-sentence test has no documents: its CSV is
+    the table of identifiers (p-value, exposure, last-k hits)."""
+    if data.kind is Kind.GHOST:
+        identifiers = data.artifacts.get("ghost_detection")
+        return identifiers.to_csv(index=False) if isinstance(identifiers, pd.DataFrame) else ""
     table = data.table.copy()
     if data.unscorable:
         extra = pd.DataFrame({"document": list(data.unscorable), "error": list(data.unscorable.values())})
@@ -256,6 +156,7 @@ def report_dict(data: ReportData) -> dict:
         "report": {"format_version": REPORT_FORMAT_VERSION, "generated_at": data.generated_at,
                    "software": f"provenance {__version__}"},
         "investigation": data.investigation.as_dict(),
+        "kind": data.kind.value,
         "summary": summary_sentences(data),
         "results": data.table.to_dict(orient="records"),
         "unscorable": data.unscorable,
@@ -272,124 +173,13 @@ def report_json(data: ReportData) -> str:
 
 # ---------------------------------------------------------------------------------------------- HTML
 
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:2rem auto;
-padding:0 1rem;color:#222;line-height:1.5}
-h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-.meta{color:#666;font-size:.9rem}.summary{background:#f4f7fb;border-left:4px solid #2f6db5;padding:.8rem 1.2rem}
-.verdict{font-size:1.15rem;font-weight:600}.warning{background:#fff4e5;border-left:4px solid #e07b39;
-padding:.8rem 1.2rem;font-weight:600}
-table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0;display:block;overflow-x:auto}
-th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;white-space:nowrap}
-th{background:#f2f2f2}td.text,th.text{text-align:left;white-space:normal;max-width:28rem;word-break:break-word}
-code,.hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8rem}details{margin:.5rem 0}
-pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;font-size:.8rem}
-"""
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def html_table(table: pd.DataFrame, *, max_rows: int = MAX_TABLE_ROWS, text_columns: Sequence[str] = ()) -> str:
-    """A DataFrame as an escaped HTML table (numbers formatted, at most ``max_rows`` rows with a note)."""
-    if table.empty:
-        return "<p><em>No rows.</em></p>"
-    text_cols = set(text_columns) | {c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])}
-    head = "".join(f"<th class='{'text' if c in text_cols else ''}'>{_e(c)}</th>" for c in table.columns)
-    body = []
-    for _, row in table.head(max_rows).iterrows():
-        cells = []
-        for c in table.columns:
-            v = row[c]
-            shown = _fmt(v) if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, bool) \
-                else ("" if v is None else str(v))
-            cls = "text" if c in text_cols else ""
-            if c == "sha256":
-                cls, shown = "text hash", shown[:16] + ("…" if len(shown) > 16 else "")
-            cells.append(f"<td class='{cls}'>{_e(shown)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    note = (f"<p class='meta'>Showing {max_rows} of {len(table)} rows; the CSV and JSON reports hold all of them."
-            "</p>") if len(table) > max_rows else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
-
-
-def report_figures(data: ReportData) -> list[tuple[str, object]]:
-    """(caption, Plotly figure) pairs shown in the evidence section."""
-    if data.table.empty:
-        return []
-    return [
-        ("Perplexity of each document under the model: lower means the model finds the text more predictable.",
-         charts.perplexity_bar(data.table)),
-        ("Each score across the documents (one point per document); higher means more likely a member.",
-         charts.score_distributions(data.table, data.scores)),
-    ]
-
-
-def _figure_html(figures: Sequence[tuple[str, object]]) -> str:
-    parts = []
-    for i, (caption, fig) in enumerate(figures):
-        div = fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"figure-{i + 1}",
-                          config={"displaylogo": False, "responsive": True})
-        parts.append(f"<figure>{div}<figcaption class='meta'>Figure {i + 1}. {_e(caption)}</figcaption></figure>")
-    return "".join(parts)
-
-
-def _artifact_html(name: str, value) -> str:
-    if name == "ingest_errors" and isinstance(value, list):
-        items = "".join(f"<li><b>{_e(e.get('source', ''))}</b>: {_e(e.get('message', ''))}</li>" for e in value
-                        if isinstance(e, dict))
-        return f"<h3>Files that could not be read</h3><ul>{items}</ul>"
-    title = name.replace("_", " ").capitalize()
-    if isinstance(value, pd.DataFrame):
-        return f"<h3>{_e(title)}</h3>{html_table(value)}"
-    pretty = json.dumps(_strict(value), indent=2, ensure_ascii=False)
-    return f"<h3>{_e(title)}</h3><details><summary>Show the recorded values</summary><pre>{_e(pretty)}</pre></details>"
-
 
 def report_html(data: ReportData) -> str:
-    """A self-contained HTML report: summary, evidence (table, figures, attached results), method and caveats,
-    appendix (documents with SHA-256 hashes, settings). Everything user-supplied is escaped."""
-    inv = data.investigation
-    summary = summary_sentences(data)
-    statement = verdict_statement(data)
-    warning = shift_warning(data)
-    verdict_html = f"<p class='verdict'>Verdict: {_e(statement)}</p>" if statement else ""
-    warning_html = f"<p class='warning'>{_e(warning)}</p>" if warning else ""
-    summary_html = "".join(f"<p>{_e(s)}</p>" for s in summary if s != warning and not s.startswith("Verdict:"))
-    evidence = [f"<h3>Scores</h3>{html_table(data.table)}", _figure_html(report_figures(data))]
-    if data.unscorable:
-        items = "".join(f"<li><b>{_e(k)}</b>: {_e(v.removeprefix(f'{k}: '))}</li>" for k, v in data.unscorable.items())
-        evidence.append(f"<h3>Documents that could not be scored</h3><ul>{items}</ul>")
-    for name, value in data.artifacts.items():
-        evidence.append(_artifact_html(name, value))
-    method = "".join(f"<h3>{_e(head)}</h3><p>{_e(text)}</p>" for head, text in method_sentences(data).items())
-    docs = data.documents.rename(columns={"name": "document"})
-    settings_json = json.dumps(_strict(inv.settings), indent=2, ensure_ascii=False)
-    model_json = json.dumps(_strict(inv.model_info), indent=2, ensure_ascii=False)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Provenance report: {_e(inv.name)}</title><style>{_CSS}</style></head>
-<body>
-<h1>Provenance report: {_e(inv.name)}</h1>
-<p class="meta">Model {_e(inv.model_name)} · investigation {_e(inv.id)} · status {_e(inv.status)} · created
-{_e(inv.created_at)} · last updated {_e(inv.updated_at)} · report generated {_e(data.generated_at)} by provenance
-{_e(__version__)}</p>
-<h2>Summary</h2>
-{verdict_html}{warning_html}<div class="summary">{summary_html}</div>
-<h2>Evidence</h2>
-{''.join(evidence)}
-<h2>Method and caveats</h2>
-{method}
-<h2>Appendix</h2>
-<h3>Documents</h3>
-<p class="meta">The SHA-256 hash identifies each text exactly: anyone holding the text can recompute it and check
-that it is the one scored.</p>
-{html_table(docs)}
-<h3>Model</h3><pre>{_e(model_json)}</pre>
-<h3>Settings</h3><pre>{_e(settings_json)}</pre>
-</body></html>
-"""
+    """A self-contained HTML report for the investigation's kind (see ``report_layout.render``): summary, evidence
+    (tables and static figures), method and caveats, appendix. Everything user-supplied is escaped."""
+    from .report_layout import render
+
+    return render(data)
 
 
 # ---------------------------------------------------------------------------------------------- entry points
@@ -423,6 +213,6 @@ def write_report(store: InvestigationStore, ref: str, out: str | Path, *, includ
     return atomic_write_bytes(out, render_report(store, ref, fmt, include_texts=include_texts))
 
 
-__all__ = ["ReportData", "REPORT_FORMATS", "collect_report", "method_sentences", "render_report", "report_csv",
-           "report_dict", "report_filename", "report_figures", "report_html", "report_json", "summary_sentences",
-           "verdict_statement", "write_report"]
+__all__ = ["CAVEATS", "CHUNK_META_EXPLANATION", "ReportData", "REPORT_FORMATS", "collect_report", "method_sentences",
+           "recorded_nulls", "render_report", "report_csv", "report_dict", "report_filename", "report_html",
+           "report_json", "shift_warning", "summary_sentences", "verdict_statement", "write_report"]

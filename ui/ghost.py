@@ -1,7 +1,8 @@
 """The Ghost sentences page's pieces: the generator form; the registry kept in the store (choose, continue, show,
 download, and the warning while this machine holds its only copy); the marked documents (how often each identifier
 was placed, a preview of each document); the cost of a test before it starts; and a finished test (verdict card,
-null histograms, the per-identifier table, report downloads)."""
+null histograms, the per-identifier table, report downloads), drawn the same way whether it just ran
+(``show_ghost_test``) or was reopened from History (``show_stored_ghost_test``)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,25 @@ import json
 import re
 from datetime import datetime
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from provenance import charts, ghost
+from provenance.investigations.records import Investigation
+from provenance.investigations.store import InvestigationStore
+from provenance.report import recorded_nulls
+from provenance.verdicts.verdict import Verdict
 from provenance.documents import documents_from_bytes
 from provenance.ghost.estimates import DRAW_CHOICES, estimate_ghost_test, measure_scoring_rate, p_floor, \
     tokens_per_draw
 from provenance.investigations.registries import RegistryRecord, RegistryStore
-from provenance.investigations.store import InvestigationStore
 from ui.highlight import highlighted, text_box
 from ui.results import report_downloads
 from ui.session import shared_store
-from ui.widgets import download_table, format_seconds, show_figure, verdict_card
+from ui.widgets import plain, download_table, format_seconds, show_figure, verdict_card
 
 NEW_REGISTRY = "A new registry..."
 DEFAULT_REGISTRY_NAME = "My ghost registry"
@@ -78,7 +85,7 @@ def choose_registry() -> tuple[str, ghost.Registry]:
         try:
             uploaded = ghost.registry_from_dict(json.loads(existing.getvalue()), existing.name)
         except (ValueError, ghost.GhostError) as exc:
-            st.error(f"{existing.name}: {exc}")
+            st.error(f"{plain(existing.name)}: {plain(exc)}")
         else:
             name = _unique_name(re.sub(r"\.json$", "", existing.name, flags=re.I), kept.names())
             kept.save(name, uploaded.to_dict())
@@ -138,6 +145,21 @@ def show_registry(name: str, registry: ghost.Registry) -> None:
     cols[1].download_button("Download the commitments (to publish now)",
                             json.dumps(ghost.public_commitments(registry), indent=1), "ghost-commitments.json",
                             "application/json", icon=":material/public:", on_click="ignore")
+
+
+def draw_ghost_test(verdict: Verdict, nulls: Sequence[np.ndarray], table: pd.DataFrame, key_prefix: str) -> None:
+    """The verdict card, one null histogram per generator with the identifiers marked, and the per-identifier table
+    with downloads; widget keys start with ``key_prefix``."""
+    verdict_card("Were your identifiers trained on?", verdict,
+                 f"A model that never saw your identifiers is called 'trained' with probability at most "
+                 f"{verdict.fpr:g} (the false-positive rate).")
+    # a reference-calibrated test ranks NLL_reference - NLL_model; its table carries that column
+    statistic = "nll_difference" if "nll_difference" in table else "nll"
+    for i, null in enumerate(nulls):  # one null per generator setting
+        show_figure(charts.ghost_null_histogram(null, table, statistic=statistic), f"ghost-null-{i}",
+                    f"fig_{key_prefix}_null_{i}")
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_table(table, "ghost-detection", key=f"{key_prefix}_table")
 
 
 # ------------------------------------------------------------------------------------------ marked documents
@@ -233,13 +255,19 @@ def show_estimate(model, entries, n_null: int, alpha: float, last_k) -> float | 
 def show_ghost_test(store: InvestigationStore, investigation_id: str, result: ghost.GhostDetection) -> None:
     """A finished test: the verdict card, one null histogram per generator with the identifiers marked, the
     per-identifier table with downloads, and the investigation's report downloads."""
-    verdict_card("Were your identifiers trained on?", result.verdict,
-                 f"A model that never saw your identifiers is called 'trained' with probability at most "
-                 f"{result.verdict.fpr:g} (the false-positive rate).")
-    for i, null in enumerate(result.null.values()):  # one null per generator setting
-        show_figure(charts.ghost_null_histogram(null, result.table), f"ghost-null-{i}", f"fig_ghost_null_{i}")
-    st.dataframe(result.table, hide_index=True, width="stretch")
-    download_table(result.table, "ghost-detection", key="ghost_table")
+    draw_ghost_test(result.verdict, list(result.null.values()), result.table, "ghost")
     inv = store.find(investigation_id)
     if inv is not None:
         report_downloads(store, inv, "ghost")
+
+
+def show_stored_ghost_test(store: InvestigationStore, inv: Investigation, key_prefix: str) -> bool:
+    """A ghost test reopened from the store, drawn as it was when it ran (its null draws are read back from the
+    investigation). False (nothing drawn) when the test never finished."""
+    table = store.get_artifact(inv.id, "ghost_detection")
+    if inv.verdict is None or not isinstance(table, pd.DataFrame) or table.empty:
+        return False
+    # the recorded draws hold the tested model's NLLs; a reference-calibrated test ranked differences, not drawn here
+    nulls = [] if "nll_difference" in table else list(recorded_nulls(store, inv).values())
+    draw_ghost_test(inv.verdict, nulls, table, key_prefix)
+    return True

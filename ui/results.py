@@ -1,10 +1,13 @@
 """One investigation's results as a page shows them: the same view on the Documents page (after a run) and on the
 History page (reopened later), so a reopened investigation looks exactly as it did.
 
-Everything is read from the store: status, unscorable documents, the shift-check warning, verdict cards, the score
-table with downloads, the report downloads, the likelihood / perplexity / distribution figures, the per-token view
-(computed on demand, only with the model the investigation was scored with) and any other attached results.
-Widget keys start with ``key_prefix`` so two pages (or two views on one page) never clash.
+The view follows the investigation's recorded kind (``investigations.records.Kind``): documents (with or without a
+reference set) get status, unscorable documents, the shift-check warning, verdict cards, the score table with
+downloads, the report downloads, the likelihood / perplexity / distribution figures, the per-token view (computed on
+demand, only with the model the investigation was scored with); a benchmark gets its AUC table, ROC curves and
+set-level verdict (``ui.labelled``); a ghost-sentence test its verdict, null histograms and identifiers
+(``ui.ghost``). Every kind ends with any other attached results. Everything is read from the store. Widget keys
+start with ``key_prefix`` so two pages (or two views on one page) never clash.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from provenance.lm.cache import cached_token_statistics
 from provenance.scores.table import token_table
 from provenance.report import REPORT_FORMATS, render_report, report_filename
 from provenance.investigations.scoring import scoring_settings_from_record
-from provenance.investigations.records import Investigation
+from provenance.investigations.records import Investigation, Kind
 from provenance.investigations.store import REFERENCE, InvestigationStore
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
 from ui.highlight import text_box, token_colouring
-from ui.widgets import download_table, show_figure, verdict_card
+from ui.widgets import plain, download_table, show_figure, verdict_card
 
 # top_k alternatives are kept for the per-token view's hover
 MIN_TOP_K = 5
 REPORT_MIME = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
+# Artifacts a kind's own view draws; the rest are listed generically at the end.
+DRAWN = {Kind.LABELLED: {"labelled_evaluation", "roc_curves", "shift_check", "dataset_inference", "notes"},
+         Kind.GHOST: {"ghost_detection"}}
 
 
 def show_investigation(store: InvestigationStore, investigation_id: str, key_prefix: str, *,
@@ -43,12 +49,18 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
     table = store.results(inv.id).drop(columns=["sha256"], errors="ignore")
     reference = store.results(inv.id, collection=REFERENCE).drop(columns=["sha256"], errors="ignore")
     artifacts = store.artifacts(inv.id) | ({"reference_scores": reference} if len(reference) else {})
-    st.subheader(title or f"Results: {inv.name}")
-    st.caption(f"Model {inv.model_name} · status {inv.status} · {inv.n_scored} of {inv.n_documents} document(s) "
-               f"scored · created {_when(inv.created_at)} · updated {_when(inv.updated_at)}")
+    st.subheader(title or f"Results: {plain(inv.name)}")
+    counted = (f"{inv.n_scored} of {inv.n_documents} document(s) scored" if inv.kind is not Kind.GHOST else
+               f"{len((artifacts.get('ghost_test_settings') or {}).get('identifiers') or [])} identifier(s) tested")
+    st.caption(f"{inv.kind.label} · model {inv.model_name} · status {inv.status} · {counted} · created "
+               f"{_when(inv.created_at)} · updated {_when(inv.updated_at)}")
     if inv.status != "complete" or inv.n_pending:
-        st.info(f"{inv.message or inv.status}  ({len(table)} document(s) scored so far, {inv.n_pending} pending; "
-                f"{resume_hint}.)", icon=":material/pause_circle:")
+        done = f"{len(table)} document(s) scored so far, {inv.n_pending} pending; " if inv.kind is not Kind.GHOST \
+            else ""
+        st.info(f"{inv.message or inv.status}  ({done}{resume_hint}.)", icon=":material/pause_circle:")
+    if inv.kind in DRAWN:
+        _show_kind(store, inv, table, artifacts, key_prefix)
+        return
     for message in store.unscorable(inv.id).values():
         st.warning(message, icon=":material/warning:")
     shift = artifacts.get("shift_check")
@@ -96,6 +108,23 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
     with token_tab:
         _token_view(store, inv, table, key_prefix)
     _other_artifacts(artifacts, key_prefix)
+
+
+def _show_kind(store: InvestigationStore, inv: Investigation, table: pd.DataFrame, artifacts: dict,
+               key_prefix: str) -> None:
+    """A benchmark or a ghost-sentence test, drawn by its own view, then its reports and other results."""
+    from ui.ghost import show_stored_ghost_test
+    from ui.labelled import show_stored_evaluation
+
+    drawn = (show_stored_evaluation if inv.kind is Kind.LABELLED else show_stored_ghost_test)(store, inv, key_prefix)
+    if not drawn:
+        st.caption("This investigation has no result to show yet: it did not finish.")
+    report_downloads(store, inv, key_prefix)
+    if inv.kind is Kind.LABELLED and not table.empty:
+        st.markdown("#### Scores of the labelled texts")
+        st.dataframe(table, hide_index=True, width="stretch")
+        download_table(table, f"{inv.name}-scores", key=f"{key_prefix}_table")
+    _other_artifacts({k: v for k, v in artifacts.items() if k not in DRAWN[inv.kind]}, key_prefix)
 
 
 def _when(timestamp: str) -> str:

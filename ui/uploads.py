@@ -3,6 +3,12 @@ gave."""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
 import streamlit as st
 
 from provenance.documents import Document, IngestError, documents_from_bytes, unique_names
@@ -11,10 +17,64 @@ UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl", "csv", "zip"
 MAX_NAMED_UPLOADS = 30  # the count line names this many uploads, then sums up the rest
 
 
-@st.cache_data(show_spinner=False, max_entries=2000)
+CACHE_BYTES = 256 * 2**20  # parsed text kept for all sessions together
+CACHE_SECONDS = 15 * 60  # an upload not seen for this long is parsed again next time
+
+
+class ParsedUploads:
+    """Parsed uploads shared by every session, bounded by the bytes of text they hold and by time: pages rerun on
+    every click, and re-reading fifty PDFs each time would be slow, but a server must not keep every expansion of
+    every upload it ever saw (a zip that unpacks to hundreds of MB would stay in memory after its session ended).
+    Least recently used entries go first; an entry larger than the whole budget is parsed but not kept."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES, max_seconds: float = CACHE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_bytes, self.max_seconds, self.clock = max_bytes, max_seconds, clock
+        self._entries: OrderedDict[tuple[str, str], tuple[float, int, tuple]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def parse(self, name: str, data: bytes) -> tuple[list[Document], list[IngestError]]:
+        key = (name, hashlib.sha256(data).hexdigest())
+        now = self.clock()
+        with self._lock:
+            self._expire(now)
+            if key in self._entries:
+                _, size, value = self._entries.pop(key)
+                self._entries[key] = (now, size, value)
+                return value[0], value[1]
+        documents, errors = documents_from_bytes(name, data)
+        size = sum(len(d.text) for d in documents) * 4 + len(name)  # up to 4 bytes a character in memory
+        with self._lock:
+            if size <= self.max_bytes and key not in self._entries:
+                self._entries[key] = (now, size, (documents, errors))
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, (_, old, _) = self._entries.popitem(last=False)
+                    self._bytes -= old
+        return documents, errors
+
+    def _expire(self, now: float) -> None:
+        while self._entries:
+            key, (seen, size, _) = next(iter(self._entries.items()))
+            if now - seen <= self.max_seconds:
+                break
+            del self._entries[key]
+            self._bytes -= size
+
+
+@st.cache_resource(show_spinner=False)
+def _parsed_uploads() -> ParsedUploads:
+    return ParsedUploads()
+
+
 def _parse(name: str, data: bytes) -> tuple[list[Document], list[IngestError]]:
-    """One upload parsed once: pages rerun on every click, and re-reading fifty PDFs each time would be slow."""
-    return documents_from_bytes(name, data)
+    """One upload parsed once while it is in use (see ParsedUploads)."""
+    return _parsed_uploads().parse(name, data)
 
 
 def read_uploads_counted(files) -> tuple[list[Document], list[IngestError], dict[str, int]]:

@@ -4,6 +4,7 @@ unit, with tallies of finished items, time left and a Stop button), verdict card
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,17 @@ class Progress:
 
 # pages/overlap.py still calls the one progress display by its former name for phase lists.
 PhaseProgress = Progress
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~$<>])")  # what makes links, images, emphasis, HTML, LaTeX
+
+
+def plain(text: object) -> str:
+    """User text (a file, member or investigation name, a sentence quoting one) made safe for widgets that render
+    Markdown (st.warning, st.info, st.subheader ...) after a prefix: every character that makes a link, an image,
+    emphasis, HTML or LaTeX is backslash-escaped, so '![x](http://host/a.png)' shows as written and never makes the
+    browser fetch anything."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def format_seconds(seconds: float) -> str:

@@ -8,6 +8,7 @@ scored) and running it again resumes it.
 from __future__ import annotations
 
 import argparse
+from datetime import date
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import ghost, paths
-from . import OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, load_model_from_args, write_table
+from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
+               write_table)
 from .investigations import add_investigation_arguments, run_store, saved_sentence
 
 
@@ -62,6 +64,13 @@ def register(subparsers) -> None:
     det.add_argument("--context", default="", help="text placed before every identifier and null draw")
     det.add_argument("--last-k", default="1,2,3", help="k values for the last-k words test ('' to skip)")
     det.add_argument("--no-cache", action="store_true", help="do not read or write cached null draws")
+    det.add_argument("--ref-model", default=None,
+                     help="reference-calibrated test: a model released before the identifiers were registered; each "
+                          "identifier is ranked by NLL_reference - NLL_model among fresh draws (stronger on real "
+                          "pretrained models)")
+    det.add_argument("--ref-released", default=None, type=_iso_date,
+                     help="the reference model's release date, YYYY-MM-DD (needed with --ref-model; it must predate "
+                          "the registration of every tested identifier)")
     add_investigation_arguments(det)
     det.set_defaults(func=_run_detect)
 
@@ -139,7 +148,10 @@ def _run_detect(args: argparse.Namespace) -> int:
     ks = _parse_ks(args.last_k)
     registry = ghost.load_registry(args.registry)
     entries = _selected(registry, args.ids)
+    if args.ref_model is not None:  # refuse an unsuitable reference before loading anything
+        ghost.check_reference(entries, args.ref_released)
     model = load_model_from_args(args)
+    ref_model = load_model_from_args(args, args.ref_model) if args.ref_model else None
     null_cache = None if args.no_cache else ghost.NullCache(paths.ghost_null_cache_dir())
     bar = ProgressBar("scoring")
     t0 = time.time()
@@ -147,7 +159,8 @@ def _run_detect(args: argparse.Namespace) -> int:
         with run_store(args) as store:
             test = run_ghost_test(store, args.investigation, model, entries, n_null=args.null, context=args.context,
                                   alpha=args.alpha, last_k=ks, null_cache=null_cache, exclude=registry.identifiers,
-                                  progress=bar)
+                                  progress=bar, ref_model=ref_model, ref_released=args.ref_released,
+                                  cache=None if args.no_cache else default_cache())
     finally:
         bar.close()
     result = test.detection
@@ -162,16 +175,31 @@ def _run_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2024-03-31.") from None
+
+
 def _run_verify(args: argparse.Namespace) -> int:
     registry = ghost.load_registry(args.registry)  # raises with the first problem when tampered or damaged
-    print(f"{args.registry}: all {len(registry.entries)} identifier(s) match their SHA-256 commitments.")
+    undated = ghost.undated_entries(registry)
+    print(f"{args.registry}: all {len(registry.entries)} identifier(s) match their SHA-256 commitments"
+          + (", and their creation dates match their date commitments." if not undated else "."))
+    if undated:
+        print(f"The creation dates of {len(undated)} identifier(s) ({', '.join(undated[:5])}"
+              f"{', ...' if len(undated) > 5 else ''}) are NOT covered by any commitment: they were registered by "
+              "an older version of provenance, so their 'created' field could have been changed without notice. "
+              "Only a commitments file published at a known time dates them.")
     if not args.published:
         return 0
     table = ghost.verify_against_published(registry, ghost.load_published(args.published))
     for row in table.itertuples():
         state = (f"published (listed {row.published_created})" if row.published
                  else "NOT in the published commitments")
-        print(f"{row.id}\tcreated {row.created}\t{state}")
+        date = "date committed" if row.date_covered else "date NOT covered"
+        print(f"{row.id}\tcreated {row.created} ({date})\t{state}")
     missing = int((~table["published"]).sum())
     if missing:
         print(f"{missing} identifier(s) are not in {args.published}; their creation date cannot be proven with it.",

@@ -27,6 +27,7 @@ from ..scores import registry
 from ..scores.formulas import DEFAULT_K
 from .. import verdicts
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
+from ..verdicts.sets import DEFAULT_SET_TEST, SET_TESTS
 from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
                write_table)
 from .investigations import add_investigation_arguments, run_store, saved_sentence
@@ -45,11 +46,12 @@ def register(subparsers) -> None:
     p.add_argument("--fpr", type=float, default=verdicts.DEFAULT_FPR,
                    help=f"false-positive rate of the verdicts (default {verdicts.DEFAULT_FPR})")
     p.add_argument("--verdict-scores", default="",
-                   help="scores a document verdict combines (Bonferroni), comma-separated (default: all scores)")
+                   help="scores whose combined rank a document verdict and the rank test rest on, comma-separated "
+                        "(default: all scores)")
     p.add_argument("--min-tokens", type=int, default=verdicts.DEFAULT_MIN_TOKENS,
                    help=f"documents with fewer scored tokens are inconclusive (default {verdicts.DEFAULT_MIN_TOKENS})")
     p.add_argument("--splits", type=int, default=verdicts.DEFAULT_SPLITS,
-                   help=f"random splits for dataset inference (default {verdicts.DEFAULT_SPLITS})")
+                   help=f"random splits for --set-test split_half (default {verdicts.DEFAULT_SPLITS})")
     p.add_argument("--shift-threshold", type=float, default=verdicts.DEFAULT_SHIFT_THRESHOLD,
                    help="shift-check AUC above which the sets count as confounded "
                         f"(default {verdicts.DEFAULT_SHIFT_THRESHOLD})")
@@ -71,7 +73,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet); a .summary.json is "
                                                 "written beside it")
     p.add_argument("--scores", default="",
-                   help="extra scores, comma-separated: gradnorm (white-box, slower)")
+                   help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())} (ref needs "
+                        "--ref-model, binoculars --observer)")
+    p.add_argument("--ref-model", default=None,
+                   help="reference model for the 'ref' score (added automatically): the strongest evidence when it is "
+                        "the base model of a fine-tune, or an older model of the same family")
+    p.add_argument("--observer", default=None, help="observer model sharing the tokenizer, for 'binoculars'")
+    p.add_argument("--set-test", default=DEFAULT_SET_TEST, choices=list(SET_TESTS),
+                   help="set-level test: 'rank' (one-sided rank test of the combined rank, every document used) or "
+                        "'split_half' (Maini et al.'s dataset inference) (default rank)")
     p.add_argument("--k", type=float, default=DEFAULT_K,
                    help=f"fraction of tokens for mink / minkpp (default {DEFAULT_K})")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, folds and bootstrap (default 0)")
@@ -81,11 +91,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _scores_from_args(args: argparse.Namespace) -> list[str]:
     extra = [s.strip() for s in args.scores.split(",") if s.strip()]
-    needs_model = [s for s in extra if s in ("ref", "binoculars")]
-    if needs_model:
-        raise CliError(f"The score(s) {', '.join(needs_model)} need a second model and are not available in "
-                       "'sets'; use 'score' for them.")
+    if args.ref_model and "ref" not in extra:
+        extra.append("ref")
+    if args.observer and "binoculars" not in extra:
+        extra.append("binoculars")
     return list(registry.default_scores()) + [s for s in extra if s not in registry.default_scores()]
+
+
+def _second_models(args: argparse.Namespace) -> dict:
+    """The reference and observer models the arguments name (loaded), as keyword arguments of the use cases."""
+    return {"ref_model": load_model_from_args(args, args.ref_model) if args.ref_model else None,
+            "observer": load_model_from_args(args, args.observer) if args.observer else None}
 
 
 def _check_out(out: str) -> None:
@@ -143,6 +159,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     reference_docs, reference_errors = _load(args.reference, "reference")
     t0 = time.time()
     model = load_model_from_args(args)
+    second = _second_models(args)
     bar = ProgressBar("scoring suspect and reference sets")
     try:
         with run_store(args) as store:
@@ -150,7 +167,8 @@ def _run_compare(args: argparse.Namespace) -> int:
                 store, args.investigation, model, suspect_docs, reference_docs, scores, k=args.k,
                 cache=None if args.no_cache else default_cache(), fpr=args.fpr, min_tokens=args.min_tokens,
                 n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
-                verdict_scores=verdict_scores, ingest_errors=suspect_errors + reference_errors, progress=bar)
+                verdict_scores=verdict_scores, ingest_errors=suspect_errors + reference_errors, progress=bar,
+                set_test=args.set_test, **second)
     finally:
         bar.close()
     _report_unscorable(result.suspect, result.reference)
@@ -164,12 +182,11 @@ def _run_compare(args: argparse.Namespace) -> int:
     shift, inference, false_positive = comparison.shift, comparison.inference, comparison.false_positive
     if shift is not None:
         prefix = "WARNING: the sets are confounded: " if shift.confounded else "Shift check: "
-        print(f"{prefix}{shift.reason}.", file=sys.stderr)
+        print(f"{prefix}{shift.sentence}", file=sys.stderr)
     for note in comparison.notes:
         print(f"Note: {note}", file=sys.stderr)
     if inference is not None:
-        print(f"Dataset inference: p = {verdicts.format_p(inference.p_value)} with {inference.n_suspect} suspect "
-              f"and {inference.n_reference} reference documents.", file=sys.stderr)
+        print(f"Set-level test: p = {verdicts.format_p(inference.p_value)}, {inference.method}.", file=sys.stderr)
     if false_positive is not None:
         print(f"False-positive mode (reference half vs reference half): p = "
               f"{verdicts.format_p(false_positive.p_value)} (should not be significant).", file=sys.stderr)
@@ -201,13 +218,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     model = load_model_from_args(args)
+    second = _second_models(args)
     bar = ProgressBar("scoring labelled set")
     try:
         with run_store(args) as store:
             result = evaluate_labelled_set(store, args.investigation, model, docs, labels.tolist(), scores, k=args.k,
                                            cache=None if args.no_cache else default_cache(),
                                            chunk_tokens=args.chunk_tokens, n_bootstrap=args.bootstrap,
-                                           seed=args.seed, ingest_errors=errors, progress=bar)
+                                           seed=args.seed, ingest_errors=errors, progress=bar,
+                                           set_test=args.set_test, **second)
     finally:
         bar.close()
     _report_unscorable(result.scores)
@@ -218,10 +237,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                **evaluation.summary()}
     summary_file = _write_summary(summary, out)
     if shift.confounded:
-        print(f"WARNING: members and non-members differ by themselves: {shift.reason}. The AUCs below may measure "
+        print(f"WARNING: members and non-members differ by themselves. {shift.sentence} The AUCs below may measure "
               "that difference, not training.", file=sys.stderr)
     else:
-        print(f"Shift check: {shift.reason}.", file=sys.stderr)
+        print(f"Shift check: {shift.sentence}", file=sys.stderr)
     best = table.iloc[0]
     print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
           f"{evaluation.n_members} members and {evaluation.n_non_members} non-members. Done in "

@@ -1,7 +1,8 @@
 """Zip archives -> documents: THE one zip reader, for uploads and corpora alike.
 
 Before anything is unpacked, an archive's declared sizes are checked against ``IngestLimits`` (member count, total
-unpacked size, compression ratio of large members: zip bombs); every member is checked for paths that point outside
+unpacked size, compression ratio of large members, and the ratio of everything it unpacks to over its own size:
+zip bombs, including many small members each compressed just under the per-member threshold); every member is checked for paths that point outside
 the archive, links and passwords, and operating-system clutter (``__MACOSX``, ``.DS_Store``, ...) is skipped
 silently. Members are read one at a time, never more than the remaining budget, which nested archives share, so an
 archive that lies about its sizes cannot unpack more than the limits either. Only the limits differ by caller
@@ -31,10 +32,29 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ArchiveBudget:
-    """Unpacked bytes and members still allowed for one archive, shared by the archives nested in it."""
+    """Unpacked bytes and members still allowed for one archive, shared by the archives nested in it, and what the
+    whole-archive ratio allows: ``packed_bytes`` is the top-level archive's own size (0: unknown, not checked),
+    ``unpacked_bytes`` what was unpacked so far at every level."""
 
     bytes_left: int
     members_left: int
+    packed_bytes: int = 0
+    unpacked_bytes: int = 0
+
+    def ratio_bytes_left(self, limits: IngestLimits) -> int:
+        """Bytes that may still be unpacked before everything unpacked exceeds ``limits.max_archive_ratio`` times
+        the archive's own size (never less than ``limits.ratio_check_min_bytes`` in all)."""
+        if self.packed_bytes <= 0:
+            return self.bytes_left
+        allowed = max(limits.ratio_check_min_bytes, int(limits.max_archive_ratio * self.packed_bytes))
+        return max(0, allowed - self.unpacked_bytes)
+
+    def ratio_message(self, limits: IngestLimits, more: int) -> str:
+        """The sentence for an archive that would unpack ``more`` bytes past what the whole-archive ratio allows."""
+        total = self.unpacked_bytes + more
+        return (f"the archive would unpack to {megabytes(total)} from {megabytes(self.packed_bytes)}, more than "
+                f"{limits.max_archive_ratio:.0f} times its own size (archives inside it included), which is how "
+                "'zip bombs' work, so it was not read further.")
 
 
 def check_archive(infos: Sequence[zipfile.ZipInfo], limits: IngestLimits, budget: ArchiveBudget | None) -> None:
@@ -56,6 +76,8 @@ def check_archive(infos: Sequence[zipfile.ZipInfo], limits: IngestLimits, budget
             raise ValueError(f"the member '{display_name(info.filename, 80)}' is compressed more than "
                              f"{limits.max_compression_ratio:.0f} to 1, which is how 'zip bombs' work, so the "
                              "archive was not opened.")
+    if budget is not None and total > budget.ratio_bytes_left(limits):
+        raise ValueError(budget.ratio_message(limits, total))
 
 
 def _member_path_problem(filename: str) -> str | None:
@@ -115,7 +137,9 @@ def archive_documents(name: str, source: bytes | Path, *, read_member: MemberRea
             infos = zf.infolist()
         except Exception:  # noqa: BLE001 - damaged central directory
             return [], [IngestError(name, "the zip archive is damaged or not a zip archive.")]
-        budget = budget or ArchiveBudget(limits.max_archive_bytes, limits.max_archive_members)
+        if budget is None:
+            packed = len(source) if not on_disk else _file_size(Path(source))
+            budget = ArchiveBudget(limits.max_archive_bytes, limits.max_archive_members, packed_bytes=packed)
         try:
             check_archive(infos, limits, budget)
         except ValueError as exc:
@@ -145,9 +169,10 @@ def archive_documents(name: str, source: bytes | Path, *, read_member: MemberRea
                 errors.append(IngestError(source_name, too_big_message(info.file_size, limits)))
                 continue
             budget.members_left -= 1
+            ratio_left = budget.ratio_bytes_left(limits)
             try:
                 with zf.open(info) as fh:
-                    content = fh.read(min(info.file_size, budget.bytes_left) + 1)
+                    content = fh.read(min(info.file_size, budget.bytes_left, ratio_left) + 1)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
                 log.info("zip member read failed: %r", exc)
                 errors.append(IngestError(source_name, "this archive member is damaged and could not be unpacked."))
@@ -156,13 +181,25 @@ def archive_documents(name: str, source: bytes | Path, *, read_member: MemberRea
                 errors.append(IngestError(name, "the archive unpacks to more than its declared size; the rest of "
                                                 "it was not read (a 'zip bomb' safeguard)."))
                 break
+            if len(content) > ratio_left:
+                errors.append(IngestError(name, budget.ratio_message(limits, info.file_size)))
+                break
             budget.bytes_left -= len(content)
+            budget.unpacked_bytes += len(content)
             got, errs = read_member(source_name, content, depth + 1, budget)
             docs.extend(got)
             errors.extend(errs)
         if not docs and not errors:
             errors.append(IngestError(name, "the zip archive holds no files."))
         return docs, errors
+
+
+def _file_size(path: Path) -> int:
+    """Size of an archive on disk (0 when it cannot be read: opening it then fails with its own sentence)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _nested_archive_message(limits: IngestLimits) -> str:

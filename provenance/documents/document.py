@@ -17,8 +17,10 @@ class IngestLimits:
     """Safety limits for reading untrusted files. All sizes are in bytes.
 
     ``max_file_bytes`` applies to every file (and every member of an archive); ``max_archive_members``,
-    ``max_archive_bytes`` (total unpacked size) and ``max_compression_ratio`` protect against zip bombs; the ratio
-    is only checked for members larger than ``ratio_check_min_bytes`` (small text files compress very well).
+    ``max_archive_bytes`` (total unpacked size, nested archives included), ``max_compression_ratio`` (per member)
+    and ``max_archive_ratio`` (everything an archive unpacks to, nested archives included, over the archive's own
+    size) protect against zip bombs; ratios are only checked past ``ratio_check_min_bytes`` unpacked (small text
+    files compress very well).
     Archives inside an archive are opened ``max_archive_depth`` levels deep (1: a zip of zips, no deeper).
     ``max_errors_per_file`` caps the per-line errors one table reports before summarising the rest.
     """
@@ -27,6 +29,7 @@ class IngestLimits:
     max_archive_members: int = 2000
     max_archive_bytes: int = 200 * _MIB
     max_compression_ratio: float = 200.0
+    max_archive_ratio: float = 100.0
     ratio_check_min_bytes: int = 1 * _MIB
     max_archive_depth: int = 1
     max_pdf_pages: int = 2000
@@ -46,10 +49,12 @@ class Document:
 
 @dataclass
 class IngestError:
-    """One input that could not be (fully) read, and why, in a sentence the user can act on."""
+    """One input that could not be (fully) read, and why, in a sentence the user can act on. ``kept`` is True when
+    the input was read after all, with a repair the sentence describes (not skipped)."""
 
     source: str
     message: str
+    kept: bool = False
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"

@@ -64,10 +64,22 @@ def decode_text(data: bytes, source: str) -> str:
                 return _check_text(data.decode(encoding), data)
             except UnicodeDecodeError:
                 break
-    try:
-        return _check_text(data.decode("utf-8"), data)
-    except UnicodeDecodeError:
-        pass
+    utf8 = None
+    for errors in ("strict", "surrogatepass"):  # surrogatepass: UTF-8 holding encoded surrogates (CESU-8, WTF-8)
+        try:
+            utf8 = data.decode("utf-8", errors)
+            break
+        except UnicodeDecodeError:
+            pass
+    # Latin text in UTF-16 without a byte-order mark is valid UTF-8 too, but one full of NULs (which reads as binary)
+    byte_order = _utf16_byte_order(data)
+    if byte_order is not None and (utf8 is None or _control_share(utf8) > _MAX_CONTROL_SHARE):
+        try:
+            return _check_text(data.decode(byte_order), data)
+        except (UnicodeDecodeError, ValueError):
+            pass
+    if utf8 is not None:
+        return _check_text(utf8, data)
     if sniff_binary(data) or (b"\x00" in data[:4096] and not _looks_like_utf16(data)):
         raise _binary_error(data)
     from charset_normalizer import from_bytes
@@ -87,11 +99,45 @@ def decode_text(data: bytes, source: str) -> str:
     return _check_text(str(best), data)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(text: str) -> tuple[str, int]:
+    """``text`` with every lone UTF-16 surrogate (half of a character, e.g. ``"\\ud800"`` in scraped JSON, which no
+    UTF-8 writer, tokenizer or database accepts) replaced by U+FFFD, and how many were replaced. Surrogate pairs
+    that belong together become the character they encode."""
+    if _SURROGATE.search(text) is None:
+        return text, 0
+    repaired = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return repaired, repaired.count("\ufffd") - text.count("\ufffd")
+
+
+def surrogate_message(count: int, where: str = "") -> str:
+    """The sentence for a text whose ``count`` broken characters (lone surrogates) were replaced; ``where`` is
+    e.g. 'line 3: ' when the text came from one line of a table."""
+    return (f"{where}{count} broken character(s) (lone UTF-16 surrogates, e.g. \\ud800) were replaced by "
+            "\N{REPLACEMENT CHARACTER}; the rest of the text was read.")
+
+
 def _binary_error(data: bytes) -> ValueError:
     what = sniff_binary(data)
     if what:
         return ValueError(f"this is {what}, not text.")
     return ValueError("this looks like a binary file, not text.")
+
+
+def _utf16_byte_order(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for UTF-16 without a byte-order mark whose text is mostly Latin (one byte of
+    every pair NUL, on the side the byte order puts it), else None."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(data) % 2:
+        return None
+    evens, odds = sample[0::2].count(0) / (len(sample) // 2), sample[1::2].count(0) / (len(sample) // 2)
+    if odds >= 0.9 and evens <= 0.1:
+        return "utf-16-le"
+    if evens >= 0.9 and odds <= 0.1:
+        return "utf-16-be"
+    return None
 
 
 def _looks_like_utf16(data: bytes) -> bool:
@@ -103,13 +149,21 @@ def _looks_like_utf16(data: bytes) -> bool:
     return evens.count(0) / len(evens) > 0.4 or odds.count(0) / len(odds) > 0.4
 
 
+_MAX_CONTROL_SHARE = 0.05
+
+
+def _control_share(text: str) -> float:
+    """Share of control characters (other than whitespace) among the first 20,000 characters of ``text``."""
+    sample = text[:20000]
+    if not sample:
+        return 0.0
+    return sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v") / len(sample)
+
+
 def _check_text(text: str, data: bytes) -> str:
     """Refuse decoded text that is mostly control characters (binary data that happened to decode)."""
-    sample = text[:20000]
-    if sample:
-        control = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
-        if control / len(sample) > 0.05:
-            raise _binary_error(data)
+    if _control_share(text) > _MAX_CONTROL_SHARE:
+        raise _binary_error(data)
     text = text.replace("\x00", "")
     if not text.strip():
         raise ValueError("the file is empty.")

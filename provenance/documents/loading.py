@@ -7,12 +7,13 @@ Which extensions are read is a parameter (``suffixes``): uploads read ``SUPPORTE
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from .archives import ArchiveBudget, MemberReader, archive_documents
 from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
-from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text
+from .formats import decode_text, docx_to_text, html_to_text, pdf_to_text, repair_surrogates, surrogate_message
 from .names import display_name, unique_names
 from .suffixes import (ARCHIVE_SUFFIXES, DOCX_SUFFIXES, HTML_SUFFIXES, PARQUET_SUFFIXES, PDF_SUFFIXES,
                        SUPPORTED_SUFFIXES, TEXT_SUFFIXES, unsupported_message)
@@ -131,27 +132,31 @@ def _read_one(name: str, data: bytes, *, text_column: str, id_column: str, limit
 
 
 def _single(name: str, text: str) -> tuple[list[Document], list[IngestError]]:
+    """One file, one document; broken characters (lone surrogates) are repaired with one sentence."""
     if not text.strip():
         return [], [IngestError(name, "the file has no text.")]
-    return [Document(name, text)], []
+    text, broken = repair_surrogates(text)
+    return [Document(name, text)], [IngestError(name, surrogate_message(broken), kept=True)] if broken else []
 
 
 def expand_paths(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,
                  include_hidden: bool = True) -> tuple[list[Path], list[IngestError]]:
-    """Files named directly, plus the files with one of ``suffixes`` found (recursively, sorted, no symlinks) in
-    folders; names starting with '.' are skipped unless ``include_hidden``. Missing paths and empty folders become
-    IngestErrors."""
+    """Files named directly, plus the files with one of ``suffixes`` found (recursively, sorted) in folders.
+
+    Inside folders, every file that is not read gets one sentence: other types, links (never followed), named
+    pipes, sockets and devices; operating-system clutter (``.DS_Store``, ``Thumbs.db``, ``._*``) is skipped
+    silently, and so are names starting with '.' (and everything inside such folders) unless ``include_hidden``.
+    Missing paths and folders without a supported file become IngestErrors too."""
     files, errors = [], []
     for raw in paths:
         path = Path(raw)
         try:
             if path.is_dir():
-                found = sorted(p for p in path.rglob("*")
-                               if p.is_file() and not p.is_symlink() and p.suffix.lower() in suffixes
-                               and (include_hidden or not p.name.startswith(".")))
+                found, skipped = _folder_files(path, suffixes, include_hidden)
                 if not found:
                     errors.append(IngestError(str(path), "the folder holds no supported files."))
                 files.extend(found)
+                errors.extend(skipped)
             elif path.is_file():
                 files.append(path)
             else:
@@ -159,6 +164,46 @@ def expand_paths(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUP
         except OSError as exc:
             errors.append(IngestError(str(path), f"could not be read ({exc.strerror or exc})."))
     return files, errors
+
+
+_CLUTTER = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def _folder_files(folder: Path, suffixes: Collection[str], include_hidden: bool,
+                  ) -> tuple[list[Path], list[IngestError]]:
+    """The files of ``folder`` (recursively, sorted) that are read, and one IngestError per entry that is not."""
+    found: list[Path] = []
+    skipped: list[IngestError] = []
+    for entry in sorted(folder.rglob("*")):
+        relative = entry.relative_to(folder).parts
+        if entry.name in _CLUTTER or entry.name.startswith("._") or \
+                (not include_hidden and any(part.startswith(".") for part in relative)):
+            continue
+        why = _not_read(entry, suffixes)
+        if why is None:
+            found.append(entry)
+        elif why:
+            skipped.append(IngestError(display_name(str(entry), 400), why))
+    return found, skipped
+
+
+def _not_read(entry: Path, suffixes: Collection[str]) -> str | None:
+    """Why an entry found in a folder is not read ('' for a folder, which is walked), or None when it is read."""
+    try:
+        mode = entry.lstat().st_mode
+    except OSError as exc:
+        return f"could not be read ({exc.strerror or exc})."
+    if stat.S_ISLNK(mode):
+        return "it is a link; links inside folders are not followed (name the file itself to read it)."
+    if stat.S_ISDIR(mode):
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "it is a named pipe (FIFO), not a file, so it was not read."
+    if not stat.S_ISREG(mode):
+        return "it is a socket or a device, not a file, so it was not read."
+    if entry.suffix.lower() not in suffixes:
+        return unsupported_message(entry.suffix.lower(), suffixes)
+    return None
 
 
 def named_files(paths: Sequence[str | Path], *, suffixes: Collection[str] = SUPPORTED_SUFFIXES,

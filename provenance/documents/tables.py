@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .document import DEFAULT_LIMITS, Document, IngestError, IngestLimits, too_big_message
-from .formats import decode_text
+from .formats import decode_text, repair_surrogates, surrogate_message
 from .names import display_name
 from .suffixes import TABLE_SUFFIXES
 
@@ -88,9 +88,11 @@ def table_documents(name: str, rows: Iterable[tuple[int, object]], text_column: 
                     limits: IngestLimits) -> tuple[list[Document], list[IngestError]]:
     """Documents from table rows (from ``jsonl_rows`` / ``csv_rows``): one per row with a non-empty text in
     ``text_column``, named ``name:<id>`` (or ``name:<line number>``); one IngestError per bad row, summarised past
-    ``limits.max_errors_per_file``."""
+    ``limits.max_errors_per_file``. A text holding broken characters (lone surrogates) is repaired and kept, with
+    one sentence naming its line."""
     docs: list[Document] = []
     problems: list[tuple[int, str]] = []
+    repaired: list[tuple[int, str]] = []
     for line_no, row in rows:
         if isinstance(row, _Problem):
             problems.append((line_no, str(row)))
@@ -108,11 +110,19 @@ def table_documents(name: str, rows: Iterable[tuple[int, object]], text_column: 
         if not text.strip():
             problems.append((line_no, f"line {line_no} has an empty '{text_column}' field."))
             continue
+        text, broken = repair_surrogates(text)
+        if broken:
+            repaired.append((line_no, surrogate_message(broken, f"line {line_no}: ")))
         ident = row.get(id_column)
         label = display_name(str(ident), 120) if ident not in (None, "") and not isinstance(ident, (dict, list)) \
             else str(line_no)
         docs.append(Document(f"{name}:{label}", text))
     errors = _line_errors(name, problems, limits, no_rows=not docs, text_column=text_column)
+    errors += [IngestError(name, msg, kept=True) for _, msg in repaired[: limits.max_errors_per_file]]
+    if len(repaired) > limits.max_errors_per_file:
+        rest = [str(n) for n, _ in repaired[limits.max_errors_per_file:]]
+        errors.append(IngestError(name, f"{len(rest)} more line(s) had broken characters replaced too (lines "
+                                        f"{', '.join(rest[:10])}{', ...' if len(rest) > 10 else ''}).", kept=True))
     return docs, errors
 
 

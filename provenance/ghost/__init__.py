@@ -5,8 +5,8 @@ The four steps (design.md, "Calibration and verdicts"):
 1. **Generate** passphrases of natural words, drawn with ``secrets`` from an EFF wordlist (shipped in ``xkcdpass``),
    with optional custom elements (lead-in, capitalisation, user tag, end punctuation). ``GhostGenerator`` holds the
    settings; ``new_entries`` draws N identifiers never already in a registry.
-2. **Register** them in a JSON registry with their settings, creation time (UTC) and a SHA-256 commitment
-   ``sha256(salt || identifier)``. Publishing the commitments now lets the owner prove later (``verify_registry``,
+2. **Register** them in a JSON registry with their settings, creation time (UTC), a SHA-256 commitment
+   ``sha256(salt || identifier)`` and a date commitment ``sha256(salt || commitment || created)``. Publishing the commitments now lets the owner prove later (``verify_registry``,
    ``verify_against_published``) that an identifier existed before a model was released.
 3. **Embed** them into .txt, .md, .html and .docx files at the start, the end or random sentence boundaries, with a
    manifest of every placement. For .txt, .md and .html, ``remove_placements`` gives back the original text exactly.
@@ -38,6 +38,7 @@ from .detection import (
     DEFAULT_NULL,
     GhostDetection,
     NullCache,
+    check_reference,
     detect,
     empirical_p_value,
     exposure_bits,
@@ -45,6 +46,7 @@ from .detection import (
     identifier_nll,
     last_k_prompts,
     last_k_test,
+    null_draws,
     null_nll,
     span_nll,
     verdict_for,
@@ -94,6 +96,7 @@ from .registry import (
     RegistryError,
     commitment,
     entries_from_lines,
+    date_commitment,
     load_published,
     load_registry,
     make_entry,
@@ -102,6 +105,7 @@ from .registry import (
     registry_from_dict,
     save_commitments,
     save_registry,
+    undated_entries,
     verify_against_published,
     verify_registry,
 )
@@ -112,8 +116,9 @@ __all__ = [
     "load_wordlist",
     # registry
     "FORMAT_VERSION", "REGISTRY_FORMAT", "SALT_BYTES", "GhostEntry", "Registry", "RegistryError", "commitment",
-    "entries_from_lines", "load_published", "load_registry", "make_entry", "new_entries", "public_commitments",
-    "registry_from_dict", "save_commitments", "save_registry", "verify_against_published", "verify_registry",
+    "date_commitment", "entries_from_lines", "load_published", "load_registry", "make_entry", "new_entries",
+    "public_commitments", "registry_from_dict", "save_commitments", "save_registry", "undated_entries",
+    "verify_against_published", "verify_registry",
     # embedding
     "DEFAULT_WORDS_PER_PLACEMENT", "EMBED_SUFFIXES", "MANIFEST_FORMAT", "POSITIONS", "MarkedDocuments", "Placement",
     "decode_utf8_exact", "document_words", "embed_bytes", "embed_docx", "embed_docx_bytes", "embed_files",
@@ -121,7 +126,8 @@ __all__ = [
     "placements_from_manifest", "plant_corpus", "read_utf8_exact", "remove_placements", "save_manifest",
     "sentence_boundaries", "write_utf8_exact",
     # detection
-    "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "detect", "empirical_p_value",
+    "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "check_reference", "detect",
+    "empirical_p_value",
     "exposure_bits", "fisher_combined", "identifier_nll", "last_k_prompts", "last_k_test",
-    "null_nll", "span_nll", "verdict_for",
+    "null_draws", "null_nll", "span_nll", "verdict_for",
 ]

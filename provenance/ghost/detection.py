@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -103,12 +104,19 @@ class NullCache:
             write_json(entry, self.directory / f"{key}.json")
 
 
-def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
-             exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
-             null_cache: NullCache | None = None, rng=None, chunk: int = NULL_CHUNK,
-             progress: Callable[[int, int], None] | None = None,
-             on_draws: Callable[[int, int], None] | None = None, **kwargs) -> np.ndarray:
-    """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,).
+def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, **kwargs) -> np.ndarray:
+    """NLLs of ``n_null`` fresh identifiers from ``generator`` scored exactly like the tested ones; shape (M,)
+    (``null_draws`` without the draws themselves; the same keyword arguments)."""
+    return null_draws(model, generator, n_null, **kwargs)[1]
+
+
+def null_draws(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFAULT_NULL, *, context: str = "",
+               exclude: Iterable[str] = (), settings: ScoringSettings = ScoringSettings(),
+               null_cache: NullCache | None = None, rng=None, chunk: int = NULL_CHUNK,
+               progress: Callable[[int, int], None] | None = None,
+               on_draws: Callable[[int, int], None] | None = None, **kwargs) -> tuple[list[str], np.ndarray]:
+    """``n_null`` fresh identifiers from ``generator`` and their NLLs (shape (M,)), scored exactly like the tested
+    ones.
 
     Draws never equal an identifier in ``exclude`` (the registry). With a ``null_cache``, the draws are kept before
     any is scored and the NLLs after every ``chunk`` of them, so a stopped or killed run loses at most one chunk and
@@ -158,7 +166,7 @@ def null_nll(model: LanguageModel, generator: GhostGenerator, n_null: int = DEFA
             null_cache.store(key, texts, values, meta)
         if on_draws is not None:
             on_draws(min(len(values), n_null), n_null)
-    return np.asarray(values[:n_null], dtype=np.float64)
+    return texts[:n_null], np.asarray(values[:n_null], dtype=np.float64)
 
 
 def empirical_p_value(observed: float, null: np.ndarray) -> tuple[float, int]:
@@ -229,8 +237,12 @@ class GhostDetection:
     """Result of ``detect``.
 
     ``table``: one row per identifier: ``id, identifier, tokens, nll`` (nats per token), ``null_median_nll``,
-    ``rank``, ``p_value``, ``exposure_bits``, ``last_k_hit`` (any k) and ``last_{k}_hit`` per k.
-    ``null``: the null NLLs per generator key, shape (M,); ``n_null``: M, the fresh draws per generator.
+    ``rank``, ``p_value``, ``exposure_bits``, ``last_k_hit`` (any k) and ``last_{k}_hit`` per k; with a reference
+    model also ``ref_nll`` and ``nll_difference`` (ref_nll - nll: higher = the tested model finds the identifier
+    easier than the reference does) and ``null_median_difference``.
+    ``statistic``: the column the identifiers were ranked by, "nll" (lower = more familiar) or "nll_difference"
+    (higher = more familiar). ``null``: that statistic for the null draws, per generator key, shape (M,);
+    ``n_null``: M, the fresh draws per generator. ``reference``: the reference model's name, or None.
     ``verdict``: the calibrated verdict on all identifiers together (``verdicts.verdict.Verdict``, made by
     ``decide``): its ``p_value`` is Fisher's method over the ``p_value`` column, its ``fpr`` the false-positive rate
     the test was set at; ``sentence()`` and ``words()`` are for people, ``label`` for code.
@@ -240,6 +252,8 @@ class GhostDetection:
     null: dict[str, np.ndarray]
     n_null: int
     verdict: Verdict
+    statistic: str = "nll"
+    reference: str | None = None
 
     @property
     def combined_p(self) -> float:
@@ -275,15 +289,18 @@ def fewest_null_draws(n_identifiers: int, alpha: float) -> int:
     return lo
 
 
-def describe_method(n_identifiers: int, n_null: int) -> str:
-    """What the identifiers were compared with, in words (the ``method`` of a ghost verdict)."""
-    subject = (f"{n_identifiers} identifier(s), each ranked by its NLL" if n_identifiers > 1
-               else "1 identifier, ranked by its NLL")
+def describe_method(n_identifiers: int, n_null: int, reference: str | None = None) -> str:
+    """What the identifiers were compared with, in words (the ``method`` of a ghost verdict); ``reference`` names
+    the reference model of a reference-calibrated test."""
+    statistic = "its NLL" if reference is None else f"its NLL under {reference} minus its NLL under the tested model"
+    subject = (f"{n_identifiers} identifier(s), each ranked by {statistic}" if n_identifiers > 1
+               else f"1 identifier, ranked by {statistic}")
     method = f"{subject} among {n_null} fresh draws from its generator (never published, so never trained on)"
     return method + ("; combined with Fisher's method" if n_identifiers > 1 else "")
 
 
-def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float) -> Verdict:
+def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float,
+                reference: str | None = None) -> Verdict:
     """The verdict on ``n_identifiers`` identifiers whose exact p-values (each a rank among ``n_null`` fresh draws)
     combine to ``combined_p``, at false-positive rate ``alpha``, made by ``verdicts.verdict.decide``.
 
@@ -297,7 +314,7 @@ def verdict_for(combined_p: float, n_identifiers: int, n_null: int, alpha: float
         problems.append(f"too few null draws: the smallest possible p = {format_p(floor)} is above the "
                         f"false-positive rate {alpha:g}, so at least {fewest_null_draws(n_identifiers, alpha)} "
                         f"draws are needed")
-    return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null), problems=problems)
+    return decide(combined_p, alpha, method=describe_method(n_identifiers, n_null, reference), problems=problems)
 
 
 def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int] = DEFAULT_LAST_K) -> None:
@@ -312,12 +329,27 @@ def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int
             last_k_prompts(e, k)
 
 
+def check_reference(entries: Sequence[GhostEntry], ref_released: date | None) -> None:
+    """Refuse a reference model that may have seen the identifiers: one released on or after the day the earliest
+    tested identifier was registered, or one whose release date the user did not state."""
+    if ref_released is None:
+        raise GhostError("Say when the reference model was released: it must predate your identifiers, so that it "
+                         "cannot have been trained on them.")
+    registered = min(datetime.fromisoformat(e.created).date() for e in entries)
+    if ref_released >= registered:
+        raise GhostError(f"The reference model was released on {ref_released.isoformat()}, but the earliest of these "
+                         f"identifiers was registered on {registered.isoformat()}: a model released after that day "
+                         "may have been trained on them, so it cannot serve as a reference. Choose a model released "
+                         "before it.")
+
+
 def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int = DEFAULT_NULL, context: str = "",
            alpha: float = DEFAULT_ALPHA, last_k: Sequence[int] = DEFAULT_LAST_K,
            settings: ScoringSettings = ScoringSettings(), cache: StatsCache | None = None,
            null_cache: NullCache | None = None, exclude: Iterable[str] = (), rng=None,
            progress: Callable[[int, int], None] | None = None,
-           should_stop: Callable[[], bool] | None = None,
+           should_stop: Callable[[], bool] | None = None, ref_model: LanguageModel | None = None,
+           ref_released: date | None = None,
            on_draws: Callable[[int, int], None] | None = None) -> GhostDetection:
     """Test a model for registered identifiers: the perplexity test (exact p-values, exposure, Fisher) and the
     last-k words test (skipped when ``last_k`` is empty).
@@ -329,26 +361,46 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     dependence this sharing adds between p-values, which Fisher's method assumes independent, shrinks as 1/sqrt(M).
     ``progress(tokens_done, tokens_total)`` reports the scoring of the null draws, the long part;
     ``on_draws(draws_done, draws_total)`` counts the same work in draws, over every generator's null together.
+
+    With ``ref_model`` (the reference-calibrated test), each identifier is ranked by NLL_ref - NLL_target among the
+    same difference for the fresh draws, scored the same way under both models. The null stays exact (fresh draws
+    were never published, so neither model saw them), and what cancels is each passphrase's own difficulty, which
+    is what hides memorisation from the plain test on a real pretrained model. ``ref_released`` must predate the
+    registration of every tested identifier (``check_reference``).
     """
     check_test(entries, alpha, last_k)
+    if ref_model is not None:
+        check_reference(entries, ref_released)
     excluded = set(exclude) | {e.identifier for e in entries}
     observed, tokens = identifier_nll(model, [e.identifier for e in entries], context=context, settings=settings,
                                       cache=cache, should_stop=should_stop)
+    observed_ref = (identifier_nll(ref_model, [e.identifier for e in entries], context=context, settings=settings,
+                                   cache=cache, should_stop=should_stop)[0] if ref_model is not None else None)
     nulls: dict[str, np.ndarray] = {}
     generators = list(dict.fromkeys(e.generator for e in entries))
     for i, g in enumerate(generators):
         counted = None if on_draws is None else \
             (lambda done, _total, i=i: on_draws(i * n_null + done, len(generators) * n_null))
-        nulls[g.key()] = null_nll(model, g, n_null, context=context, exclude=excluded, settings=settings,
-                                  null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop,
-                                  on_draws=counted)
+        texts, null = null_draws(model, g, n_null, context=context, exclude=excluded, settings=settings,
+                                 null_cache=null_cache, rng=rng, progress=progress, should_stop=should_stop,
+                                 on_draws=counted)
+        if ref_model is not None:  # the same draws under the reference model (kept in ``cache`` as they are scored)
+            null = identifier_nll(ref_model, texts, context=context, settings=settings, cache=cache,
+                                  should_stop=should_stop)[0] - null
+        nulls[g.key()] = null
     rows = []
     for i, (e, nll) in enumerate(zip(entries, observed)):
         null = nulls[e.generator.key()]
-        p, rank = empirical_p_value(float(nll), null)
-        rows.append({"id": e.id, "identifier": e.identifier, "tokens": int(tokens[i]), "nll": float(nll),
-                     "null_median_nll": float(np.median(null)), "rank": rank, "p_value": p,
-                     "exposure_bits": exposure_bits(rank, len(null))})
+        row = {"id": e.id, "identifier": e.identifier, "tokens": int(tokens[i]), "nll": float(nll)}
+        if ref_model is None:
+            p, rank = empirical_p_value(float(nll), null)
+            row["null_median_nll"] = float(np.median(null))
+        else:  # higher difference = more familiar: rank its negation as an NLL
+            difference = float(observed_ref[i] - nll)
+            p, rank = empirical_p_value(-difference, -null)
+            row.update(ref_nll=float(observed_ref[i]), nll_difference=difference,
+                       null_median_difference=float(np.median(null)))
+        rows.append(row | {"rank": rank, "p_value": p, "exposure_bits": exposure_bits(rank, len(null))})
     table = pd.DataFrame(rows)
     if last_k:
         hits = last_k_test(model, entries, last_k, context=context)
@@ -357,5 +409,7 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
         for k in last_k:
             table[f"last_{k}_hit"] = hits[f"last_{k}_hit"].to_numpy()
     combined = fisher_combined(table["p_value"].to_numpy())
+    reference = ref_model.name if ref_model is not None else None
     return GhostDetection(table=table, null=nulls, n_null=n_null,
-                          verdict=verdict_for(combined, len(entries), n_null, alpha))
+                          verdict=verdict_for(combined, len(entries), n_null, alpha, reference),
+                          statistic="nll" if ref_model is None else "nll_difference", reference=reference)

@@ -1,10 +1,13 @@
 """Step 2 of ghost sentences: the owner's registry of identifiers and the commitments that date them.
 
-Each registered identifier (``GhostEntry``) carries its generator settings, creation time (UTC) and a SHA-256
-commitment ``sha256(salt || identifier)`` with a fresh 16-byte salt. Publishing ``public_commitments`` now lets the
-owner prove later (``verify_against_published``) that an identifier existed before a model was released, without
-revealing it. Registries are JSON files, checked on reading (``registry_from_dict``, ``verify_registry``) and
-written atomically.
+Each registered identifier (``GhostEntry``) carries its generator settings, creation time (UTC), a SHA-256
+commitment ``sha256(salt || identifier)`` with a fresh 16-byte salt, and a date commitment
+``sha256(salt || commitment || created)`` that binds the creation time to it (the salt is secret, so no one else can
+move the date and keep the date commitment). Entries registered before date commitments existed have none: they
+still verify, and ``undated_entries`` names them so that ``ghost verify`` can say their dates are not covered.
+Publishing ``public_commitments`` now lets the owner prove later (``verify_against_published``) that an identifier
+existed before a model was released, without revealing it. Registries are JSON files, checked on reading
+(``registry_from_dict``, ``verify_registry``) and written atomically.
 """
 
 from __future__ import annotations
@@ -37,9 +40,18 @@ def commitment(identifier: str, salt_hex: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt_hex) + identifier.encode("utf-8")).hexdigest()
 
 
+def date_commitment(commitment_hex: str, created: str, salt_hex: str) -> str:
+    """SHA-256 hex digest of the salt bytes, the commitment's 64 hex digits (ASCII) and the creation time's UTF-8
+    bytes: binds the creation time to the identifier (the commitment has a fixed length, so the parts cannot
+    shift)."""
+    return hashlib.sha256(bytes.fromhex(salt_hex) + commitment_hex.encode("ascii")
+                          + created.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class GhostEntry:
-    """One registered identifier. ``id`` is 'ghost-' plus the first 12 hex digits of the commitment."""
+    """One registered identifier. ``id`` is 'ghost-' plus the first 12 hex digits of the commitment;
+    ``date_commitment`` binds ``created`` to it ('' for entries registered before date commitments existed)."""
 
     id: str
     identifier: str
@@ -47,19 +59,24 @@ class GhostEntry:
     created: str
     salt: str
     commitment: str
+    date_commitment: str = ""
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "identifier": self.identifier, "generator": self.generator.to_dict(),
-                "created": self.created, "salt": self.salt, "commitment": self.commitment}
+        out = {"id": self.id, "identifier": self.identifier, "generator": self.generator.to_dict(),
+               "created": self.created, "salt": self.salt, "commitment": self.commitment}
+        if self.date_commitment:
+            out["date_commitment"] = self.date_commitment
+        return out
 
 
 def make_entry(identifier: str, generator: GhostGenerator, *, created: datetime | None = None) -> GhostEntry:
-    """Register one identifier: fresh 16-byte salt from ``secrets``, commitment, creation time (UTC, ISO 8601)."""
+    """Register one identifier: fresh 16-byte salt from ``secrets``, commitment, creation time (UTC, ISO 8601) and
+    the date commitment that binds that time to it."""
     salt = secrets.token_hex(SALT_BYTES)
     digest = commitment(identifier, salt)
     when = (created or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
     return GhostEntry(id="ghost-" + digest[:12], identifier=identifier, generator=generator, created=when,
-                      salt=salt, commitment=digest)
+                      salt=salt, commitment=digest, date_commitment=date_commitment(digest, when, salt))
 
 
 def entries_from_lines(text: str, generator: GhostGenerator) -> list[GhostEntry]:
@@ -105,9 +122,15 @@ def new_entries(registry: Registry, generator: GhostGenerator, n: int, *, rng=No
 
 
 def public_commitments(registry: Registry) -> dict:
-    """What the owner may publish now: commitments and creation times, without identifiers or salts."""
-    return {"format": REGISTRY_FORMAT + "-commitments", "version": FORMAT_VERSION,
-            "commitments": [{"commitment": e.commitment, "created": e.created} for e in registry.entries]}
+    """What the owner may publish now: commitments, creation times and date commitments, without identifiers or
+    salts."""
+    rows = []
+    for e in registry.entries:
+        row = {"commitment": e.commitment, "created": e.created}
+        if e.date_commitment:
+            row["date_commitment"] = e.date_commitment
+        rows.append(row)
+    return {"format": REGISTRY_FORMAT + "-commitments", "version": FORMAT_VERSION, "commitments": rows}
 
 
 def save_commitments(registry: Registry, path: str | Path) -> Path:
@@ -133,12 +156,15 @@ def _entry_from_dict(raw: object, where: str) -> GhostEntry:
         raise RegistryError(f"{where}: the salt must be {2 * SALT_BYTES} lower-case hex digits.")
     if not re.fullmatch(r"[0-9a-f]{64}", raw["commitment"]):
         raise RegistryError(f"{where}: the commitment must be a SHA-256 digest (64 lower-case hex digits).")
+    dated = raw.get("date_commitment", "")
+    if "date_commitment" in raw and not (isinstance(dated, str) and re.fullmatch(r"[0-9a-f]{64}", dated)):
+        raise RegistryError(f"{where}: the date commitment must be a SHA-256 digest (64 lower-case hex digits).")
     try:
         datetime.fromisoformat(raw["created"])
     except ValueError as exc:
         raise RegistryError(f"{where}: the creation time '{raw['created']}' is not an ISO 8601 time.") from exc
     return GhostEntry(id=raw["id"], identifier=raw["identifier"], generator=generator, created=raw["created"],
-                      salt=raw["salt"], commitment=raw["commitment"])
+                      salt=raw["salt"], commitment=raw["commitment"], date_commitment=dated)
 
 
 def registry_from_dict(data: object, source: str = "the registry") -> Registry:
@@ -166,13 +192,17 @@ def registry_from_dict(data: object, source: str = "the registry") -> Registry:
 
 def verify_registry(registry: Registry) -> list[str]:
     """Every problem found, as sentences (empty when the registry is sound): an identifier or salt that no longer
-    matches its commitment, an id that does not match its commitment, repeated ids or identifiers, or an identifier
-    its generator settings could not have produced."""
+    matches its commitment, a creation time that no longer matches its date commitment, an id that does not match
+    its commitment, repeated ids or identifiers, or an identifier its generator settings could not have produced.
+    Entries without a date commitment (older registries) are not problems; ``undated_entries`` lists them."""
     problems, seen_ids, seen_identifiers = [], set(), set()
     for i, e in enumerate(registry.entries, start=1):
         if commitment(e.identifier, e.salt) != e.commitment:
             problems.append(f"entry {i} ({e.id}): the identifier or salt does not match its SHA-256 commitment, so "
                             "it was changed after registration.")
+        elif e.date_commitment and date_commitment(e.commitment, e.created, e.salt) != e.date_commitment:
+            problems.append(f"entry {i} ({e.id}): the creation time {e.created} does not match its date "
+                            "commitment, so it was changed after registration.")
         if e.id != "ghost-" + e.commitment[:12]:
             problems.append(f"entry {i} ({e.id}): the id does not match its commitment.")
         try:
@@ -191,23 +221,35 @@ def verify_registry(registry: Registry) -> list[str]:
     return problems
 
 
+def undated_entries(registry: Registry) -> list[str]:
+    """Ids of entries whose creation time is not covered by a commitment (registered by an older version of this
+    program): their date is only the owner's word, unless a published commitments file dates them."""
+    return [e.id for e in registry.entries if not e.date_commitment]
+
+
 def verify_against_published(registry: Registry, published: dict) -> pd.DataFrame:
     """Check each entry against commitments published earlier (the output of ``public_commitments``).
 
-    Returns one row per entry: ``id, created, commitment_ok`` (salt and identifier open the commitment) and
+    Returns one row per entry: ``id, created, commitment_ok`` (salt and identifier open the commitment),
+    ``date_covered`` (a date commitment binds ``created``, and matches the published one when that file has one) and
     ``published`` (the commitment is in the published list, with the published creation time in
-    ``published_created``). An entry with both True proves the identifier existed when the list was published.
+    ``published_created``). An entry with ``commitment_ok`` and ``published`` proves the identifier existed when the
+    list was published.
     """
     rows_in = published.get("commitments") if isinstance(published, dict) else None
     if not isinstance(rows_in, list) or not all(isinstance(r, dict) and "commitment" in r for r in rows_in):
         raise RegistryError("The published commitments file is not a list of commitments made by 'ghost new'.")
     when = {r["commitment"]: r.get("created", "") for r in rows_in}
+    dated = {r["commitment"]: r.get("date_commitment", "") for r in rows_in}
     rows = []
     for e in registry.entries:
+        covered = bool(e.date_commitment) and date_commitment(e.commitment, e.created, e.salt) == e.date_commitment \
+            and dated.get(e.commitment, "") in ("", e.date_commitment)
         rows.append({"id": e.id, "created": e.created,
-                     "commitment_ok": commitment(e.identifier, e.salt) == e.commitment,
+                     "commitment_ok": commitment(e.identifier, e.salt) == e.commitment, "date_covered": covered,
                      "published": e.commitment in when, "published_created": when.get(e.commitment, "")})
-    return pd.DataFrame(rows, columns=["id", "created", "commitment_ok", "published", "published_created"])
+    return pd.DataFrame(rows, columns=["id", "created", "commitment_ok", "date_covered", "published",
+                                       "published_created"])
 
 
 def _read_json(path: str | Path, what: str) -> object:
@@ -222,6 +264,9 @@ def _read_json(path: str | Path, what: str) -> object:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RegistryError(f"The {what} {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    except RecursionError as exc:
+        raise RegistryError(f"The {what} {path} is nested too deeply to be a {what}; it is damaged or was not "
+                            "written by this program.") from exc
 
 
 def load_registry(path: str | Path, *, missing_ok: bool = False) -> Registry:

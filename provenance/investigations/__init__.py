@@ -3,7 +3,8 @@
 Persistence (nothing here runs a model):
 - ``store``: the SQLite store (WAL, one connection per thread): investigations, their documents and result rows in
   collections (``MAIN``, ``REFERENCE``, a ghost test's null draws), artifacts, statuses and Verdict values;
-- ``records``: the values it keeps and gives back (``Investigation``, JSON forms of rows, settings and tables);
+- ``records``: the values it keeps and gives back (``Investigation``, its ``Kind``: what the use case that ran it
+  asks, JSON forms of rows, settings and tables);
 - ``comparison``: two investigations side by side (facts, shared documents' scores);
 - ``registries``: ghost-sentence registries kept in the same file, so identifiers outlive a browser session.
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..documents import Document
 from ..files import sha256_text
-from ..ghost.detection import (DEFAULT_ALPHA, DEFAULT_LAST_K, DEFAULT_NULL, GhostDetection, NullCache, check_test,
-                               detect)
+from ..ghost.detection import (DEFAULT_ALPHA, DEFAULT_LAST_K, DEFAULT_NULL, GhostDetection, NullCache,
+                               check_reference, check_test, detect)
 from ..ghost.registry import GhostEntry
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
-from .records import Investigation
+from .records import Investigation, Kind
 from .scoring import Recording, open_investigation
 from .store import InvestigationStore
 
@@ -61,6 +62,8 @@ def run_ghost_test(
     rng=None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ref_model: LanguageModel | None = None,
+    ref_released: date | None = None,
     on_draws: Callable[[int, int], None] | None = None,
 ) -> GhostTest:
     """Test ``model`` for the identifiers ``entries`` in the investigation ``investigation`` (id or name; created
@@ -75,10 +78,15 @@ def run_ghost_test(
     'interrupted', ``cancelled=True`` and no detection.
     """
     check_test(entries, alpha, last_k)
+    if ref_model is not None:
+        check_reference(entries, ref_released)
     settings = settings or ScoringSettings()
     record = {"test": "ghost sentences", "context": context, "window": settings.window, "stride": settings.stride,
               "top_k": settings.top_k, "max_window": settings.max_window}
-    inv = open_investigation(store, investigation, model, record)
+    if ref_model is not None:  # a reference-calibrated test: resuming needs the same reference model
+        record |= {"reference_model": ref_model.identity, "reference_model_name": ref_model.name,
+                   "reference_released": ref_released.isoformat()}
+    inv = open_investigation(store, investigation, model, record, Kind.GHOST)
     store.put_artifact(inv.id, "ghost_test_settings", {"identifiers": [e.id for e in entries], "n_null": n_null,
                                                        "alpha": alpha, "last_k": list(last_k)})
     detection = None
@@ -86,7 +94,8 @@ def run_ghost_test(
                    cancelled="Cancelled; run it again to score the remaining draws and test.") as recording:
         detection = detect(model, entries, n_null=n_null, context=context, alpha=alpha, last_k=last_k,
                            settings=settings, cache=cache, null_cache=RecordedNullCache(store, inv.id, null_cache),
-                           exclude=exclude, rng=rng, progress=progress, should_stop=should_stop, on_draws=on_draws)
+                           exclude=exclude, rng=rng, progress=progress, should_stop=should_stop,
+                           ref_model=ref_model, ref_released=ref_released, on_draws=on_draws)
         generators = {e.generator.key(): e.generator for e in entries}
         store.put_artifacts(inv.id, {"ghost_detection": detection.table,
                                      "null_draws": null_summary(detection, generators)})

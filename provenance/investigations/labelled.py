@@ -24,7 +24,7 @@ from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..scores.formulas import DEFAULT_K
 from ..verdicts.roc import DEFAULT_BOOTSTRAP
 from ..verdicts.sets import DEFAULT_SET_TEST, LabelledEvaluation, evaluate_labelled
-from .records import Investigation
+from .records import Investigation, Kind
 from .scoring import CollectionRun, Recording, SetScores, TokenProgress, open_scoring, record_ingest_errors
 from .store import InvestigationStore
 
@@ -85,7 +85,7 @@ def evaluate_labelled_set(
         raise ValueError(f"The labelled set needs both members (1) and non-members (0); it has {n_members} "
                          f"member(s) and {len(labels) - n_members} other document(s).")
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
-                                         ref_model=ref_model, observer=observer)
+                                         ref_model=ref_model, observer=observer, kind=Kind.LABELLED)
     record_ingest_errors(store, inv.id, ingest_errors)
     part = CollectionRun(store, inv.id, documents)
     label_of = {d.name: y for d, y in zip(part.documents, labels)}

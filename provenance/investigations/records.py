@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,35 @@ from ..scores import registry
 from ..verdicts.verdict import Verdict
 
 log = logging.getLogger(__name__)
+
+
+class Kind(StrEnum):
+    """What an investigation asks, recorded by the use case that runs it (never guessed from its text): which
+    view, figures and report it gets."""
+
+    DOCUMENTS = "documents"  # scoring.score_set: scores of a set of documents, no verdict
+    REFERENCE = "reference"  # reference.compare_with_reference: documents against a reference set, with verdicts
+    LABELLED = "labelled"  # labelled.evaluate_labelled_set: a benchmark on members and non-members
+    GHOST = "ghost"  # ghost_test.run_ghost_test: planted identifiers against fresh draws
+
+    @property
+    def label(self) -> str:
+        """The kind in words, for lists and headings."""
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {Kind.DOCUMENTS: "Documents (scores only)", Kind.REFERENCE: "Documents against a reference set",
+               Kind.LABELLED: "Benchmark (labelled set)", Kind.GHOST: "Ghost-sentence test"}
+
+
+def as_kind(value: str | None) -> Kind:
+    """A stored kind as a Kind; an empty or unknown one (a store written by a newer version) reads as DOCUMENTS,
+    the view that shows any investigation's rows and artifacts."""
+    try:
+        return Kind(value or Kind.DOCUMENTS)
+    except ValueError:
+        log.warning("unknown investigation kind %r; shown as documents", value)
+        return Kind.DOCUMENTS
 
 
 @dataclass
@@ -39,6 +69,7 @@ class Investigation:
     n_documents: int = 0
     n_scored: int = 0
     n_unscorable: int = 0
+    kind: Kind = Kind.DOCUMENTS
 
     @property
     def n_done(self) -> int:
@@ -90,7 +121,7 @@ def investigation_from_row(row: Mapping) -> Investigation:
         model_identity=row["model_identity"], model_info=json.loads(row["model_info"] or "{}"),
         settings=json.loads(row["settings"] or "{}"), verdict=stored_verdict(row["verdict"]),
         created_at=row["created_at"], updated_at=row["updated_at"], n_documents=row["n_documents"],
-        n_scored=row["n_scored"], n_unscorable=row["n_unscorable"])
+        n_scored=row["n_scored"], n_unscorable=row["n_unscorable"], kind=as_kind(row["kind"]))
 
 
 def stored_verdict(text: str | None) -> Verdict | None:

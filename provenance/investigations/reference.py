@@ -25,7 +25,7 @@ from ..verdicts.dataset_inference import DEFAULT_SPLITS
 from ..verdicts.pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS
 from ..verdicts.sets import DEFAULT_SET_TEST, SetComparison, compare_sets
 from ..verdicts.shift import DEFAULT_SHIFT_THRESHOLD
-from .records import Investigation
+from .records import Investigation, Kind
 from .scoring import CollectionRun, Recording, SetScores, TokenProgress, open_scoring, record_ingest_errors
 from .store import REFERENCE, InvestigationStore
 
@@ -89,7 +89,7 @@ def compare_with_reference(
     and no comparison.
     """
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
-                                         ref_model=ref_model, observer=observer)
+                                         ref_model=ref_model, observer=observer, kind=Kind.REFERENCE)
     record_ingest_errors(store, inv.id, ingest_errors)
     suspect = CollectionRun(store, inv.id, documents)
     references = CollectionRun(store, inv.id, reference, collection=REFERENCE)

@@ -23,7 +23,7 @@ from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringCancelled, ScoringSettings
 from ..scores import registry
 from ..scores.formulas import DEFAULT_K
-from .records import Investigation, to_jsonable
+from .records import Investigation, Kind, to_jsonable
 from .store import COMPLETE, FAILED, INTERRUPTED, MAIN, RUNNING, InvestigationStore, StoreError
 
 if TYPE_CHECKING:
@@ -78,14 +78,27 @@ def scoring_settings_from_record(record: dict, *, min_top_k: int = 0) -> Scoring
                            max_window=int(record.get("max_window") or defaults.max_window))
 
 
-def open_investigation(store: InvestigationStore, ref: str | None, model: LanguageModel,
-                       record: dict) -> Investigation:
-    """Find the investigation ``ref`` (id or name) or create it with this model and settings record. An existing
-    one must have been run with the same model identity and settings, or a StoreError explains the difference."""
+# Kinds one investigation may move between: documents scored on their own may later be compared with a
+# reference set (and scored again); every other kind asks a different question and keeps it.
+_KIND_UPGRADES = {(Kind.DOCUMENTS, Kind.REFERENCE): Kind.REFERENCE, (Kind.REFERENCE, Kind.DOCUMENTS): Kind.REFERENCE}
+
+
+def open_investigation(store: InvestigationStore, ref: str | None, model: LanguageModel, record: dict,
+                       kind: Kind = Kind.DOCUMENTS) -> Investigation:
+    """Find the investigation ``ref`` (id or name) or create it with this model, settings record and ``kind``
+    (what the calling use case asks, ``records.Kind``). An existing one must have been run with the same model
+    identity and settings, and ask the same kind of question (documents may become documents against a reference
+    set), or a StoreError explains the difference."""
     inv = store.find(ref) if ref else None
-    if inv is None:
-        return store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
-                            settings=record)
+    if inv is None:  # find-or-create in one transaction: another process may be creating the same name right now
+        inv = store.create(ref, model_spec=model.spec, model_identity=model.identity, model_info=model.describe(),
+                           settings=record, kind=kind, existing_ok=True)
+    if inv.kind != kind:
+        if (inv.kind, kind) not in _KIND_UPGRADES:
+            raise StoreError(f"The investigation '{inv.name}' is a {inv.kind.label.lower()}, not a "
+                             f"{Kind(kind).label.lower()}; its results cannot be mixed. Choose another name.")
+        if _KIND_UPGRADES[inv.kind, kind] != inv.kind:
+            inv = store.set_kind(inv.id, _KIND_UPGRADES[inv.kind, kind])
     if inv.model_identity and inv.model_identity != model.identity:
         raise StoreError(f"The investigation '{inv.name}' was run with the model {inv.model_name} "
                          f"({inv.model_identity[:12]}), not {model.name} ({model.identity[:12]}); its scores cannot "
@@ -152,17 +165,17 @@ def score_set(
 
 def open_scoring(store: InvestigationStore, investigation: str | None, model: LanguageModel, scores: Sequence[str],
                  *, k: float, settings: ScoringSettings | None, ref_model: LanguageModel | None = None,
-                 observer: LanguageModel | None = None, extra: dict | None = None,
+                 observer: LanguageModel | None = None, extra: dict | None = None, kind: Kind = Kind.DOCUMENTS,
                  ) -> tuple[Investigation, list[str], ScoringSettings]:
     """Check the scores against the models (a ValueError says what is missing), then open the investigation
-    (``open_investigation``) with the scoring settings record plus ``extra`` settings. Returns the investigation,
-    the score names (de-duplicated, in order) and the scoring settings (defaults when None)."""
+    (``open_investigation``, of this ``kind``) with the scoring settings record plus ``extra`` settings. Returns
+    the investigation, the score names (de-duplicated, in order) and the scoring settings (defaults when None)."""
     from ..scores.table import validate_scores
 
     settings = settings or ScoringSettings()
     names = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
     record = scoring_settings_record(names, k=k, settings=settings, ref_model=ref_model, observer=observer)
-    return open_investigation(store, investigation, model, {**record, **(extra or {})}), names, settings
+    return open_investigation(store, investigation, model, {**record, **(extra or {})}, kind), names, settings
 
 
 def record_ingest_errors(store: InvestigationStore, investigation_id: str, errors: Iterable[IngestError]) -> None:

@@ -34,9 +34,11 @@ from .. import paths
 from ..documents import Document, unique_names
 from ..files import sha256_text
 from ..verdicts.verdict import Verdict
-from .records import (Investigation, dumps, investigation_from_row, load_artifact, ordered_frame, table_json,
+from .records import (Investigation, Kind, dumps, investigation_from_row, load_artifact, ordered_frame, table_json,
                       to_jsonable)
 
+# Migrations are decided by the columns a file has, not by this number: schema 2 gained the investigations'
+# ``kind`` column as an addition older readers ignore (``_add_kind``).
 SCHEMA_VERSION = 2
 
 # Lifecycle of an investigation.
@@ -61,7 +63,8 @@ CREATE TABLE IF NOT EXISTS investigations (
     settings       TEXT NOT NULL DEFAULT '{}',
     verdict        TEXT,
     created_at     TEXT NOT NULL,
-    updated_at     TEXT NOT NULL
+    updated_at     TEXT NOT NULL,
+    kind           TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS documents (
     investigation_id TEXT NOT NULL REFERENCES investigations(id) ON DELETE CASCADE,
@@ -123,6 +126,7 @@ class InvestigationStore:
             con.executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
             with self._write() as write:
                 _add_collections(write)
+                _add_kind(write)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -180,24 +184,34 @@ class InvestigationStore:
     # ------------------------------------------------------------------------------------------ investigations
 
     def create(self, name: str | None = None, *, model_spec: str = "", model_identity: str = "",
-               model_info: dict | None = None, settings: dict | None = None) -> Investigation:
-        """Create an empty investigation; ``name`` defaults to 'Investigation <date time>' (made unique)."""
+               model_info: dict | None = None, settings: dict | None = None,
+               kind: Kind = Kind.DOCUMENTS, existing_ok: bool = False) -> Investigation:
+        """Create an empty investigation of this ``kind`` (what it asks, see ``records.Kind``); ``name`` defaults
+        to 'Investigation <date time>' (made unique).
+
+        A name already taken raises StoreError, or with ``existing_ok`` returns that investigation: the check and
+        the insert are one write transaction, so processes creating the same new name at once all get the one
+        investigation (find-or-create), never "already exists"."""
         automatic = not (name or "").strip()
         name = f"Investigation {datetime.now().strftime('%Y-%m-%d %H:%M')}" if automatic else name.strip()
         inv_id = uuid.uuid4().hex[:12]
         now = _now()
         with self._write() as con:
-            if self._name_taken(con, name) and not automatic:
-                raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
-            base, n = name, 1
-            while self._name_taken(con, name):
-                n += 1
-                name = f"{base} ({n})"
-            con.execute(
-                "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (inv_id, name, CREATED, model_spec, model_identity, dumps(model_info or {}), dumps(settings or {}),
-                 now, now))
+            taken = con.execute("SELECT id FROM investigations WHERE name = ?", (name,)).fetchone()
+            if taken is not None and not automatic:
+                if not existing_ok:
+                    raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
+                inv_id = taken["id"]
+            else:
+                base, n = name, 1
+                while self._name_taken(con, name):
+                    n += 1
+                    name = f"{base} ({n})"
+                con.execute(
+                    "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
+                    "created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (inv_id, name, CREATED, model_spec, model_identity, dumps(model_info or {}),
+                     dumps(settings or {}), now, now, Kind(kind).value))
         return self.get(inv_id)
 
     @staticmethod
@@ -227,11 +241,12 @@ class InvestigationStore:
         return [investigation_from_row(r) for r in rows]
 
     def table(self) -> pd.DataFrame:
-        """All investigations as a table for display: id, name, status, model, documents, scored, unscorable,
-        pending, verdict (its label), created_at, updated_at."""
-        columns = ["id", "name", "status", "model", "documents", "scored", "unscorable", "pending", "verdict",
+        """All investigations as a table for display: id, name, status, model, kind (``records.Kind`` value),
+        documents, scored, unscorable, pending, verdict (its label), created_at, updated_at."""
+        columns = ["id", "name", "status", "model", "kind", "documents", "scored", "unscorable", "pending", "verdict",
                    "created_at", "updated_at"]
-        rows = [{"id": i.id, "name": i.name, "status": i.status, "model": i.model_name, "documents": i.n_documents,
+        rows = [{"id": i.id, "name": i.name, "status": i.status, "model": i.model_name, "kind": i.kind.value,
+                 "documents": i.n_documents,
                  "scored": i.n_scored, "unscorable": i.n_unscorable, "pending": i.n_pending,
                  "verdict": i.verdict.label.value if i.verdict else "", "created_at": i.created_at,
                  "updated_at": i.updated_at} for i in self.list()]
@@ -278,6 +293,15 @@ class InvestigationStore:
             with self._write() as con:
                 con.execute(f"UPDATE investigations SET {assignments}, updated_at = ? WHERE id = ?",
                             (*values.values(), _now(), inv.id))
+        return self.get(inv.id)
+
+    def set_kind(self, ref: str, kind: Kind) -> Investigation:
+        """Record what the investigation asks (``records.Kind``), e.g. when documents scored on their own are later
+        compared with a reference set."""
+        inv = self.get(ref)
+        with self._write() as con:
+            con.execute("UPDATE investigations SET kind = ?, updated_at = ? WHERE id = ?",
+                        (Kind(kind).value, _now(), inv.id))
         return self.get(inv.id)
 
     def set_verdict(self, ref: str, verdict: Verdict | None) -> None:
@@ -528,6 +552,25 @@ def _add_collections(con: sqlite3.Connection) -> None:
         kept = ", ".join(columns)
         con.execute(f"INSERT INTO {table} (collection, {kept}) SELECT '{MAIN}', {kept} FROM {table}_schema1")
         con.execute(f"DROP TABLE {table}_schema1")
+
+
+def _add_kind(con: sqlite3.Connection) -> None:
+    """Bring a store written before kinds were recorded up to date, inside the caller's transaction:
+    add the ``kind`` column and fill it from what each use case recorded (a ghost test's settings and detection
+    table, a labelled evaluation's table, a reference collection); the rest are documents."""
+    columns = [r["name"] for r in con.execute("PRAGMA table_info(investigations)")]
+    if "kind" in columns:
+        return
+    con.execute("ALTER TABLE investigations ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+    has_artifact = ("EXISTS (SELECT 1 FROM artifacts a WHERE a.investigation_id = investigations.id "
+                    "AND a.name IN (?, ?))")
+    con.execute(
+        f"UPDATE investigations SET kind = CASE WHEN {has_artifact} THEN ? WHEN {has_artifact} THEN ? "
+        "WHEN EXISTS (SELECT 1 FROM documents d WHERE d.investigation_id = investigations.id AND d.collection = ?) "
+        f"OR {has_artifact} THEN ? ELSE ? END",
+        ("ghost_detection", "ghost_test_settings", Kind.GHOST.value,
+         "labelled_evaluation", "labelled_evaluation_settings", Kind.LABELLED.value,
+         REFERENCE, "set_comparison", "set_comparison", Kind.REFERENCE.value, Kind.DOCUMENTS.value))
 
 
 def _table_sql(table: str) -> str:

@@ -1,5 +1,6 @@
-"""The overlap index: MinHash signatures of a corpus, its texts, and the datasketch LSH structures built from them;
-building one from a corpus and opening a saved one."""
+"""The overlap index: MinHash signatures of a corpus, its texts, the datasketch LSH structures built from them and
+the exact-excerpt index (winnowed n-gram fingerprints, ``exact``); building one from a corpus and opening a saved
+one."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from datasketch.lshensemble_partition import optimal_partitions
 from ..documents import Document, IngestError, IngestLimits
 from ..documents.corpus import CORPUS_LIMITS, read_corpus
 from ..documents.words import words
-from ..files import atomic_write_text
-from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, damaged_index_error,
-                           load_shard, new_shard_name, read_manifest, write_shard)
+from . import exact
+from .index_folder import (FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME, OverlapIndexError, Shard, clean_folder,
+                           damaged_index_error, folder_lock, load_shard, new_shard_name, read_manifest,
+                           remove_orphans, write_manifest, write_shard)
 from .minhash import SCHEME, TOKENIZER_NAME, minhash_signatures, permutations, shingle_hashes, shingles
-from .storage import check_storage_config, public_storage, redis_delete_prefix, redis_int, redis_params
+from .storage import (check_manifest_storage, check_storage_config, manifest_location, public_storage,
+                      redis_delete_prefix, redis_int, redis_params)
 
 _LSH_BUFFER = 10_000  # documents per insertion session (one Redis pipeline flush)
 
@@ -41,9 +44,14 @@ class IndexParams:
     near-duplicate threshold. containment_threshold: the MinHashLSHEnsemble containment threshold.
     ensemble_partitions, ensemble_max_r: datasketch's ``num_part`` and ``m`` for the ensemble (every document sits
     in one partition). ensemble_recall_weight: weight of false negatives when datasketch picks the ensemble's bands
-    (0.5 = its default). At 0.5 a query is found reliably inside documents up to about twice its length; an excerpt
-    of a document 5-20 times longer (Jaccard 0.05-0.2) needs about 0.9, which stores about 3.5 times as many LSH
-    entries per document (memory).
+    (0.5 = its default). At 0.5 a query is found reliably inside documents up to about twice its length by MinHash;
+    a text mostly (not wholly) inside a document 5-20 times longer (Jaccard 0.05-0.2) needs about 0.9, which stores
+    about 3.5 times as many LSH entries per document (memory); verbatim excerpts are found by the exact-excerpt
+    index at any setting. exact_min_words: every verbatim passage of at least this many words that a
+    queried document shares with a corpus document is found by the exact-excerpt index, however much longer the
+    corpus document is (winnowing with a window of ``exact_min_words - ngram + 1`` n-grams: about
+    ``2 / (window + 1)`` fingerprints of 12 bytes per corpus word); at least ``ngram``. The default, 10, is twice
+    the default n-gram size.
     """
 
     ngram: int = 5
@@ -54,6 +62,7 @@ class IndexParams:
     ensemble_partitions: int = 16
     ensemble_max_r: int = 4
     ensemble_recall_weight: float = 0.5
+    exact_min_words: int = 10
 
     def validate(self) -> IndexParams:
         """Raise ValueError with a sentence when a setting is out of range; return self."""
@@ -75,19 +84,25 @@ class IndexParams:
         w = self.ensemble_recall_weight
         if not isinstance(w, (int, float)) or not 0.0 < w < 1.0 or (1.0 - w) + w != 1.0:
             raise ValueError(f"The ensemble's recall weight must be between 0 and 1, e.g. 0.5 or 0.9; got {w!r}.")
+        m = self.exact_min_words
+        if not isinstance(m, int) or isinstance(m, bool) or not self.ngram <= m <= 1000:
+            raise ValueError(f"The shortest verbatim passage always found must be a whole number of words from the "
+                             f"n-gram size ({self.ngram}) to 1000; got {m!r}.")
         return self
 
 
 
 @dataclass
 class AddReport:
-    """What ``add_documents`` did: documents added, those skipped (name -> reason), seconds, and whether it was
-    stopped early by ``should_stop``."""
+    """What ``add_documents`` did: documents added, those skipped (name -> reason), seconds (of which
+    ``exact_seconds`` went to the exact-excerpt index's fingerprints), and whether it was stopped early by
+    ``should_stop``."""
 
     added: int
     skipped: dict[str, str]
     seconds: float
     stopped: bool = False
+    exact_seconds: float = 0.0
 
 
 class OverlapIndex:
@@ -139,6 +154,17 @@ class OverlapIndex:
         """Document names, in id order."""
         return list(self._names)
 
+    @property
+    def exact_nbytes(self) -> int:
+        """Bytes held by the exact-excerpt index (every shard's fingerprint arrays)."""
+        return sum(sh.fingerprints.nbytes for sh in self._shards)
+
+    def exact_candidates(self, fingerprints: np.ndarray,
+                         limit: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """Documents sharing any of a query's winnowed ``fingerprints`` (``exact.text_fingerprints``): (document
+        ids, shared fingerprint counts), most shared first, at most ``limit``, and how many share any."""
+        return exact.lookup_shards([sh.fingerprints for sh in self._shards], self._starts[:-1], fingerprints, limit)
+
     def document_name(self, doc_id: int) -> str:
         """Name of document ``doc_id`` (0-based, in the order documents were added)."""
         return self._names[doc_id]
@@ -160,8 +186,8 @@ class OverlapIndex:
 
     def add_documents(self, documents: Sequence[Document], *, progress: ProgressFn | None = None,
                       should_stop: StopFn | None = None, batch_size: int = 2000) -> AddReport:
-        """Hash documents and add them (in memory; ``save`` writes them to disk as a new shard). The LSH
-        structures catch up on the next ``prepare`` or query.
+        """Hash documents and add them (in memory; ``save`` writes them to disk as a new shard): MinHash signatures
+        and exact-excerpt fingerprints. The LSH structures catch up on the next ``prepare`` or query.
 
         ``progress(done, total)`` counts documents; ``should_stop()`` is checked between batches of
         ``batch_size`` documents, and what was hashed before it returned True stays added. Documents without
@@ -172,21 +198,31 @@ class OverlapIndex:
         total, done, stopped = len(documents), 0, False
         texts: list[str] = []
         names: list[str] = []
+        blocks: list[tuple[exact.Fingerprints, int]] = []
+        word_cache = exact.WordHashes()
+        exact_seconds = 0.0
         for lo in range(0, total, batch_size):
             if should_stop is not None and should_stop():
                 stopped = True
                 break
             batch = documents[lo: lo + batch_size]
-            hash_sets = []
+            hash_sets, word_lists = [], []
             for doc in batch:
-                hashes = shingle_hashes(shingles(words(doc.text), self.params.ngram))
+                tokens = words(doc.text)
+                hashes = shingle_hashes(shingles(tokens, self.params.ngram))
                 if len(hashes) == 0:
                     skipped[doc.name] = "it has no words to compare."
                     continue
                 hash_sets.append(hashes)
+                word_lists.append(tokens)
                 texts.append(doc.text)
                 names.append(doc.name)
             if hash_sets:
+                t1 = time.perf_counter()
+                blocks.append((exact.Fingerprints.from_texts(word_lists, self.params.ngram,
+                                                             self.params.exact_min_words, word_cache),
+                               len(texts) - len(word_lists)))
+                exact_seconds += time.perf_counter() - t1
                 self._signatures = np.concatenate(
                     [self._signatures, minhash_signatures(hash_sets, self.params.num_perm, self.params.seed)])
                 self._sizes = np.concatenate([self._sizes, [len(h) for h in hash_sets]])
@@ -195,9 +231,14 @@ class OverlapIndex:
                 progress(done, total)
         if texts:
             self._names.extend(names)
-            self._shards.append(Shard(name=new_shard_name(len(self._shards)), n=len(texts), texts=texts))
+            t1 = time.perf_counter()
+            fingerprints = exact.Fingerprints.concatenate(blocks)
+            exact_seconds += time.perf_counter() - t1
+            self._shards.append(Shard(name=new_shard_name(len(self._shards)), n=len(texts), texts=texts,
+                                      fingerprints=fingerprints))
             self._starts = np.append(self._starts, self._starts[-1] + len(texts))
-        return AddReport(added=len(texts), skipped=skipped, seconds=time.time() - t0, stopped=stopped)
+        return AddReport(added=len(texts), skipped=skipped, seconds=time.time() - t0, stopped=stopped,
+                         exact_seconds=exact_seconds)
 
     # -- LSH structures ------------------------------------------------------------------------------------------
 
@@ -339,7 +380,9 @@ class OverlapIndex:
         """Write the index to a folder (created if needed) and return it.
 
         Into its own folder only new documents are written (as one new shard); into another folder everything is
-        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind.
+        written. The manifest is replaced atomically, so a crash never leaves a half-written index behind; the
+        folder is locked while writing, and shard files no manifest lists (left by a killed build, or by this save
+        failing half-way) are removed.
         """
         directory = Path(directory) if directory is not None else self.path
         if directory is None:
@@ -353,9 +396,20 @@ class OverlapIndex:
                 raise OverlapIndexError(f"{directory} already holds another overlap index; open it to add "
                                         "documents, or choose an empty folder.")
         directory.mkdir(parents=True, exist_ok=True)
-        for number, shard in enumerate(self._shards):
-            if shard.directory != directory:
-                write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        with folder_lock(directory):
+            return self._save_locked(directory)
+
+    def _save_locked(self, directory: Path) -> Path:
+        before = [(shard, (shard.directory, shard.offsets, shard.texts, shard.files)) for shard in self._shards]
+        try:
+            for number, shard in enumerate(self._shards):
+                if shard.directory != directory:
+                    write_shard(shard, directory, self._signatures, self._sizes, self._names, self._starts, number)
+        except BaseException:
+            for shard, (folder, offsets, texts, files) in before:  # the shards are as they were before this save
+                shard.directory, shard.offsets, shard.texts, shard.files = folder, offsets, texts, files
+            remove_orphans(directory)  # this save's shard files, which no manifest lists
+            raise
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -364,12 +418,15 @@ class OverlapIndex:
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "tokenizer": TOKENIZER_NAME,
             "minhash": {"scheme": SCHEME, "hash": "sha1_hash32"},
+            "exact": {"hash": exact.HASH_NAME,
+                      "window": exact.window_size(self.params.ngram, self.params.exact_min_words)},
             "params": asdict(self.params),
             "documents": len(self),
             "storage": public_storage(self.storage_config),
             "shards": [{"name": sh.name, "documents": sh.n, "files": sh.files} for sh in self._shards],
         }
-        atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+        write_manifest(directory, manifest)
+        remove_orphans(directory, manifest)
         self.path = directory
         return directory
 
@@ -379,10 +436,13 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
                progress: ProgressFn | None = None) -> OverlapIndex:
     """Open a saved index: check every file against its SHA-256 and shape, then rebuild the near-duplicate LSH.
 
-    ``storage_config`` overrides the storage recorded in the manifest (e.g. another Redis host); with Redis, LSH
-    tables already there for this index are reused and only missing documents are inserted. Raises
-    OverlapIndexError with a sentence when the folder is missing, foreign, damaged or from a newer version.
-    No file is unpickled (``np.load(..., allow_pickle=False)``, JSON otherwise).
+    ``storage_config`` is where the LSH tables go, as the user chose it (None: nothing chosen, i.e. in memory). The
+    storage recorded in the manifest is never used to connect anywhere: when it names a Redis server and the user
+    chose nothing, the index is refused with a sentence (pass that server, or {'type': 'dict'} for memory). With
+    Redis, LSH tables already there for this index are reused and only missing documents are inserted. Raises
+    OverlapIndexError with a sentence when the folder is missing, foreign, damaged (the whole manifest is checked
+    against its checksum) or from another format version. No file is unpickled (``np.load(...,
+    allow_pickle=False)``, JSON otherwise).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -393,17 +453,26 @@ def load_index(directory: str | Path, *, storage_config: dict | None = None,
         raise OverlapIndexError(f"{directory} is not an overlap index folder (it has no {MANIFEST_NAME}); build "
                                 "one with 'python -m provenance overlap build'.")
     manifest = read_manifest(directory)
+    clean_folder(directory)  # shard files a killed build left behind, unless another process is writing now
     try:
         params = IndexParams(**manifest["params"]).validate()
         if manifest.get("tokenizer") != TOKENIZER_NAME or manifest.get("minhash", {}).get("scheme") != SCHEME:
             raise ValueError("it was hashed with another tokenizer or MinHash scheme")
+        if manifest.get("exact") != {"hash": exact.HASH_NAME,
+                                     "window": exact.window_size(params.ngram, params.exact_min_words)}:
+            raise ValueError("its exact-excerpt index was hashed another way")
         entries = manifest["shards"]
         n_docs = int(manifest["documents"])
         if not isinstance(entries, list) or not re.fullmatch(r"[0-9a-f]{32}", str(manifest["uuid"])):
             raise ValueError("the shard list or identifier is malformed")
+        recorded_storage = manifest.get("storage")
+        manifest_location(recorded_storage)  # its shape only; nothing is connected
     except (KeyError, TypeError, ValueError) as exc:
         raise damaged_index_error(directory, f"its manifest is incomplete ({exc})") from exc
-    config = storage_config if storage_config is not None else manifest.get("storage")
+    try:
+        config = check_manifest_storage(recorded_storage, storage_config, str(directory))
+    except ValueError as exc:
+        raise OverlapIndexError(str(exc)) from exc
     index = OverlapIndex(params, storage_config=config)
     index.uuid, index.created = manifest["uuid"], str(manifest.get("created", ""))
     sigs, sizes, names = [], [], []

@@ -50,10 +50,13 @@ class DatasetInference:
     def verdict(self, fpr: float = DEFAULT_FPR, shift: ShiftCheck | None = None) -> Verdict:
         """The verdict for the whole suspect set at false-positive rate ``fpr`` (inconclusive when ``shift`` says
         the sets are confounded)."""
-        method = (f"dataset inference (Maini et al. 2024): {self.n_suspect} suspect against {self.n_reference} "
-                  f"reference documents over {len(self.split_p_values)} random splits, their p-values combined as "
-                  "twice their median")
-        return decide(self.p_value, fpr, method=method, shift=shift)
+        return decide(self.p_value, fpr, method=self.method, shift=shift)
+
+    @property
+    def method(self) -> str:
+        return (f"split-half dataset inference (Maini et al. 2024): {self.n_suspect} suspect against "
+                f"{self.n_reference} reference documents over {len(self.split_p_values)} random splits, their "
+                "p-values combined as twice their median")
 
     def details(self) -> str:
         """One line for cards: what the test saw and how it weighed the scores."""

@@ -86,15 +86,71 @@ def roc_points(labels: ArrayLike, scores: ArrayLike) -> pd.DataFrame:
 def tpr_at_fpr(labels: ArrayLike, scores: ArrayLike, fpr: float) -> float:
     """Highest true-positive rate on the ROC curve whose false-positive rate is at most ``fpr``.
 
-    With fewer than 1 / fpr non-members this is the TPR at zero false positives (the strictest reachable point).
+    With fewer than 1 / fpr non-members this is the TPR at zero false positives (the strictest reachable point),
+    not a measurement at ``fpr``: ``fpr_is_measurable`` says whether the sample supports it.
     """
     _check_fraction(fpr, "The false-positive rate")
     roc = roc_points(labels, scores)
     return float(roc.loc[roc["fpr"] <= fpr + 1e-12, "tpr"].max())
 
 
+# The low-FPR operating points every evaluation reports: column -> false-positive rate.
+OPERATING_POINTS = {"tpr_at_1pct_fpr": 0.01, "tpr_at_0_1pct_fpr": 0.001}
+# For each operating point, a column saying whether the sample has enough non-members to measure it.
+MEASURABLE_COLUMNS = {column: f"{column}_measurable" for column in OPERATING_POINTS}
+
 EVALUATION_COLUMNS = ["score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr",
-                      "n_members", "n_non_members"]
+                      "n_members", "n_non_members", "lowest_measurable_fpr", *MEASURABLE_COLUMNS.values()]
+
+
+def non_members_needed(fpr: float) -> int:
+    """How many non-members a sample needs before a false-positive rate of ``fpr`` can be observed at all:
+    ceil(1 / fpr) (one false positive among them is then a rate of at most ``fpr``)."""
+    _check_fraction(fpr, "The false-positive rate")
+    return int(math.ceil(1.0 / fpr - 1e-9))
+
+
+def lowest_measurable_fpr(n_non_members: int) -> float:
+    """The smallest non-zero false-positive rate ``n_non_members`` non-members can show: 1 / n (NaN for none).
+    Below it, the ROC curve only knows FPR 0, so a TPR 'at' a smaller FPR is the TPR at zero false positives."""
+    return 1.0 / n_non_members if n_non_members > 0 else math.nan
+
+
+def fpr_is_measurable(fpr: float, n_non_members: int) -> bool:
+    """Whether a sample with ``n_non_members`` non-members supports an operating point at ``fpr``
+    (at least ``non_members_needed(fpr)`` of them)."""
+    return int(n_non_members) >= non_members_needed(fpr)
+
+
+def measured_operating_points(table: pd.DataFrame) -> pd.DataFrame:
+    """An evaluation table (``evaluate_scores``) for people: each TPR at an operating point the sample cannot
+    measure (fewer than 1 / FPR non-members, see ``fpr_is_measurable``) becomes NaN instead of the TPR at zero
+    false positives, and ``lowest_measurable_fpr`` is filled in. Tables stored before these columns existed are
+    completed from ``n_non_members``. The input is not changed."""
+    out = table.copy()
+    n0 = pd.to_numeric(out.get("n_non_members", pd.Series(np.nan, index=out.index)), errors="coerce")
+    out["lowest_measurable_fpr"] = [lowest_measurable_fpr(int(n)) if np.isfinite(n) else math.nan for n in n0]
+    for column, fpr in OPERATING_POINTS.items():
+        flag = MEASURABLE_COLUMNS[column]
+        out[flag] = [bool(np.isfinite(n) and fpr_is_measurable(fpr, int(n))) for n in n0]
+        if column in out:
+            out[column] = out[column].where(out[flag])
+    return out
+
+
+def operating_point_note(n_non_members: int) -> str | None:
+    """A sentence for tables, figures and reports when some operating point cannot be measured with
+    ``n_non_members`` non-members (None when every one can)."""
+    missing = [(column, fpr) for column, fpr in OPERATING_POINTS.items()
+               if not fpr_is_measurable(fpr, n_non_members)]
+    if not missing:
+        return None
+    needs = " and ".join(f"TPR at {fpr * 100:g}% FPR needs at least {non_members_needed(fpr):,}" for _, fpr in missing)
+    lowest = lowest_measurable_fpr(n_non_members)
+    floor = f"1/{n_non_members:,} = {lowest:.3g}" if n_non_members > 0 else "undefined"
+    return (f"With {n_non_members:,} non-member(s), the lowest false-positive rate this sample can measure is {floor}: "
+            f"{needs} non-members, so {'it is' if len(missing) == 1 else 'they are'} shown as n/a (a number there "
+            "would only be the true-positive rate at zero false positives).")
 
 
 def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str], *,
@@ -104,7 +160,9 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
 
     ``table`` has one row per document and one column per score; ``labels`` (n,) holds 1 = member, 0 = non-member.
     Returns one row per score with EVALUATION_COLUMNS: AUC with a bootstrap confidence interval, TPR at 1% and 0.1%
-    FPR, and how many members / non-members had that score. Sorted by AUC, highest first; a score that no member
+    FPR, how many members / non-members had that score, the lowest FPR those non-members can measure and, per
+    operating point, whether it is measurable (``<column>_measurable``; see ``measured_operating_points``).
+    Sorted by AUC, highest first; a score that no member
     or no non-member has gets NaN figures and comes last.
     """
     _require_columns(table, scores, "labelled")
@@ -118,8 +176,10 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
             rows.append(evaluation_row(s, y, x, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed))
         except ValueError:  # no member or no non-member has this score: report it as missing, keep the others
             have = np.isfinite(x)
-            rows.append({"score": s, "n_members": int((y[have] == 1).sum()),
-                         "n_non_members": int((y[have] == 0).sum())})
+            n0 = int((y[have] == 0).sum())
+            rows.append({"score": s, "n_members": int((y[have] == 1).sum()), "n_non_members": n0,
+                         "lowest_measurable_fpr": lowest_measurable_fpr(n0),
+                         **{flag: False for flag in MEASURABLE_COLUMNS.values()}})
     return (pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
             .sort_values("auc", ascending=False, kind="stable", na_position="last").reset_index(drop=True))
 
@@ -129,9 +189,11 @@ def evaluation_row(name: str, labels: ArrayLike, scores: ArrayLike, *, n_bootstr
     """One row of ``evaluate_scores`` for a single score array (n,) (also used for the meta-classifier)."""
     y, x = _check_labels(labels, scores)
     auc, low, high = auc_confidence_interval(y, x, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
+    n0 = int(len(y) - y.sum())
     return {"score": name, "auc": auc, "auc_low": low, "auc_high": high,
-            "tpr_at_1pct_fpr": tpr_at_fpr(y, x, 0.01), "tpr_at_0_1pct_fpr": tpr_at_fpr(y, x, 0.001),
-            "n_members": int(y.sum()), "n_non_members": int(len(y) - y.sum())}
+            **{column: tpr_at_fpr(y, x, fpr) for column, fpr in OPERATING_POINTS.items()},
+            "n_members": int(y.sum()), "n_non_members": n0, "lowest_measurable_fpr": lowest_measurable_fpr(n0),
+            **{MEASURABLE_COLUMNS[column]: fpr_is_measurable(fpr, n0) for column, fpr in OPERATING_POINTS.items()}}
 
 
 def roc_curves(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str]) -> pd.DataFrame:

@@ -94,3 +94,39 @@ def test_sets_evaluate_saves_and_resumes_an_investigation(model_dir, tmp_path, m
         assert len(table) == 6 and table["auc"].tolist() == pytest.approx(stored["auc"].tolist())
         summary = json.loads((tmp_path / "evaluate.summary.json").read_text())
         assert isinstance(inv.verdict, Verdict) and inv.verdict == Verdict.from_dict(summary["verdict"])
+
+
+def test_sets_take_a_reference_model_and_the_set_test(model_dir, tiny_model, tmp_path, monkeypatch, capsys):
+    """`sets compare --ref-model` adds the ref score to the tables, tests and verdicts; `--set-test split_half`
+    runs Maini et al.'s procedure instead of the rank test; `sets evaluate --ref-model` evaluates ref too."""
+    import copy
+
+    from provenance.lm.loading import wrap_model
+    from provenance.lm.training import fine_tune
+
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(40, length=30, seed=23)
+    members, others = texts[:20], texts[20:]
+    tuned, _ = fine_tune(wrap_model(copy.deepcopy(tiny_model.model), tiny_model.tokenizer, name="tuned"), members,
+                         epochs=3, learning_rate=3e-3, seed=0)
+    tuned_dir = tmp_path / "tuned"
+    tuned.model.save_pretrained(tuned_dir)
+    tuned.tokenizer.save_pretrained(tuned_dir)
+    suspect = write_jsonl(tmp_path / "s.jsonl", [{"text": t} for t in members])
+    reference = write_jsonl(tmp_path / "r.jsonl", [{"text": t} for t in others])
+    for set_test in ("rank", "split_half"):
+        out = tmp_path / f"c-{set_test}.csv"
+        assert main(["sets", "compare", "--suspect", suspect, "--reference", reference, "--model", str(tuned_dir),
+                     "--ref-model", model_dir, "--set-test", set_test, "--out", str(out), "--no-cache"]) == 0
+        table = pd.read_csv(out)
+        assert "ref" in table.columns and "p_ref" in table.columns
+        summary = json.loads((tmp_path / f"c-{set_test}.summary.json").read_text())
+        assert summary["dataset_inference"]["test"] == ("rank test" if set_test == "rank" else
+                                                         "split-half dataset inference")
+        assert "ref" in summary["scores"]
+    labelled = write_jsonl(tmp_path / "l.jsonl", [{"text": t, "label": "member"} for t in members]
+                           + [{"text": t, "label": "non-member"} for t in others])
+    assert main(["sets", "evaluate", "--labelled", labelled, "--model", str(tuned_dir), "--ref-model", model_dir,
+                 "--out", str(tmp_path / "e.csv"), "--no-cache", "--bootstrap", "50"]) == 0
+    evaluation = pd.read_csv(tmp_path / "e.csv").set_index("score")
+    assert evaluation.loc["ref", "n_members"] == 20 and 0.0 <= evaluation.loc["ref", "auc"] <= 1.0

@@ -4,6 +4,7 @@ zip bombs, lying sizes, nested archives, passwords; random archives never raise.
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 
 import pytest
@@ -208,3 +209,42 @@ def test_corpus_archives_read_parquet_members_and_do_not_open_nested_archives(tm
     docs, errors = documents_from_bytes("corpus.zip", data)
     assert sorted(d.text for d in docs) == ["plain", "x"]
     assert len(errors) == 1 and "'.parquet' are not supported" in errors[0].message
+
+
+# ---------------------------------------------------------------------------------------------- whole-archive ratio
+
+
+def _many_small_bombs(count: int, member_bytes: int = 900 * 1024) -> bytes:
+    """``count`` members of one repeated letter, each just under the per-member ratio check (1 MiB)."""
+    return make_zip({f"part{i}.txt": bytes([97 + i % 26]) * member_bytes for i in range(count)})
+
+
+def test_many_members_each_under_the_ratio_threshold_are_a_zip_bomb_too():
+    data = _many_small_bombs(12)  # about 10.5 MB from about 12 KB
+    assert len(data) < 20_000
+    docs, errors = documents_from_bytes("many.zip", data)
+    assert docs == [] and len(errors) == 1
+    assert "zip bomb" in errors[0].message and "100 times its own size" in errors[0].message
+    # the same archive within the ratio (a generous limit) is read: the check is about the ratio, not the members
+    docs, errors = documents_from_bytes("many.zip", data, limits=IngestLimits(max_archive_ratio=2000))
+    assert len(docs) == 12 and errors == []
+
+
+def test_nested_archives_count_towards_the_whole_archive_ratio(tmp_path):
+    inner = _many_small_bombs(1)  # alone: under 1 MiB unpacked, so no ratio applies
+    assert documents_from_bytes("inner.zip", inner)[1] == []
+    outer = make_zip({f"inner{i}.zip": inner for i in range(10)}, compression=zipfile.ZIP_STORED)
+    docs, errors = documents_from_bytes("outer.zip", outer)
+    assert len(docs) < 2 and errors and all("zip bomb" in e.message for e in errors)
+    (tmp_path / "outer.zip").write_bytes(outer)  # a corpus archive read from disk: the same bound
+    corpus_docs, corpus_errors = read_corpus(tmp_path / "outer.zip",
+                                             limits=IngestLimits(max_archive_members=100, max_archive_depth=1))
+    assert len(corpus_docs) < 2 and any("zip bomb" in e.message for e in corpus_errors)
+
+
+def test_an_ordinary_text_archive_is_well_within_the_ratio():
+    rng = random.Random(5)
+    members = {f"doc{i}.txt": " ".join(f"word{rng.randrange(5000)}" for _ in range(40_000)).encode()
+               for i in range(4)}  # 1.3 MB of text, compressed about 3 to 1 like prose
+    docs, errors = documents_from_bytes("texts.zip", make_zip(members))
+    assert len(docs) == 4 and errors == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,9 @@ def test_load_documents_folders_missing_paths_and_unique_names(tmp_path):
     docs, errors = load_documents([tmp_path, tmp_path / "sub" / "a.txt", tmp_path / "missing.txt"])
     assert sorted(d.text for d in docs) == ["alpha", "alpha", "beta"]
     assert len({d.name for d in docs}) == 3
-    assert len(errors) == 1 and "no such file" in errors[0].message
+    # ignored.bin is not read and says so (one sentence per skipped file, as the README promises)
+    assert len(errors) == 2 and "no such file" in errors[1].message
+    assert errors[0].source.endswith("ignored.bin") and "'.bin' are not supported" in errors[0].message
 
 
 
@@ -108,6 +111,37 @@ def test_fuzz_mutated_valid_files_never_raise():
         check_contract(docs, errors, name)
         runs += 1
     assert runs > 50
+
+
+def test_every_file_skipped_inside_a_folder_gets_one_sentence(tmp_path):
+    import os
+
+    from provenance.documents import read_corpus
+
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("read me")
+    (folder / "sub" / "b.md").write_text("read me too")
+    (folder / "notes.json").write_text("{}")
+    (folder / "outside-link.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text("not inside the folder")
+    (folder / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(folder / "pipe.txt")  # reading a FIFO would block forever
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (folder / ".hidden").mkdir()
+    (folder / ".hidden" / "c.txt").write_text("hidden text")
+
+    docs, errors = load_documents([folder])
+    assert sorted(d.text for d in docs) == ["hidden text", "read me", "read me too"]
+    why = {Path(e.source).name: e.message for e in errors}
+    assert set(why) == {"notes.json", "outside-link.txt", "linked-folder", "pipe.txt"}
+    assert "use .jsonl" in why["notes.json"]
+    assert "link" in why["outside-link.txt"] and "link" in why["linked-folder"]
+    assert "named pipe" in why["pipe.txt"]
+
+    corpus, corpus_errors = read_corpus(folder)  # corpora skip hidden names silently, the rest alike
+    assert sorted(d.text for d in corpus) == ["read me", "read me too"]
+    assert {Path(e.source).name for e in corpus_errors} == set(why)
 
 
 def test_document_names_from_paths_are_never_absolute(tmp_path, monkeypatch):

@@ -24,6 +24,17 @@ def test_utf8_bom_and_utf16_are_decoded():
     assert documents_from_bytes("a.txt", "Grüße".encode("utf-16"))[0][0].text == "Grüße"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_detected_not_refused_as_binary(encoding):
+    text = "Hello world, this is plain English text saved as UTF-16 without a byte-order mark.\n" * 3
+    docs, errors = documents_from_bytes("a.txt", text.encode(encoding))
+    assert errors == [] and docs[0].text == text
+    table = 'id,text\n1,"Grüße aus Köln, in a table"\n'
+    docs, errors = documents_from_bytes("t.csv", table.encode(encoding))
+    assert errors == [] and [d.text for d in docs] == ["Grüße aus Köln, in a table"]
+    assert decode_text("Ελληνικά και English μαζί. ".encode(encoding), "g.txt") == "Ελληνικά και English μαζί. "
+
+
 def test_non_utf8_encoding_is_detected_not_refused():
     text = "Les élèves étudiaient à l'école près de la forêt, où l'été était très chaud. " * 4
     docs, errors = documents_from_bytes("fr.txt", text.encode("cp1252"))

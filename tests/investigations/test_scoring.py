@@ -114,3 +114,31 @@ def test_a_run_stopped_from_outside_is_interrupted_not_failed(store, tiny_model)
         score_set(store, "stopped", tiny_model, docs(3, seed=6), SCORES, batch_documents=1, on_row=stop_after_one)
     inv = store.get("stopped")
     assert inv.status == INTERRUPTED and inv.message == "Stopped; run it again to resume." and inv.n_scored == 1
+
+
+def test_sessions_creating_the_same_new_name_at_once_share_one_investigation(tmp_path, tiny_model):
+    """Find-or-create is one transaction: eight writers racing on a new name never see 'already exists'."""
+    import threading
+
+    from provenance.investigations.scoring import open_investigation
+    from provenance.investigations.store import InvestigationStore
+
+    store = InvestigationStore(tmp_path / "race.sqlite")
+    for round_ in range(15):
+        barrier, results, errors = threading.Barrier(8), [], []
+
+        def open_it() -> None:
+            barrier.wait()
+            try:
+                results.append(open_investigation(store, f"race {round_}", tiny_model, {"scores": ["loss"]}).id)
+            except Exception as exc:  # noqa: BLE001 - the test reports any failure
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(set(results)) == 1
+    assert len(store.list()) == 15

@@ -18,6 +18,7 @@ from corpus_texts import perturb, random_text
 from provenance import overlap
 from provenance.documents import Document
 from provenance.overlap import IndexParams, OverlapIndex, OverlapIndexError, build_index, load_index, query_index
+from provenance.overlap.index_folder import manifest_checksum
 
 def test_save_load_append_round_trip(tmp_path, docs, index):
     path = tmp_path / "idx"
@@ -61,8 +62,10 @@ def _saved(tmp_path, docs) -> Path:
 
 
 def _rewrite_manifest(path: Path, change) -> None:
+    """Change the manifest and re-seal its checksum, as the author of a crafted index would."""
     manifest = json.loads((path / overlap.MANIFEST_NAME).read_text())
     change(manifest)
+    manifest["checksum"] = {"sha256": manifest_checksum(manifest)}
     (path / overlap.MANIFEST_NAME).write_text(json.dumps(manifest))
 
 

@@ -70,7 +70,7 @@ def test_redis_storage_builds_persists_reuses_and_drops(tmp_path, docs, redis_se
     assert manifest["storage"] == {"type": "redis", "redis": {"host": "127.0.0.1", "port": config["redis"]["port"]}}
     band_list = prefix + b":lsh_keys" + b"0"  # datasketch's list of band hashes of document 0
     assert client.llen(band_list) == idx._lsh.b
-    reopened = load_index(tmp_path / "idx")  # storage from the manifest; tables reused, nothing re-inserted
+    reopened = load_index(tmp_path / "idx", storage_config=config)  # the user names the same server; tables reused
     assert {k for k in client.scan_iter(match=prefix + b"*")} == keys_after_build
     assert client.llen(band_list) == idx._lsh.b
     pd.testing.assert_frame_equal(query_index(reopened, near).matches, expected)
@@ -78,7 +78,7 @@ def test_redis_storage_builds_persists_reuses_and_drops(tmp_path, docs, redis_se
     reopened.add_documents(docs[80:100])
     reopened.save()
     late = [Document("late", perturb(docs[90].text, random.Random(2), 2))]
-    assert list(query_index(load_index(tmp_path / "idx"), late).matches["match"]) == ["doc90"]
+    assert list(query_index(load_index(tmp_path / "idx", storage_config=config), late).matches["match"]) == ["doc90"]
 
     assert reopened.drop_storage() > 0
     assert client.dbsize() == 0

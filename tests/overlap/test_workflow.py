@@ -81,3 +81,24 @@ def test_failures_are_sentences_and_keep_the_per_file_problems(tmp_path, docs):
 def test_indexes_are_saved_under_the_cache_folder_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
     assert workflow.index_root() == tmp_path / "cache" / "indexes"
+
+
+def test_a_lookup_lists_every_document_and_says_what_absence_does_not_prove(docs):
+    rng = random.Random(23)
+    preamble = random_text(rng, 100)
+    licence = " ".join([random_text(rng, 700), preamble, random_text(rng, 700)])
+    index = workflow.build_from_sources([("licence.txt", licence.encode())] + [
+        (f"{d.name}.txt", d.text.encode()) for d in docs[:30]]).index
+    lookup = workflow.look_up(index, [Document("preamble.txt", preamble),
+                                      Document("other.txt", random_text(random.Random(9), 150))],
+                              min_jaccard=0.5, min_containment=0.8)
+    assert lookup.summary().startswith("1 of your 2 document(s) has near-duplicates or is contained in the corpus")
+    assert lookup.table()["found_by"].tolist() == ["exact excerpt"]
+    assert lookup.documents[["document", "outcome"]].values.tolist() == [
+        ["preamble.txt", "contained"], ["other.txt", "no match found (not proof of absence)"]]
+    assert lookup.min_passage_words == lookup.exact_min_words == 10
+    nothing = workflow.look_up(index, [Document("other.txt", random_text(random.Random(9), 150))],
+                               min_jaccard=0.5, min_containment=0.8, min_passage_words=12)
+    assert "shares a verbatim passage of 12+ words" in nothing.nothing_found()
+    assert "a copied passage shorter than 12 words" in nothing.nothing_found()
+    assert "verbatim passages of 10+ words always found" in workflow.index_summary(index)

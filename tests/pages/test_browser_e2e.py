@@ -1,5 +1,6 @@
 """End to end in a real headless browser: `streamlit run dashboard.py`, upload a .txt file, score it with the default
-model, and find the results table, a Plotly chart and a verdict card. Screenshots are kept in screenshots/."""
+model, and find the results table, a Plotly chart and a verdict card; every request the page makes, from loading
+to results, stays on this machine (the favicon included). Screenshots are kept in screenshots/."""
 
 import os
 import shutil
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -23,6 +25,22 @@ SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                  reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
+
+
+def _leaves_the_machine(url: str) -> bool:
+    """True for a URL that would be fetched from another machine (not loopback, not data:/blob:)."""
+    parsed = urlparse(url)
+    return parsed.scheme not in LOCAL_SCHEMES and parsed.hostname not in LOCAL_HOSTS
+
+
+def _log_requests(page, urls: list[str]) -> None:
+    """Record every URL the page requests (documents, scripts, fonts, images, XHR, WebSockets)."""
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda ws: urls.append(ws.url))
 
 
 def _free_port() -> int:
@@ -74,21 +92,26 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         # Streamlit scrolls inside its own container, so a tall viewport is what captures the whole page
         page = browser.new_page(viewport={"width": 1400, "height": 3400})
+        urls: list[str] = []
+        _log_requests(page, urls)
         start = time.time()
         page.goto(server)
         expect(page.get_by_role("heading", name="Documents")).to_be_visible(timeout=30_000)
         first_render = time.time() - start
         page.screenshot(path=str(SHOTS / "01-first-page.png"))
+        # the tab's icon is this server's own (headless Chromium does not report favicon fetches as requests)
+        icon = page.eval_on_selector("link[rel='shortcut icon']", "link => link.href")
+        assert not _leaves_the_machine(icon), icon
         # each uploader by its label, not by position: the page draws in stages
         page.get_by_role("region", name="Documents to test").locator("input[type=file]").set_input_files(str(doc))
-        page.get_by_text("Reference set (optional)").click()
+        page.get_by_text("Reference set (optional").click()
         page.get_by_role("region", name="Reference texts").locator("input[type=file]").set_input_files(references)
         button = page.get_by_role("button", name="Score 1 document(s)")
         expect(button).to_be_enabled(timeout=30_000)
         button.click()
         expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=240_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Your documents as a set")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Your documents as a set", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Inconclusive").first).to_be_visible()  # 6 reference texts are too few for 5% FPR
         page.wait_for_timeout(1500)  # let the charts finish drawing
         page.screenshot(path=str(SHOTS / "02-results.png"))
@@ -96,7 +119,12 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
         expect(page.get_by_text("Share of tokens the model ranked")).to_be_visible(timeout=60_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / "03-per-token-view.png"))
+        icon = page.eval_on_selector("link[rel='shortcut icon']", "link => link.href")
         browser.close()
+    assert not _leaves_the_machine(icon), icon
+    assert urls and any(urlparse(u).path.endswith("/_stcore/stream") for u in urls)
+    foreign = sorted({u for u in urls if _leaves_the_machine(u)})
+    assert not foreign, f"requests left the machine: {foreign}"
     print(f"first page rendered in {first_render:.1f} s")
 
 

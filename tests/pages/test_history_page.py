@@ -209,3 +209,114 @@ def test_delete_asks_for_confirmation(store, page_model):
     assert any("Deleted 'Delete me'" in s.value for s in at.success)
     assert list(at.dataframe[0].value["name"]) == ["Keep me"]
     assert at.selectbox(key="history_open").value == keep.id
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 11: every kind reopened in its own view, every verdict listed, renames and deletes that show
+
+
+@pytest.fixture
+def every_kind(store, page_model):
+    """One investigation of each kind, each run by its use case (small, fast settings)."""
+    import random
+
+    from provenance import ghost
+    from provenance.investigations.ghost_test import run_ghost_test
+    from provenance.investigations.labelled import evaluate_labelled_set
+
+    _run(store, "Scores only", page_model, _docs(2, seed=11))
+    evaluate_labelled_set(store, "Bench", page_model, _docs(12, seed=12, prefix="t"), [i % 2 for i in range(12)],
+                          ("loss", "zlib"), settings=SETTINGS, n_bootstrap=20, chunk_tokens=16)
+    entries = ghost.new_entries(ghost.Registry(), ghost.GhostGenerator(words=4), 2, rng=random.Random(13))
+    run_ghost_test(store, "Ghosts", page_model, entries, n_null=30, last_k=(), settings=SETTINGS,
+                   rng=random.Random(14))
+    return {inv.name: inv.id for inv in store.list()}
+
+
+def test_the_list_shows_every_investigations_kind_and_verdict(store, every_kind):
+    at = open_page("history")
+    at.run()
+    assert not at.exception, at.exception
+    listing = at.dataframe[0].value.set_index("name")
+    assert listing.loc["Bench", "kind"] == "Benchmark (labelled set)"
+    assert listing.loc["Ghosts", "kind"] == "Ghost-sentence test"
+    assert listing.loc["Scores only", "kind"] == "Documents (scores only)"
+    assert all(isinstance(v, str) and v for v in listing["verdict"])
+    assert listing.loc["Scores only", "verdict"].startswith("none: scores only")
+    assert listing.loc["Ghosts", "verdict"] == store.get("Ghosts").verdict.words()
+
+
+def test_a_reopened_benchmark_shows_its_roc_curves_and_auc_table(store, every_kind):
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(every_kind["Bench"])
+    at.run()
+    assert not at.exception, at.exception
+    assert "Add a reference set" not in _texts(at)
+    keys = _plotly_keys(at)
+    assert any("fig_history_roc" in k for k in keys) and any("fig_history_roc_log" in k for k in keys)
+    auc = next(d.value for d in at.dataframe if "auc" in d.value.columns)
+    assert {"loss", "zlib", "chunk_meta"} <= set(auc["score"])
+    assert (auc["tpr_at_1pct_fpr"] == "n/a").all()  # 6 non-members cannot measure 1% FPR
+    assert auc["lowest_measurable_fpr"].tolist() == pytest.approx([1 / 6] * len(auc))
+    assert any("lowest false-positive rate this sample can measure is 1/6" in c.value for c in at.caption)
+    assert any("chunk_meta is the chunk meta-classifier" in c.value for c in at.caption)
+    assert "Dataset inference" in page_text(at)
+    scores = next(d.value for d in at.dataframe if "label" in d.value.columns)
+    assert len(scores) == 12
+
+
+def test_a_reopened_ghost_test_shows_its_null_histogram_and_identifiers(store, every_kind):
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(every_kind["Ghosts"])
+    at.run()
+    assert not at.exception, at.exception
+    assert "Were your identifiers trained on?" in page_text(at)
+    assert any("fig_history_null_0" in k for k in _plotly_keys(at))
+    identifiers = next(d.value for d in at.dataframe if "identifier" in d.value.columns)
+    assert len(identifiers) == 2 and "p_value" in identifiers
+    assert "0 of 0 document" not in _texts(at) and "2 identifier(s) tested" in _texts(at)
+
+
+def test_a_rename_shows_the_new_name_in_the_selector(store, page_model):
+    a = _run(store, "Old name", page_model, _docs(1, seed=15))
+    _run(store, "Other", page_model, _docs(1, seed=16))
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(a.id)
+    at.run()
+    at.text_input(key=f"history_rename_{a.id}").input("New name")
+    button(at, "Rename").click()
+    at.run()
+    assert not at.exception
+    selector = at.selectbox(key="history_open")
+    # the page pushes the renamed label to the browser; without it the selector keeps showing 'Old name'
+    assert selector.proto.set_value and selector.proto.raw_value == "New name"
+    assert selector.value == a.id
+
+
+def test_the_delete_confirmation_is_in_sight_not_in_the_closed_expander(store, page_model):
+    doomed = _run(store, "Delete me", page_model, _docs(1, seed=17))
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(doomed.id)
+    at.run()
+    button(at, "Delete").click()
+    at.run()
+    expander = next(e for e in at.expander if e.label == "Rename or delete")
+    assert not any("cannot be undone" in w.value for w in expander.warning)
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert not any(b.label.startswith("Yes, delete") for b in expander.button)
+
+
+def test_names_are_shown_as_text_never_as_markdown(store, page_model):
+    """An investigation name holding Markdown image syntax must not make the browser fetch that URL."""
+    name = "![pixel](http://127.0.0.1:9/track.png) _mine_"
+    _run(store, name, page_model, _docs(1, seed=9))
+    at = open_page("history")
+    at.run()
+    assert not at.exception, at.exception
+    rendered = [e.value for kind in ("markdown", "subheader", "header", "caption", "info", "warning", "error",
+                                     "success") for e in at.get(kind)]
+    assert not any("![pixel](" in str(v) or "](http" in str(v) for v in rendered), rendered

@@ -212,3 +212,103 @@ def test_missing_corrupt_and_foreign_index_folders_are_refused_with_a_sentence(t
     at.run()
     assert not at.exception, at.exception
     assert len(at.session_state["overlap_index"]) == 31
+
+
+def test_open_a_saved_index_never_connects_where_the_folder_says(tmp_path):
+    """A shared index whose manifest names a Redis server (a listening socket here) is refused with a sentence
+    until the user types a server or 'memory' in the Redis field; nothing connects to the named server."""
+    import socket
+
+    from provenance.overlap import OverlapIndex
+    from provenance.overlap.index_folder import manifest_checksum
+    from provenance.documents import Document
+
+    idx = OverlapIndex()
+    idx.add_documents([Document(f"d{i}", random_sentences(1, length=40, seed=i)[0]) for i in range(5)])
+    folder = idx.save(tmp_path / "shared")
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.settimeout(0.2)
+        port = server.getsockname()[1]
+        manifest["storage"] = {"type": "redis", "redis": {"host": "127.0.0.1", "port": port,
+                                                          "password": {"env": "SOME_SECRET"}}}
+        manifest["checksum"] = {"sha256": manifest_checksum(manifest)}
+        (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+        at = open_page("overlap")
+        at.run()
+        _open(at, folder)
+        assert len(at.error) == 1 and "never chooses where this program connects" in at.error[0].value
+        assert "overlap_index" not in at.session_state
+        at.text_input(key="overlap_open_redis").set_value("memory")
+        _open(at, folder)
+        assert not at.error and len(at.session_state["overlap_index"]) == 5
+        try:
+            server.accept()[0].close()
+            connected = True
+        except TimeoutError:
+            connected = False
+        assert not connected
+
+
+def _documents_table(at):
+    """The page's table of every document looked up (the one with an 'outcome' column)."""
+    return next(d.value for d in at.dataframe if "outcome" in d.value.columns)
+
+
+def test_a_preamble_inside_a_much_longer_licence_is_found_and_every_document_has_an_outcome():
+    """The walkthrough (09-overlap-results.png): a preamble standing verbatim inside a licence 15 times longer is
+    found with default settings, and every document looked up is listed with its outcome, the one without a match
+    saying it is not proof of absence."""
+    table, _, _ = _corpus()
+    preamble = random_sentences(1, length=120, seed=11)[0]
+    licence = " ".join([random_sentences(1, length=840, seed=12)[0], preamble,
+                        random_sentences(1, length=840, seed=13)[0]])
+    words = preamble.split()
+    paraphrase = " ".join("otherwise" if i % 4 == 3 else w for i, w in enumerate(words))
+    at = open_page("overlap")
+    at.run()
+    _build(at, [("corpus.jsonl", table.encode(), "application/jsonl")] + _upload([("licence.txt", licence)]))
+    _look_up(at, [("preamble.txt", preamble), ("paraphrase.txt", paraphrase),
+                  ("unrelated.txt", random_sentences(1, length=80, seed=999)[0])])
+    matches = at.dataframe[0].value
+    assert matches[["document", "match", "found_by", "matched_as"]].values.tolist() == [
+        ["preamble.txt", "licence.txt", "exact excerpt", "contained"]]
+    assert matches["containment_exact"].iloc[0] == 1.0 and matches["longest_span_words"].iloc[0] == 120
+    assert "1 of your 3 document(s) has near-duplicates or is contained in the corpus" in _markdown(at)
+
+    documents = _documents_table(at)
+    assert documents["document"].tolist() == ["preamble.txt", "paraphrase.txt", "unrelated.txt"]
+    assert documents["outcome"].tolist() == ["contained", "no match found (not proof of absence)",
+                                             "no match found (not proof of absence)"]
+    assert documents["best_match"].iloc[0] == "licence.txt"
+    assert all("Not proof of absence" in d for d in documents["detail"].iloc[1:])
+    marked = [m.value for m in at.markdown if "<mark>" in m.value]
+    assert len(marked) == 2 and all(m.count("<mark>") == 1 for m in marked)  # the whole preamble, in both texts
+
+
+def test_exact_passage_settings_reach_the_index_and_the_lookup():
+    table, _, long_text = _corpus()
+    at = open_page("overlap")
+    at.run()
+    at.number_input(key="overlap_exact_min_words").set_value(15)
+    _build(at, [("corpus.jsonl", table.encode(), "application/jsonl")] + _upload([("long.txt", long_text)]))
+    index = at.session_state["overlap_index"]
+    assert index.params.exact_min_words == 15
+    assert "verbatim passages of 15+ words always found" in _markdown(at)
+    quote = " ".join(long_text.split()[50:66])  # 16 words, inside a new text
+    essay = " ".join([random_sentences(1, length=60, seed=71)[0], quote, random_sentences(1, length=60, seed=72)[0]])
+    at.number_input(key="overlap_min_passage").set_value(20)
+    _look_up(at, [("essay.txt", essay)])
+    outcome = _documents_table(at).iloc[0]
+    assert outcome["outcome"] == "no match found (not proof of absence)"
+    assert "verbatim passage of ≥ 20 words" in outcome["detail"]
+    at.number_input(key="overlap_min_passage").set_value(15)
+    at.run()
+    at.button(key="overlap_query").click()
+    at.run()
+    assert not at.exception
+    assert _documents_table(at)["outcome"].tolist() == ["verbatim passage"]
+    assert "1 of your 1 document(s) has near-duplicates, is contained in or shares verbatim passages with the " \
+        "corpus: 1 sharing a verbatim passage of 15+ words" in _markdown(at)

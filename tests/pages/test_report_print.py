@@ -1,0 +1,71 @@
+"""The HTML report in a real headless Chromium, on screen and printed to PDF, with 200 documents: the verdict
+column stays within the printed page's width, rows stay one or two lines tall (the old table collapsed to one letter
+per line and was 7,876 px tall for 4 documents), and the PDF has a sensible number of pages. Screenshots and the
+PDF are kept in screenshots/."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from apptest_helpers import ROOT
+from report_samples import reference_investigation
+from provenance.investigations.store import InvestigationStore
+from provenance.report import write_report
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
+A4_CONTENT_WIDTH = 703  # CSS px: 210 mm minus the report's 12 mm side margins (@page), at 96 px per inch
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+
+MEASURE = """() => {
+  const heading = [...document.querySelectorAll('h3')].find(h => h.textContent === 'Verdict per document');
+  let table = heading.nextElementSibling;
+  while (table && !table.querySelector('table')) table = table.nextElementSibling;
+  table = table.querySelector('table');
+  const headers = [...table.querySelectorAll('thead th')].map(th => [th.textContent, th.getBoundingClientRect().right]);
+  const rows = [...table.querySelectorAll('tbody tr')].map(tr => tr.getBoundingClientRect().height);
+  return {headers, rows, width: document.documentElement.clientWidth,
+          overflow: table.scrollWidth - table.parentElement.clientWidth,
+          height: table.getBoundingClientRect().height};
+}"""
+
+
+def test_a_200_document_report_reads_on_screen_and_prints_with_its_verdict_column(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with InvestigationStore(tmp_path / "inv.sqlite") as store:
+        inv = reference_investigation(store, "Two hundred documents", 200, 40)
+        report = write_report(store, inv, tmp_path / "report.html")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(report.as_uri())
+        screen = page.evaluate(MEASURE)
+        page.screenshot(path=str(SHOTS / "report-200-screen.png"))
+        pdf = page.pdf(path=str(SHOTS / "report-200.pdf"), format="A4", print_background=True)
+
+        printed = browser.new_page(viewport={"width": A4_CONTENT_WIDTH, "height": 1000})
+        printed.emulate_media(media="print")
+        printed.goto(report.as_uri())
+        paper = printed.evaluate(MEASURE)
+        printed.screenshot(path=str(SHOTS / "report-200-print-layout.png"))
+        browser.close()
+
+    for measured in (screen, paper):
+        names = [h for h, _ in measured["headers"]]
+        assert names[:4] == ["document", "verdict", "p-value", "tokens"]
+        assert len(measured["rows"]) == 200 and max(measured["rows"]) < 60  # one or two lines, never a column
+        assert all(right <= measured["width"] for _, right in measured["headers"]), measured["headers"]
+        assert measured["overflow"] <= 1  # nothing to scroll to: the verdict and p-value are in sight
+    assert paper["headers"][2][1] <= A4_CONTENT_WIDTH
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 5 <= pages <= 60, pages  # the old report printed 164 pages for 200 documents
