@@ -14,7 +14,7 @@ st.caption("Was this text used to train the model? Upload your documents (or pas
            "Every score is oriented so that higher means more likely a training member.")
 
 documents, errors = documents_input("Documents to test", key="documents")
-with st.expander("Reference set (optional, but needed for a verdict): texts the model cannot have seen",
+with st.expander("Reference set (optional): texts the model cannot have seen, needed for a verdict",
                  icon=":material/balance:"):
     st.markdown("Texts written after the model was released, or never published, on subjects and in a style like "
                 "yours. Each document is ranked among them: a document that scores above nearly all of them gets a "

@@ -30,7 +30,7 @@ with generate_tab:
         added = ghost.new_entries(registry, generator, int(count))
         keep_registry(registry_name, registry)
         st.success(f"Added {len(added)} identifier(s), {generator.bits:.0f} bits each, to the registry "
-                   f"'{registry_name}' kept on this computer. Keep the registry private; publish only the "
+                   f"'{plain(registry_name)}' kept on this computer. Keep the registry private; publish only the "
                    "commitments.")
     if registry.entries:
         show_registry(registry_name, registry)
@@ -117,9 +117,9 @@ with detect_tab:
     if stopped:  # a run that did not reach its end: the Stop button (or a closed tab) interrupted it
         kept = recorded_null_draws(shared_store(), stopped)
         if kept:
-            st.warning(f"Stopped. {kept:,} fresh draws were scored and are kept in the investigation '{stopped}'; "
-                       "press Test again under the same name to resume: the draws already scored are not scored "
-                       "again.", icon=":material/pause_circle:")
+            st.warning(f"Stopped. {kept:,} fresh draws were scored and are kept in the investigation "
+                       f"'{plain(stopped)}'; press Test again under the same name to resume: the draws already scored "
+                       "are not scored again.", icon=":material/pause_circle:")
         else:
             st.warning(f"Stopped before the first {ghost.detection.NULL_CHUNK} fresh draws were scored (they are "
                        f"saved {ghost.detection.NULL_CHUNK} at a time), so nothing was kept yet; press Test again to "

@@ -16,7 +16,7 @@ from provenance.ghost import planting
 from provenance.ghost.planting import ArticleDemo, ArticleDemoDetection
 from provenance.lm.loading import SUGGESTED_MODELS
 from ui.session import chosen_models
-from ui.widgets import show_figure, verdict_card
+from ui.widgets import plain, show_figure, verdict_card
 
 
 def demo_model_facts() -> dict:
@@ -40,7 +40,7 @@ def show_demo_model() -> None:
             f"on this computer ({facts['layers']} layers, hidden size {facts['hidden_size']}, a "
             f"{facts['vocab_size']:,}-token vocabulary learned from the training texts, about "
             f"{facts['parameters'] / 1e6:.2f}M parameters), trained in step 2 below. The model chosen in the "
-            f"sidebar ({sidebar}) is not used on this page.", icon=":material/memory:")
+            f"sidebar ({plain(sidebar)}) is not used on this page.", icon=":material/memory:")
 
 
 def show_marked_article(demo: ArticleDemo) -> None:

@@ -12,6 +12,7 @@ import streamlit as st
 from provenance.files import sha256_text
 from provenance.verdicts.pvalues import DEFAULT_MIN_TOKENS, min_reference_size
 from provenance.verdicts.rank_tests import MIN_RANK_TEST_DOCUMENTS, rank_test
+from ui.widgets import plain
 
 MAX_SET_TEST_DOCUMENTS = 10_000
 
@@ -53,8 +54,8 @@ def requirements_lines(n_documents: int, n_reference: int, fpr: float) -> list[t
          f"only by a document above every one of them (more reference texts give more power). "
          + _have(n_reference, per_document, "reference texts")),
         (n_documents >= set_documents and n_reference >= set_reference,
-         f"A verdict for your documents as a set (a rank test of all of them against the reference texts) needs at "
-         f"least {set_documents} documents and {set_reference} reference texts. "
+         f"A verdict for the whole set of your documents (a rank test of all of them against the reference texts) "
+         f"needs at least {set_documents} documents and {set_reference} reference texts. "
          + _have(n_documents, set_documents, "documents")),
     ]
 
@@ -92,12 +93,12 @@ def warn_short_documents(model, documents, what: str = "document", min_tokens: i
     short = [(d.name, n) for d, n in zip(documents, counts) if n < min_tokens]
     if not short:
         return
-    listed = ", ".join(f"{name} ({n} token{'' if n == 1 else 's'})" for name, n in short[:20])
+    listed = ", ".join(f"{plain(name)} ({n} token{'' if n == 1 else 's'})" for name, n in short[:20])
     more = f" and {len(short) - 20} more" if len(short) > 20 else ""
     verdict = ("they are scored, but each gets 'inconclusive'" if what == "document" else
                "they still count in the comparison, but short texts make a noisy yardstick")
     st.warning(f"{len(short)} {what}(s) too short to judge: fewer than {min_tokens} scored tokens under "
-               f"{model.name}, so {verdict}: {listed}{more}. Longer texts (a paragraph or more) give verdicts.",
+               f"{plain(model.name)}, so {verdict}: {listed}{more}. Longer texts (a paragraph or more) give verdicts.",
                icon=":material/short_text:")
 
 

@@ -132,7 +132,7 @@ def show_registry(name: str, registry: ghost.Registry) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     if record is not None and record.only_copy_here:
         st.warning(f"Download this registry now and keep the file somewhere safe. It is kept on this computer only "
-                   f"(in {shared_registries().path}), and "
+                   f"(in {plain(shared_registries().path)}), and "
                    "it is the only copy of your identifiers and their secret salts: if that file is deleted, or you "
                    "move to another computer, you can no longer test a model for them or prove they are yours.",
                    icon=":material/warning:")
@@ -193,7 +193,7 @@ def show_marked(files: dict[str, bytes], manifest: dict, registry: ghost.Registr
         name = document["output"]
         words = document.get("words")
         count = len(document["placements"])
-        with st.expander(f"Preview: {name} ({count} identifier(s)" + (f" in {words:,} words)" if words else ")"),
+        with st.expander(f"Preview: {plain(name)} ({count} identifier(s)" + (f" in {words:,} words)" if words else ")"),
                          icon=":material/visibility:"):
             docs, _ = documents_from_bytes(name, files[name])
             text = "\n\n".join(d.text for d in docs)
@@ -241,7 +241,7 @@ def show_estimate(model, entries, n_null: int, alpha: float, last_k) -> float | 
     together = estimate.fewest_draws
     options = " · ".join(f"{m:,}: {format_seconds(estimate.seconds * m / n_null)}" for m in DRAW_CHOICES)
     st.info(f"**About {format_seconds(estimate.seconds)}** for {estimate.draws:,} fresh draws ({estimate.tokens:,} "
-            f"tokens at {rate:,.0f} tokens/s on {model.name}, {source}). With {n_null:,} draws an identifier's "
+            f"tokens at {rate:,.0f} tokens/s on {plain(model.name)}, {source}). With {n_null:,} draws an identifier's "
             f"p-value can be as small as 1/{n_null + 1:,} = {estimate.floor:.2g}. At a false-positive rate of "
             f"{alpha:g}, one identifier on its own needs at least {single:,} draws; your {len(entries)} together "
             f"(Fisher's method) need at least {together:,}. Other choices: {options}.",

@@ -126,3 +126,54 @@ def test_upload_score_and_read_results_in_chromium(server, tmp_path):
     foreign = sorted({u for u in urls if _leaves_the_machine(u)})
     assert not foreign, f"requests left the machine: {foreign}"
     print(f"first page rendered in {first_render:.1f} s")
+
+
+def test_pages_say_what_a_run_needs_and_costs_before_it_starts_in_chromium(server, tmp_path):
+    """The Documents page counts what was uploaded against what a verdict needs, before scoring; the Ghost page
+    keeps the registry, previews every marked document with how often each identifier was placed, and says how
+    long a test will take and which p-value its draws allow, before it starts."""
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    note = tmp_path / "note.txt"
+    note.write_text(" ".join(random_sentences(17, length=10, seed=31)))  # 170 words
+    short = tmp_path / "tiny.txt"
+    short.write_text("Too short.")
+    references = []
+    for i, text in enumerate(random_sentences(3, length=40, seed=32)):
+        path = tmp_path / f"reference-{i}.txt"
+        path.write_text(text)
+        references.append(str(path))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        page.goto(server)
+        expect(page.get_by_role("heading", name="Documents")).to_be_visible(timeout=30_000)
+        page.get_by_role("region", name="Documents to test").locator("input[type=file]").set_input_files(
+            [str(note), str(short)])
+        page.get_by_text("Reference set (optional").click()
+        page.get_by_role("region", name="Reference texts").locator("input[type=file]").set_input_files(references)
+        expect(page.get_by_text("You have 3 of the 19 reference texts needed.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("You have 2 of the 5 documents needed.")).to_be_visible()
+        expect(page.get_by_text("Read 2 texts from 2 uploads: note.txt 1, tiny.txt 1.")).to_be_visible()
+        expect(page.get_by_text("too short to judge")).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(SHOTS / "04-documents-what-a-verdict-needs.png"))
+
+        page.get_by_role("link", name="Ghost sentences").click()
+        expect(page.get_by_role("heading", name="Ghost sentences")).to_be_visible(timeout=30_000)
+        page.get_by_label("How many identifiers").fill("5")
+        page.get_by_label("How many identifiers").press("Enter")
+        page.get_by_role("button", name="Generate").click()
+        expect(page.get_by_text("Download this registry now")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="2. Embed").click()
+        page.get_by_role("region", name="Your documents").locator("input[type=file]").set_input_files(str(note))
+        page.get_by_role("button", name="Embed").click()
+        expect(page.get_by_text("Placed identifiers 1 time(s) in 1 document(s)")).to_be_visible(timeout=30_000)
+        page.get_by_text("Preview: note.txt").click()
+        expect(page.locator("mark").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "05-ghost-embed-preview.png"))
+        page.get_by_role("tab", name="3. Detect").click()
+        expect(page.get_by_text("tokens/s").first).to_be_visible(timeout=240_000)
+        expect(page.get_by_text("1/201").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "06-ghost-detect-estimate.png"))
+        browser.close()

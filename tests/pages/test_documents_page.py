@@ -177,3 +177,12 @@ def test_without_a_reference_model_ref_is_not_offered_and_says_why(tiny_model_di
     assert not any(o.startswith(("ref:", "binoculars:")) for o in options)
     assert any(o.startswith("gradnorm:") for o in options) and any(o.startswith("ngram_coverage:") for o in options)
     assert "ref needs a reference model" in _texts_of(at) and "binoculars needs an observer model" in _texts_of(at)
+
+
+def test_names_in_the_short_document_warning_are_shown_as_written(tiny_model_dir):
+    at = open_page("documents", model=tiny_model_dir)
+    at.run()
+    at.file_uploader[0].set_value([("![x](http://example.invalid/a.png).txt", b"Too short.", "text/plain")])
+    at.run()
+    warning = next(w.value for w in at.warning if "too short to judge" in w.value)
+    assert "!\\[x\\]\\(http://example.invalid/a.png\\).txt" in warning  # escaped: no image is fetched
