@@ -5,15 +5,11 @@ confirmation in sight. Screenshots are kept in screenshots/."""
 import os
 import random
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from browser_helpers import dashboard
 from apptest_helpers import ROOT
 from textgen import random_sentences
 from provenance import ghost
@@ -33,12 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow,
                                  reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def history_server(tmp_path, tiny_model):
     """A dashboard whose store holds a scored set, a benchmark and a ghost test (run with the tiny model)."""
@@ -51,28 +41,8 @@ def history_server(tmp_path, tiny_model):
                               n_bootstrap=20, chunk_tokens=16)
         entries = ghost.new_entries(ghost.Registry(), ghost.GhostGenerator(words=4), 2, rng=random.Random(3))
         run_ghost_test(store, "Ghosts", tiny_model, entries, n_null=30, last_k=(), rng=random.Random(4))
-    port = _free_port()
-    env = dict(os.environ, PROVENANCE_STORE=str(store_path), HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-                             "--server.port", str(port), "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with dashboard(store_path) as url:
+        yield url
 
 
 def _selector(page):
