@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import random
 import sys
 import time
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 
 from bench.real_model_control import book_text, passages  # noqa: E402
-from provenance import ghost  # noqa: E402
+from provenance import ghost, paths  # noqa: E402
 from provenance.ghost import planting  # noqa: E402
 from provenance.lm.cache import StatsCache  # noqa: E402
 from provenance.lm.loading import load_model, wrap_model  # noqa: E402
@@ -60,6 +61,34 @@ def per_count(table: pd.DataFrame, column: str, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fine_tuned(base, corpus: list[str], args: argparse.Namespace):
+    """The base model fine-tuned on ``corpus``; the weights are kept in the cache so that a rerun (after a kill, or
+    with another --null) skips the fine-tune and, through the statistics cache, the draws already scored."""
+    from safetensors.torch import load_file, save_file
+
+    key = hashlib.sha256("\n".join([f"{args.epochs}|{args.lr}|{args.passages}", *corpus]).encode()).hexdigest()[:16]
+    saved = paths.cache_root() / "bench" / f"ghost-real-model-{key}.safetensors"
+    model = copy.deepcopy(base.model)
+
+    def wrapped(net):  # one identity for a fresh and a reused fine-tune, so cached statistics are shared
+        return wrap_model(net, base.tokenizer, name=f"{base.name}+planted", identity_seed=f"ghost-bench-{key}")
+
+    if saved.exists():
+        model.load_state_dict(load_file(str(saved)), strict=False)
+        print(f"{base.name} fine-tuned weights reused from {saved}", flush=True)
+        return wrapped(model)
+    target, report = fine_tune(wrapped(model), corpus, epochs=args.epochs, learning_rate=args.lr, block_size=128,
+                               seed=0)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    tmp = saved.with_suffix(".tmp")
+    save_file({k: v.contiguous() for k, v in target.model.state_dict().items() if "lm_head" not in k}, str(tmp))
+    tmp.replace(saved)
+    print(f"{base.name} fine-tuned {args.epochs} epoch(s) at lr {args.lr:g} on {len(corpus)} passages with "
+          f"identifiers planted {', '.join(map(str, COUNTS))} times (5 each), decoys used once, 10 never "
+          f"published: {report.seconds:.0f} s, final loss {report.final_loss:.3f}", flush=True)
+    return wrapped(target.model)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--null", type=int, default=1000, help="fresh draws per test (p-value floor 1/(M+1))")
@@ -72,13 +101,7 @@ def main() -> None:
     background = passages(book_text(), args.passages, seed=2)
     plan = planting.plan_planting(background, COUNTS, per_count=5, absent=10, decoys=60, rng=random.Random(0))
     base = load_model("default")
-    target = wrap_model(copy.deepcopy(base.model), base.tokenizer, name=f"{base.name}+planted",
-                        identity_seed=f"ghost-bench-{args.epochs}-{args.lr}")
-    target, report = fine_tune(target, plan.corpus, epochs=args.epochs, learning_rate=args.lr, block_size=128,
-                               seed=0)
-    print(f"{base.name} fine-tuned {args.epochs} epoch(s) at lr {args.lr:g} on {len(plan.corpus)} passages with "
-          f"identifiers planted {', '.join(map(str, COUNTS))} times (5 each), {len(plan.decoys)} decoys, 10 never "
-          f"published: {report.seconds:.0f} s, final loss {report.final_loss:.3f}", flush=True)
+    target = fine_tuned(base, plan.corpus, args)
     cache = StatsCache()
     results = {}
     for name, reference in (("plain", None), ("reference-calibrated", base)):
