@@ -214,7 +214,10 @@ def test_cli_report_and_investigations(store, tmp_path, capsys):
     assert "no investigation 'nope'" in capsys.readouterr().err
     assert main(["report", inv, "--out", str(tmp_path / "x.pdf"), "--store", db]) == 2
     assert main(["investigations", "list", "--store", db]) == 0
-    assert "Novel check" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert "Novel check" in listed
+    header = listed.splitlines()[0].split()
+    assert header[:3] == ["id", "name", "kind"] and "verdict" in header  # what each one is and what it concluded
     assert main(["investigations", "rename", inv, "Renamed", "--store", db]) == 0
     assert main(["investigations", "delete", "Renamed", "--store", db]) == 0
     assert main(["investigations", "list", "--store", db]) == 0

@@ -105,7 +105,7 @@ def _run_list(args: argparse.Namespace) -> int:
             print(f"No investigations in {store.path} yet. Record one with: python -m provenance score FILES "
                   "--out scores.csv --investigation NAME", file=sys.stderr)
             return 0
-        shown = table[["id", "name", "status", "model", "documents", "scored", "updated_at"]].copy()
+        shown = table[["id", "name", "kind", "status", "model", "documents", "scored", "verdict", "updated_at"]].copy()
         shown["updated_at"] = shown["updated_at"].str.slice(0, 19).str.replace("T", " ")
         print(shown.to_string(index=False))
     return 0
