@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from provenance.verdicts.sets import compare_sets, evaluate_labelled, set_verdict_from_documents
+from provenance.verdicts.sets import compare_sets, evaluate_labelled, set_verdict_from_documents, simes
 from provenance.verdicts.verdict import Label
 from textgen import random_sentences
 
@@ -40,6 +40,32 @@ def test_clear_separation_with_enough_documents_is_evidence_and_false_positive_m
 def test_set_verdict_uses_only_conclusive_documents():
     docs = pd.DataFrame({"p_value": [0.001, 0.5], "verdict_label": ["evidence of training", "inconclusive"]})
     assert set_verdict_from_documents(docs, 0.05, None).words().startswith("evidence of training (p = 0.001")
+
+
+def test_set_verdict_agrees_with_documents_that_are_each_evidence():
+    """Three documents each "evidence" at FPR 0.05 (p = 0.03): Bonferroni would say 0.09, "no evidence", for the
+    set; Simes' combination says 0.03, as each of them does."""
+    docs = pd.DataFrame({"p_value": [0.03, 0.03, 0.03], "verdict_label": ["evidence of training"] * 3})
+    verdict = set_verdict_from_documents(docs, 0.05, None)
+    assert verdict.label is Label.EVIDENCE and verdict.p_value == pytest.approx(0.03)
+    one = pd.DataFrame({"p_value": [0.03, 0.6, 0.9], "verdict_label": ["evidence of training", "no evidence",
+                                                                      "no evidence"]})
+    assert set_verdict_from_documents(one, 0.05, None).p_value == pytest.approx(0.09)  # one of three: n * p_(1)
+
+
+def test_simes_is_uniform_under_the_null_with_a_shared_reference_set():
+    """Conformal p-values of 3 null documents against one shared reference set of 39 texts: the Simes p-value
+    stays valid (rejections at 0.05 at most about 5% over many seeds)."""
+    from provenance.verdicts.rank_tests import conformal_p_values
+
+    rng = np.random.default_rng(0)
+    rejected = 0
+    for _ in range(2000):
+        reference = pd.DataFrame({"loss": rng.normal(size=39)})
+        suspect = pd.DataFrame({"loss": rng.normal(size=3)})
+        p = conformal_p_values(suspect, reference, ["loss"])
+        rejected += simes(p) <= 0.05
+    assert rejected / 2000 < 0.065
 
 
 def test_set_verdict_is_inconclusive_for_the_shared_reason_when_no_document_is_conclusive():
