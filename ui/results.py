@@ -25,6 +25,7 @@ from provenance.investigations.records import Investigation, Kind
 from provenance.investigations.store import REFERENCE, InvestigationStore
 from ui.session import get_model, shared_stats_cache
 from provenance.verdicts.pvalues import document_verdict
+from provenance.verdicts.verdict import Label
 from ui.highlight import text_box, token_colouring
 from ui.widgets import plain, download_table, show_figure, verdict_card
 
@@ -84,6 +85,11 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         for i, row in enumerate(ranked.head(3).to_dict("records")):
             with cols[i % len(cols)]:
                 verdict_card(str(row["document"]), document_verdict(row, fpr), f"{int(row['tokens'])} tokens scored")
+        counts = ranked["verdict_label"].value_counts()
+        st.markdown(f"**{len(ranked)} document(s) judged:** " + " · ".join(
+            f"{int(counts.get(label.value, 0))} {label.value}" for label in Label) +
+            (". The three with the smallest p-values are shown above; every document's verdict is in the table "
+             "below (sort it by p_value)." if len(ranked) > 3 else "."))
     else:
         st.caption("Add a reference set to turn these scores into verdicts with p-values.")
     st.dataframe(table, hide_index=True, width="stretch")

@@ -116,6 +116,11 @@ def test_reopen_with_verdict_and_per_token_view(store, page_model, tiny_model_di
     assert "Your documents as a set" in cards
     assert any(h in cards for h in ("Evidence of training", "No evidence of training", "Inconclusive"))
     assert {"p_value", "verdict"} <= set(at.dataframe[1].value.columns)
+    # four documents, three cards: a line counts every document's verdict and says where the others are
+    verdicts = at.dataframe[1].value["verdict_label"].value_counts()
+    summary = next(m.value for m in at.markdown if "document(s) judged" in m.value)
+    assert summary.startswith("**4 document(s) judged:**") and "in the table" in summary
+    assert all(f"{n} {label}" in summary for label, n in verdicts.items())
     assert any(tiny_model_dir in i.value and "sidebar" in i.value for i in at.info)
     assert not any("history_fig_tokens" in k for k in _plotly_keys(at))
 
