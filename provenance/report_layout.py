@@ -362,6 +362,7 @@ SHOWN = {
     Kind.LABELLED: {"ingest_errors", "labelled_evaluation", "roc_curves", "shift_check", "meta_classifier",
                     "dataset_inference", "notes", "labelled_evaluation_settings"},
     Kind.GHOST: {"ghost_detection", "null_draws", "ghost_test_settings"},
+    Kind.MODELS: {"ingest_errors", "model_runs", "model_grid", "shift_check"},
 }
 
 
@@ -546,8 +547,14 @@ def _when(timestamp: str) -> str:
     return _e(f"{timestamp[:19].replace('T', ' ')} UTC") if timestamp else "unknown"
 
 
+def _models_evidence(data: ReportData, figures: Figures) -> str:
+    from .report_models import models_evidence  # it builds on this module's tables
+
+    return models_evidence(data, figures)
+
+
 EVIDENCE = {Kind.DOCUMENTS: _documents_evidence, Kind.REFERENCE: _documents_evidence,
-            Kind.LABELLED: _labelled_evidence, Kind.GHOST: _ghost_evidence}
+            Kind.LABELLED: _labelled_evidence, Kind.GHOST: _ghost_evidence, Kind.MODELS: _models_evidence}
 
 
 def render(data: ReportData) -> str:

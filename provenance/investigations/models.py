@@ -217,7 +217,14 @@ def _open(store: InvestigationStore, ref: str | None, specs: list[str], record: 
 
 
 def _models_name(specs: Sequence[str]) -> str:
-    return f"{len(specs)} models: {', '.join(specs)}"
+    return ", ".join(specs)
+
+
+def _models_info(runs: Sequence[ModelRun]) -> dict:
+    """The investigation's model facts: every model's name (its spec until loaded) and what is known of it."""
+    return {"name": ", ".join(r.label for r in runs),
+            "models": [{"spec": r.spec, "name": r.name, "identity": r.identity, "parameters_human": r.parameters}
+                       for r in runs]}
 
 
 def _run_model(store: InvestigationStore, parent: Investigation, run: ModelRun, load, release, documents,
@@ -274,9 +281,10 @@ def stored_runs(store: InvestigationStore, investigation_id: str) -> list[ModelR
 
 def _record(store: InvestigationStore, investigation_id: str, runs: Sequence[ModelRun], value: str) -> None:
     """Write the runs, the grid built from the models' own investigations, and one row per document."""
-    store.put_artifact(investigation_id, "model_runs", [r.record() for r in runs])
     grid = build_grid(store, investigation_id, runs, value)
-    store.put_artifact(investigation_id, "model_grid", grid)
+    store.put_artifacts(investigation_id, {"model_runs": [r.record() for r in runs], "model_grid": grid,
+                                           "shift_check": _shift_check(store, runs)})
+    store.update_metadata(investigation_id, model_info=_models_info(runs))
     names = [d.name for d in store.documents(investigation_id)]
     rows, unscorable = [], {}
     for name in names:
@@ -294,6 +302,17 @@ def _record(store: InvestigationStore, investigation_id: str, runs: Sequence[Mod
         store.add_results(investigation_id, rows)
     for name, message in unscorable.items():
         store.add_unscorable(investigation_id, name, message)
+
+
+def _shift_check(store: InvestigationStore, runs: Sequence[ModelRun]) -> dict | None:
+    """The distribution-shift check of the documents against the reference set. It involves no model (a
+    bag-of-words classifier), so every model's run finds the same; the first one recorded stands for all."""
+    for run in runs:
+        if run.investigation_id and store.find(run.investigation_id) is not None:
+            shift = store.get_artifact(run.investigation_id, "shift_check")
+            if isinstance(shift, dict):
+                return shift
+    return None
 
 
 def grid_columns(scores: Sequence[str]) -> list[str]:
