@@ -573,7 +573,7 @@ def render(data: ReportData) -> str:
 <title>Provenance report: {_e(inv.name)}</title><style>{CSS}</style></head>
 <body>
 <h1>Provenance report: {_e(inv.name)}</h1>
-<p class="meta">{_e(inv.kind.label)} · model {_e(inv.model_name)} · investigation {_e(inv.id)}
+<p class="meta">{_e(inv.kind.label)} · {'models' if inv.kind is Kind.MODELS else 'model'} {_e(inv.model_name)} · investigation {_e(inv.id)}
 · status {_e(inv.status)} · created {_when(inv.created_at)} · last updated {_when(inv.updated_at)}
 · report generated {_when(data.generated_at)} by provenance {_e(__version__)}</p>
 <h2>Summary</h2>
