@@ -51,12 +51,6 @@ with st.expander("Settings", icon=":material/tune:"):
                            key="documents_fpr")
     k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)
 
-with st.expander("More models side by side (optional): ask several models the same question",
-                 icon=":material/view_column:"):
-    extra_models = extra_models_input(chosen_models()["target"], "documents_models")
-    estimate_slot = st.empty()  # filled at the end of the page, once the sidebar's model can count tokens
-specs = [chosen_models()["target"], *extra_models]
-
 show_requirements(len(documents), len(reference_docs), fpr)
 for err in errors + reference_errors:
     st.warning(f"Skipped {plain(err)}", icon=":material/warning:")
@@ -66,6 +60,11 @@ name = st.text_input("Investigation name", value=st.session_state.setdefault(
     "documents_default_name", f"Documents {datetime.now():%Y-%m-%d %H:%M:%S}"),
     help="Every investigation is saved; reopen it on the History page. Scoring again under the same name resumes "
          "it and skips documents already done.")
+with st.expander("More models side by side (optional): ask several models the same question",
+                 icon=":material/view_column:"):
+    extra_models = extra_models_input(chosen_models()["target"], "documents_models")
+    estimate_slot = st.empty()  # filled at the end of the page, once the sidebar's model can count tokens
+specs = [chosen_models()["target"], *extra_models]
 with_models = f" with {len(specs)} models" if len(specs) > 1 else ""
 start = st.button(f"Score {len(documents)} document(s){with_models}" if documents else "Score", type="primary",
                   disabled=not documents or not choice.scores)

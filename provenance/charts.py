@@ -412,7 +412,9 @@ def models_heatmap(grid: pd.DataFrame, *, value: str = "p_value", set_verdicts: 
     """A heatmap with one row per document and one column per model (``model_grid_cells``): each cell is that
     document's p-value (with its verdict) against the reference set under that model, or its score when there is
     no reference set. ``set_verdicts`` (model -> a few words) is written under each model's name. Cells without a
-    number (a model that could not compute the score, a document too short) are blank and say why on hover."""
+    number (a model that could not compute the score, a document too short) are blank and say why on hover. The
+    colour bar is titled briefly ('-log10 p': darker = smaller p = more evidence; or 'score': higher = more likely a
+    member); the x axis title says it in full."""
     cells = model_grid_cells(grid, value)
     if not cells["documents"] or not cells["models"]:
         return empty_figure("No model has scored any document yet.")
@@ -427,7 +429,8 @@ def models_heatmap(grid: pd.DataFrame, *, value: str = "p_value", set_verdicts: 
         z=z, x=columns, y=rows, text=cells["text"], texttemplate="%{text}", customdata=cells["hover"],
         hovertemplate="%{customdata}<extra></extra>", colorscale=[[p, c] for p, c in HEATMAP_SCALE],
         zmin=zmin, zmax=zmax if zmax > zmin else zmin + 1, xgap=2, ygap=2,
-        colorbar=dict(title=dict(text=cells["colour_title"], side="right"))))
+        colorbar=dict(title=dict(text="-log10 p" if value == "p_value" else "score", side="top"))))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(side="top", type="category")
+    fig.update_layout(xaxis_title=dict(text=f"colour: {cells['colour_title']}", standoff=6, font=dict(size=12)))
     return apply_style(fig, title=title, height=max(260, min(1800, 140 + 34 * len(rows))))
