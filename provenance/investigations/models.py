@@ -237,7 +237,7 @@ def _run_model(store: InvestigationStore, parent: Investigation, run: ModelRun, 
 
     try:
         model = load(run.spec)
-    except (ModelLoadError, ValueError, OSError) as exc:
+    except (ModelLoadError, ValueError, OSError, ImportError) as exc:  # ImportError: a backend not installed
         run.status, run.reason = REFUSED, f"{run.spec} could not be loaded: {exc}"
         return
     run.name, run.identity = model.name, model.identity
