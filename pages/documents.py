@@ -33,8 +33,12 @@ from provenance.lm.token_stats import ScoringSettings  # noqa: E402
 from provenance.investigations.reference import compare_with_reference  # noqa: E402
 from provenance.investigations.scoring import score_set  # noqa: E402
 from provenance.investigations.store import MAIN, REFERENCE, StoreError  # noqa: E402
-from ui.documents import show_every_document_verdict, show_requirements, warn_short_documents  # noqa: E402
+from provenance.investigations.models import compare_models  # noqa: E402
+from ui.documents import (scored_token_counts, show_every_document_verdict, show_requirements,  # noqa: E402
+                          warn_short_documents)
+from ui.models import extra_models_input, time_estimate  # noqa: E402
 from ui.results import show_investigation  # noqa: E402
+from ui.session import chosen_models, several_models_loader  # noqa: E402
 from ui.scores import score_picker  # noqa: E402
 from ui.widgets import plain, Phase, Progress  # noqa: E402
 
@@ -56,7 +60,13 @@ name = st.text_input("Investigation name", value=st.session_state.setdefault(
     "documents_default_name", f"Documents {datetime.now():%Y-%m-%d %H:%M:%S}"),
     help="Every investigation is saved; reopen it on the History page. Scoring again under the same name resumes "
          "it and skips documents already done.")
-start = st.button(f"Score {len(documents)} document(s)" if documents else "Score", type="primary",
+with st.expander("More models side by side (optional): ask several models the same question",
+                 icon=":material/view_column:"):
+    extra_models = extra_models_input(chosen_models()["target"], "documents_models")
+    estimate_slot = st.empty()  # filled at the end of the page, once the sidebar's model can count tokens
+specs = [chosen_models()["target"], *extra_models]
+with_models = f" with {len(specs)} models" if len(specs) > 1 else ""
+start = st.button(f"Score {len(documents)} document(s){with_models}" if documents else "Score", type="primary",
                   disabled=not documents or not choice.scores)
 
 
@@ -119,9 +129,49 @@ def run(model, documents: list[Document], ingest_errors: list[IngestError]) -> N
     st.rerun()  # draw the finished results without the Stop button and progress bar
 
 
+def run_models(documents: list[Document], ingest_errors: list[IngestError]) -> None:
+    """Put the documents (and the reference set) to every chosen model in turn as the investigation ``name``;
+    each model's column is saved as soon as its run ends."""
+    ref_model = get_reference_model() if choice.needs_reference_model else None
+    observer = get_observer_model() if choice.needs_observer else None
+    if (choice.needs_reference_model and ref_model is None) or (choice.needs_observer and observer is None):
+        return
+    st.session_state["documents_investigation"] = name
+    progress = Progress([Phase(f"Model {i + 1} of {len(specs)}: {spec}", "tokens") for i, spec in enumerate(specs)],
+                        tallies={"models": len(specs)}, key="documents",
+                        stop="Stops between batches; every model's results so far are kept, and scoring again "
+                             "under the same name resumes.")
+    load, release = several_models_loader()
+
+    def on_model(run) -> None:
+        if run.status != "not run":  # this model's run is over (or it was refused): on to the next
+            progress.tally("models")
+            rate = progress.rate
+            if rate:
+                st.session_state["documents_tokens_per_second"] = rate
+            progress.advance()
+
+    run_with = dict(k=k, settings=SETTINGS, cache=shared_stats_cache(), ref_model=ref_model, observer=observer,
+                    ingest_errors=ingest_errors, progress=progress, on_model=on_model, batch_documents=8,
+                    release=release)
+    if reference_docs:
+        run_with.update(fpr=fpr, verdict_scores=choice.verdict_scores)
+    try:
+        result = compare_models(shared_store(), name, specs, load, documents, reference_docs, choice.scores,
+                                **run_with)
+    except (StoreError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    progress.finish(result.investigation.message)
+    st.session_state["documents_message"] = result.investigation.message
+    st.rerun()
+
+
 if "documents_message" in st.session_state:
     st.success(st.session_state.pop("documents_message"), icon=":material/check_circle:")
-if start:
+if start and len(specs) > 1:
+    run_models(documents, errors + reference_errors)
+elif start:
     model = get_model()
     if model is not None:
         run(model, documents, errors + reference_errors)
@@ -140,3 +190,7 @@ if documents or reference_docs:
         model = get_model()
         warn_short_documents(model, documents)
         warn_short_documents(model, reference_docs, what="reference text")
+    if model is not None and len(specs) > 1:
+        tokens = sum(scored_token_counts(model, [d.text for d in documents + reference_docs]))
+        estimate_slot.caption(time_estimate(tokens, len(specs), st.session_state.get("documents_tokens_per_second"),
+                                            model.describe()["device"]))

@@ -18,7 +18,8 @@ SELECTORS = (OPEN_KEY, "history_compare_a", "history_compare_b")
 NO_VERDICT = {Kind.DOCUMENTS: "none: scores only (add a reference set for a verdict)",
               Kind.REFERENCE: "none: the sets could not be compared",
               Kind.LABELLED: "none: too few members or non-members for the set-level test",
-              Kind.GHOST: "none: the test did not finish"}
+              Kind.GHOST: "none: the test did not finish",
+              Kind.MODELS: "one per model: reopen it to see them"}
 
 st.title("History")
 st.caption("Every investigation is saved as it runs, from this dashboard and from the command line alike. Reopen "

@@ -356,3 +356,81 @@ def similarity_histogram(matches: pd.DataFrame, *, jaccard_threshold: float | No
     fig.update_layout(barmode="overlay", legend=dict(orientation="h", y=-0.25))
     return apply_style(fig, title=title, height=400)
 
+
+
+# ---------------------------------------------------------------------------------------------- several models
+
+
+# White to the member colour: the darker a cell, the stronger the evidence (or the higher the score).
+HEATMAP_SCALE = [(0.0, "#ffffff"), (0.5, "#eba59d"), (1.0, COLORS["member"])]
+VERDICT_SHORT = {"evidence of training": "evidence", "no evidence": "no evidence", "inconclusive": "inconclusive"}
+
+
+def model_grid_cells(grid: pd.DataFrame, value: str = "p_value") -> dict:
+    """The cells of a documents x models heatmap from a grid with one row per (document, model) (columns
+    ``document``, ``model``, ``value``, and where present ``verdict_label``, ``p_value``, ``status``, ``reason``,
+    ``tokens``), shared by the Plotly and the SVG heatmaps so both say the same.
+
+    Returns ``documents`` and ``models`` (in first-seen order), ``z`` (documents x models floats: -log10 p for
+    p-values, so darker = smaller p = more evidence; the score itself otherwise; NaN where a cell has no number),
+    ``text`` (what a cell says: the verdict and p-value, the score, or 'no result'), ``hover`` (the full story,
+    reason included) and ``colour_title``."""
+    documents = list(dict.fromkeys(grid["document"].astype(str))) if len(grid) else []
+    models = list(dict.fromkeys(grid["model"].astype(str))) if len(grid) else []
+    z = np.full((len(documents), len(models)), np.nan)
+    text = [["" for _ in models] for _ in documents]
+    hover = [["" for _ in models] for _ in documents]
+    where = {(d, m): (i, j) for i, d in enumerate(documents) for j, m in enumerate(models)}
+    for row in grid.to_dict("records"):
+        i, j = where[str(row["document"]), str(row["model"])]
+        number = pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0]
+        label = row.get("verdict_label")
+        reason = str(row.get("reason") or "")
+        if not np.isfinite(number):
+            text[i][j] = "no result"
+            hover[i][j] = f"{row['document']}<br>{row['model']}<br>no result: {reason or 'not scored'}"
+            continue
+        if value == "p_value":
+            z[i, j] = -np.log10(max(float(number), 1e-300))
+            words = VERDICT_SHORT.get(label, "not judged") if isinstance(label, str) else "not judged"
+            text[i][j] = f"{words}<br>p = {float(number):.3g}"
+        else:
+            z[i, j] = float(number)
+            text[i][j] = f"{float(number):.4g}"
+        tokens = row.get("tokens")
+        hover[i][j] = (f"{row['document']}<br>{row['model']}<br>{score_label(value)}: {float(number):.4g}"
+                       + (f"<br>verdict: {row.get('verdict')}" if isinstance(row.get("verdict"), str) else "")
+                       + (f"<br>{int(tokens)} tokens scored" if pd.notna(tokens) else ""))
+    colour_title = ("-log10 p (darker = more evidence)" if value == "p_value"
+                    else f"{score_label(value)} (higher = more likely a member)")
+    return {"documents": documents, "models": models, "z": z, "text": text, "hover": hover,
+            "colour_title": colour_title}
+
+
+def models_heatmap(grid: pd.DataFrame, *, value: str = "p_value", set_verdicts: dict[str, str] | None = None,
+                   title: str | None = "Documents x models") -> go.Figure:
+    """A heatmap with one row per document and one column per model (``model_grid_cells``): each cell is that
+    document's p-value (with its verdict) against the reference set under that model, or its score when there is
+    no reference set. ``set_verdicts`` (model -> a few words) is written under each model's name. Cells without a
+    number (a model that could not compute the score, a document too short) are blank and say why on hover. The
+    colour bar is titled briefly ('-log10 p': darker = smaller p = more evidence; or 'score': higher = more likely a
+    member); the x axis title says it in full."""
+    cells = model_grid_cells(grid, value)
+    if not cells["documents"] or not cells["models"]:
+        return empty_figure("No model has scored any document yet.")
+    columns = [m + (f"<br><i>set: {set_verdicts[m]}</i>" if set_verdicts and set_verdicts.get(m) else "")
+               for m in cells["models"]]
+    rows = _unique_labels([_short(d) for d in cells["documents"]])
+    z = cells["z"]
+    finite = z[np.isfinite(z)]
+    zmin, zmax = (0.0, max(2.0, float(finite.max()) if finite.size else 2.0)) if value == "p_value" else (
+        (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
+    fig = go.Figure(go.Heatmap(
+        z=z, x=columns, y=rows, text=cells["text"], texttemplate="%{text}", customdata=cells["hover"],
+        hovertemplate="%{customdata}<extra></extra>", colorscale=[[p, c] for p, c in HEATMAP_SCALE],
+        zmin=zmin, zmax=zmax if zmax > zmin else zmin + 1, xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="-log10 p" if value == "p_value" else "score", side="top"))))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(side="top", type="category")
+    fig.update_layout(xaxis_title=dict(text=f"colour: {cells['colour_title']}", standoff=6, font=dict(size=12)))
+    return apply_style(fig, title=title, height=max(260, min(1800, 140 + 34 * len(rows))))

@@ -1,6 +1,6 @@
 """Reports of an investigation: a CSV table, a JSON record, and a self-contained HTML report, one kind of report
 per kind of investigation (``investigations.records.Kind``: documents, documents against a reference set, a
-labelled benchmark, a ghost-sentence test), chosen from the kind the use case recorded.
+labelled benchmark, a ghost-sentence test, several models side by side: ``report_models``), chosen from the kind the use case recorded.
 
 The HTML report is meant to be read by someone who was not there (a lawyer, a board), on screen and on paper: it
 starts with a plain-language summary and the verdict, then shows the evidence (the verdict per document first:
@@ -87,7 +87,7 @@ def collect_report(store: InvestigationStore, ref: str, *, include_texts: bool =
     return ReportData(investigation=inv, table=store.results(inv.id), documents=store.documents_table(inv.id),
                       unscorable=store.unscorable(inv.id), artifacts=artifacts, texts=texts, reference=reference,
                       reference_documents=store.documents_table(inv.id, collection=REFERENCE)
-                      if len(reference) else pd.DataFrame(),
+                      if len(reference) or inv.kind is Kind.MODELS else pd.DataFrame(),
                       nulls=recorded_nulls(store, inv) if inv.kind is Kind.GHOST else {})
 
 
@@ -117,10 +117,14 @@ def recorded_nulls(store: InvestigationStore, inv: Investigation) -> dict[str, n
 def report_csv(data: ReportData) -> str:
     """The score table (one row per scored document, with the text's SHA-256), followed by one row per document
     that could not be scored (its ``error`` column says why). A ghost-sentence test has no documents: its CSV is
-    the table of identifiers (p-value, exposure, last-k hits)."""
+    the table of identifiers (p-value, exposure, last-k hits); several models side by side, the grid of (document,
+    model) cells."""
     if data.kind is Kind.GHOST:
         identifiers = data.artifacts.get("ghost_detection")
         return identifiers.to_csv(index=False) if isinstance(identifiers, pd.DataFrame) else ""
+    if data.kind is Kind.MODELS:  # one row per (document, model): the heatmap's cells
+        grid = data.artifacts.get("model_grid")
+        return grid.to_csv(index=False) if isinstance(grid, pd.DataFrame) else ""
     table = data.table.copy()
     if data.unscorable:
         extra = pd.DataFrame({"document": list(data.unscorable), "error": list(data.unscorable.values())})

@@ -362,6 +362,7 @@ SHOWN = {
     Kind.LABELLED: {"ingest_errors", "labelled_evaluation", "roc_curves", "shift_check", "meta_classifier",
                     "dataset_inference", "notes", "labelled_evaluation_settings"},
     Kind.GHOST: {"ghost_detection", "null_draws", "ghost_test_settings"},
+    Kind.MODELS: {"ingest_errors", "model_runs", "model_grid", "shift_check"},
 }
 
 
@@ -546,8 +547,14 @@ def _when(timestamp: str) -> str:
     return _e(f"{timestamp[:19].replace('T', ' ')} UTC") if timestamp else "unknown"
 
 
+def _models_evidence(data: ReportData, figures: Figures) -> str:
+    from .report_models import models_evidence  # it builds on this module's tables
+
+    return models_evidence(data, figures)
+
+
 EVIDENCE = {Kind.DOCUMENTS: _documents_evidence, Kind.REFERENCE: _documents_evidence,
-            Kind.LABELLED: _labelled_evidence, Kind.GHOST: _ghost_evidence}
+            Kind.LABELLED: _labelled_evidence, Kind.GHOST: _ghost_evidence, Kind.MODELS: _models_evidence}
 
 
 def render(data: ReportData) -> str:
@@ -566,7 +573,7 @@ def render(data: ReportData) -> str:
 <title>Provenance report: {_e(inv.name)}</title><style>{CSS}</style></head>
 <body>
 <h1>Provenance report: {_e(inv.name)}</h1>
-<p class="meta">{_e(inv.kind.label)} · model {_e(inv.model_name)} · investigation {_e(inv.id)}
+<p class="meta">{_e(inv.kind.label)} · {'models' if inv.kind is Kind.MODELS else 'model'} {_e(inv.model_name)} · investigation {_e(inv.id)}
 · status {_e(inv.status)} · created {_when(inv.created_at)} · last updated {_when(inv.updated_at)}
 · report generated {_when(data.generated_at)} by provenance {_e(__version__)}</p>
 <h2>Summary</h2>

@@ -185,6 +185,10 @@ def _progress_sentences(data: ReportData, unit: str = "document(s)") -> list[str
 def summary_sentences(data: ReportData) -> list[str]:
     """The plain-language summary that opens the report, for the investigation's kind (a few sentences, no jargon
     beyond 'perplexity'). The verdict sentence starts with 'Verdict:'; a confounded shift check adds a warning."""
+    if data.kind is Kind.MODELS:
+        from .report_models import models_summary
+
+        return models_summary(data)
     builders = {Kind.GHOST: _ghost_summary, Kind.LABELLED: _labelled_summary}
     return builders.get(data.kind, _documents_summary)(data)
 
@@ -316,6 +320,10 @@ def method_sentences(data: ReportData) -> dict[str, str]:
     """Method and caveats as headed paragraphs for the investigation's kind (the same text in every format)."""
     if data.kind is Kind.GHOST:
         return _ghost_method(data)
+    if data.kind is Kind.MODELS:
+        from .report_models import models_method
+
+        return models_method(data)
     method = {"How the scores were computed": _scoring_paragraph(data)}
     if data.kind is Kind.LABELLED:
         method |= LABELLED_METHOD

@@ -28,6 +28,16 @@ def tiny_model():
     return build_small_model(random_sentences(200), vocab_size=500, context_length=128, name="tiny-test")
 
 
+@pytest.fixture(scope="session")
+def tiny_model_b(tiny_model):
+    """A second tiny model: the same architecture and tokenizer as ``tiny_model``, other (randomly drawn) weights,
+    for tests that put the same documents to several models."""
+    from provenance.lm.training import build_small_model
+
+    return build_small_model([], vocab_size=500, context_length=128, seed=1, name="tiny-test-b",
+                             tokenizer=tiny_model.tokenizer)
+
+
 @pytest.fixture
 def fresh_tiny_model(tiny_model):
     """A private copy of the tiny model that a test may train."""

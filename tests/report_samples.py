@@ -40,3 +40,25 @@ def reference_investigation(store: InvestigationStore, name: str, n_documents: i
     record_comparison(store, inv.id, SCORES)
     store.set_status(inv.id, "complete")
     return inv.id
+
+
+def models_investigation(store: InvestigationStore, tiny_model, tiny_model_b, name: str,
+                         reference: bool = True) -> str:
+    """Several models side by side, run by the real use case: 4 documents (and 20 reference texts) put to two tiny
+    models and to a spec that cannot load ('gone'), verdicts at FPR 0.1. Returns its id."""
+    from provenance.investigations.models import compare_models
+    from provenance.lm.loading import ModelLoadError
+
+    models = {"a": tiny_model, "b": tiny_model_b}
+
+    def load(spec):
+        if spec not in models:
+            raise ModelLoadError(f"There is no model called '{spec}'.")
+        return models[spec]
+
+    def docs(n: int, seed: int, prefix: str) -> list[Document]:
+        return [Document(f"{prefix}-{i}.txt", t) for i, t in enumerate(random_sentences(n, length=40, seed=seed))]
+
+    result = compare_models(store, name, ["a", "b", "gone"], load, docs(4, 51, "doc"),
+                            docs(20, 52, "ref") if reference else (), ["loss", "zlib", "mink"], fpr=0.1)
+    return result.investigation.id

@@ -34,7 +34,7 @@ MIN_TOP_K = 5
 REPORT_MIME = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 # Artifacts a kind's own view draws; the rest are listed generically at the end.
 DRAWN = {Kind.LABELLED: {"labelled_evaluation", "roc_curves", "shift_check", "dataset_inference", "notes"},
-         Kind.GHOST: {"ghost_detection"}}
+         Kind.GHOST: {"ghost_detection"}, Kind.MODELS: {"model_runs", "model_grid"}}
 
 
 def show_investigation(store: InvestigationStore, investigation_id: str, key_prefix: str, *,
@@ -53,7 +53,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
     st.subheader(title or f"Results: {plain(inv.name)}")
     counted = (f"{inv.n_scored} of {inv.n_documents} document(s) scored" if inv.kind is not Kind.GHOST else
                f"{len((artifacts.get('ghost_test_settings') or {}).get('identifiers') or [])} identifier(s) tested")
-    st.caption(f"{inv.kind.label} · model {inv.model_name} · status {inv.status} · {counted} · created "
+    st.caption(f"{inv.kind.label} · {'models' if inv.kind is Kind.MODELS else 'model'} {inv.model_name} · status {inv.status} · {counted} · created "
                f"{_when(inv.created_at)} · updated {_when(inv.updated_at)}")
     if inv.status != "complete" or inv.n_pending:
         done = f"{len(table)} document(s) scored so far, {inv.n_pending} pending; " if inv.kind is not Kind.GHOST \
@@ -64,11 +64,7 @@ def show_investigation(store: InvestigationStore, investigation_id: str, key_pre
         return
     for message in store.unscorable(inv.id).values():
         st.warning(message, icon=":material/warning:")
-    shift = artifacts.get("shift_check")
-    if isinstance(shift, dict) and shift.get("confounded"):
-        reason = str(shift.get("reason", ""))
-        st.error(f"**Check your sets first.** {shift.get('sentence') or reason[:1].upper() + reason[1:] + '.'}",
-                 icon=":material/error:")
+    _show_shift_warning(artifacts)
     if inv.verdict is not None:  # also for investigations without document rows, such as a ghost-sentence test
         verdict_card("Your documents as a set" if len(table) else "Verdict", inv.verdict)
     if table.empty:
@@ -121,8 +117,13 @@ def _show_kind(store: InvestigationStore, inv: Investigation, table: pd.DataFram
     """A benchmark or a ghost-sentence test, drawn by its own view, then its reports and other results."""
     from ui.ghost import show_stored_ghost_test
     from ui.labelled import show_stored_evaluation
+    from ui.models import show_models_investigation
 
-    drawn = (show_stored_evaluation if inv.kind is Kind.LABELLED else show_stored_ghost_test)(store, inv, key_prefix)
+    if inv.kind is Kind.MODELS:
+        _show_shift_warning(artifacts)
+    views = {Kind.LABELLED: show_stored_evaluation, Kind.GHOST: show_stored_ghost_test,
+             Kind.MODELS: show_models_investigation}
+    drawn = views[inv.kind](store, inv, key_prefix)
     if not drawn:
         st.caption("This investigation has no result to show yet: it did not finish.")
     report_downloads(store, inv, key_prefix)
@@ -131,6 +132,15 @@ def _show_kind(store: InvestigationStore, inv: Investigation, table: pd.DataFram
         st.dataframe(table, hide_index=True, width="stretch")
         download_table(table, f"{inv.name}-scores", key=f"{key_prefix}_table")
     _other_artifacts({k: v for k, v in artifacts.items() if k not in DRAWN[inv.kind]}, key_prefix)
+
+
+def _show_shift_warning(artifacts: dict) -> None:
+    """The distribution-shift check's warning, when it found the compared sets confounded."""
+    shift = artifacts.get("shift_check")
+    if isinstance(shift, dict) and shift.get("confounded"):
+        reason = str(shift.get("reason", ""))
+        st.error(f"**Check your sets first.** {shift.get('sentence') or reason[:1].upper() + reason[1:] + '.'}",
+                 icon=":material/error:")
 
 
 def _when(timestamp: str) -> str:

@@ -123,6 +123,31 @@ def get_observer_model() -> LoadedModel | None:
     return _load(args, "observer model") if args else None
 
 
+def several_models_loader():
+    """``(load, release)`` for questioning several models one after another (``compare_models``): the sidebar's
+    target model comes from the shared cache (loaded once, kept); every other spec is loaded with the sidebar's
+    device and precision through the same ``load_model`` and released after its run, so only one extra model is in
+    memory at a time. ``load`` shows a spinner and raises ModelLoadError with a sentence when a model cannot load."""
+    from provenance.lm.memory import release_model
+
+    args = st.session_state.get("model_args", (DEFAULT_SPEC, None, None))
+    kept: set[int] = set()
+
+    def load(spec: str) -> LoadedModel:
+        with st.spinner(loading_message(spec)):
+            if spec == args[0]:
+                model = cached_model(*args)
+                kept.add(id(model))
+                return model
+            return load_model(spec, device=args[1], dtype=args[2])
+
+    def release(model) -> None:
+        if id(model) not in kept:
+            release_model(model)
+
+    return load, release
+
+
 def chosen_models() -> dict[str, str | None]:
     """The specs chosen in the sidebar: target, reference and observer (None where none is chosen)."""
     def spec(key: str) -> str | None:

@@ -68,10 +68,18 @@ class ProgressBar:
             self.bar.close()
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --device, --dtype, --trust-remote-code: shared by every command that loads a model."""
-    parser.add_argument("--model", default=DEFAULT_SPEC,
-                        help="'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id")
+MODEL_HELP = "'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id"
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """--model, --device, --dtype, --trust-remote-code: shared by every command that loads a model. With
+    ``several``, --model may be repeated or list specs separated by commas (``cli.models.model_specs``)."""
+    if several:
+        parser.add_argument("--model", action="append", default=None,
+                            help=MODEL_HELP + "; repeat --model (or separate specs with commas) to compare several "
+                                              "models side by side: one row per document and model")
+    else:
+        parser.add_argument("--model", default=DEFAULT_SPEC, help=MODEL_HELP)
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: bf16 on CUDA, else fp32)")
     parser.add_argument("--trust-remote-code", action="store_true",
@@ -86,6 +94,12 @@ def load_model_from_args(args: argparse.Namespace, spec: str | None = None):
     return load_model(spec, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
 
 
+def second_models(args: argparse.Namespace) -> dict:
+    """The reference and observer models the arguments name (loaded), as keyword arguments of the use cases."""
+    return {"ref_model": load_model_from_args(args, args.ref_model) if args.ref_model else None,
+            "observer": load_model_from_args(args, args.observer) if args.observer else None}
+
+
 def default_cache():
     from ..lm.cache import StatsCache
 
@@ -95,7 +109,7 @@ def default_cache():
 def _add_score(sub) -> None:
     p = sub.add_parser("score", help="membership scores for documents, one row per document")
     p.add_argument("paths", nargs="+", help=".txt/.md files, folders of them, or .jsonl/.csv with a 'text' column")
-    add_model_arguments(p)
+    add_model_arguments(p, several=True)
     p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet)")
     p.add_argument("--scores", default="",
                    help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())}")
@@ -127,9 +141,17 @@ def _run_score(args: argparse.Namespace) -> int:
         print(f"skipped {err}", file=sys.stderr)
     if not docs:
         raise CliError("No document could be read, so nothing was scored.")
+    from .models import model_specs, run_models
+
+    specs = model_specs(args)
+    if len(specs) > 1:  # several models side by side: one row per (document, model)
+        return run_models(args, specs, docs, scores, ingest_errors=errors, k=args.k,
+                          settings=ScoringSettings(args.window, args.stride),
+                          cache=None if args.no_cache else default_cache(), **second_models(args))
+    args.model = specs[0]
     model = load_model_from_args(args)
-    ref_model = load_model_from_args(args, args.ref_model) if args.ref_model else None
-    observer = load_model_from_args(args, args.observer) if args.observer else None
+    second = second_models(args)
+    ref_model, observer = second["ref_model"], second["observer"]
     bar = ProgressBar("scoring")
     t0 = time.time()
     run = dict(k=args.k, settings=ScoringSettings(args.window, args.stride),

@@ -28,8 +28,8 @@ from ..scores.formulas import DEFAULT_K
 from .. import verdicts
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..verdicts.sets import DEFAULT_SET_TEST, SET_TESTS
-from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, add_model_arguments, default_cache, load_model_from_args,
-               write_table)
+from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, second_models, add_model_arguments, default_cache,
+               load_model_from_args, write_table)
 from .investigations import add_investigation_arguments, run_store, saved_sentence
 
 def register(subparsers) -> None:
@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--suspect", nargs="+", required=True, help="files or folders of the documents under suspicion")
     p.add_argument("--reference", nargs="+", required=True,
                    help="files or folders of texts the model cannot have seen (e.g. written after its release)")
-    _add_common(p)
+    _add_common(p, several=True)
     p.add_argument("--fpr", type=float, default=verdicts.DEFAULT_FPR,
                    help=f"false-positive rate of the verdicts (default {verdicts.DEFAULT_FPR})")
     p.add_argument("--verdict-scores", default="",
@@ -68,8 +68,8 @@ def register(subparsers) -> None:
     e.set_defaults(func=_run_evaluate)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    add_model_arguments(p)
+def _add_common(p: argparse.ArgumentParser, *, several: bool = False) -> None:
+    add_model_arguments(p, several=several)
     p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet); a .summary.json is "
                                                 "written beside it")
     p.add_argument("--scores", default="",
@@ -96,12 +96,6 @@ def _scores_from_args(args: argparse.Namespace) -> list[str]:
     if args.observer and "binoculars" not in extra:
         extra.append("binoculars")
     return list(registry.default_scores()) + [s for s in extra if s not in registry.default_scores()]
-
-
-def _second_models(args: argparse.Namespace) -> dict:
-    """The reference and observer models the arguments name (loaded), as keyword arguments of the use cases."""
-    return {"ref_model": load_model_from_args(args, args.ref_model) if args.ref_model else None,
-            "observer": load_model_from_args(args, args.observer) if args.observer else None}
 
 
 def _check_out(out: str) -> None:
@@ -157,9 +151,19 @@ def _run_compare(args: argparse.Namespace) -> int:
 
     suspect_docs, suspect_errors = _load(args.suspect, "suspect")
     reference_docs, reference_errors = _load(args.reference, "reference")
+    from .models import model_specs, run_models
+
+    specs = model_specs(args)
+    if len(specs) > 1:  # several models, each judged against the same reference set
+        return run_models(args, specs, suspect_docs, scores, reference=reference_docs,
+                          ingest_errors=suspect_errors + reference_errors, k=args.k,
+                          cache=None if args.no_cache else default_cache(), fpr=args.fpr, min_tokens=args.min_tokens,
+                          n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
+                          verdict_scores=verdict_scores, set_test=args.set_test, **second_models(args))
+    args.model = specs[0]
     t0 = time.time()
     model = load_model_from_args(args)
-    second = _second_models(args)
+    second = second_models(args)
     bar = ProgressBar("scoring suspect and reference sets")
     try:
         with run_store(args) as store:
@@ -218,7 +222,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     t0 = time.time()
     model = load_model_from_args(args)
-    second = _second_models(args)
+    second = second_models(args)
     bar = ProgressBar("scoring labelled set")
     try:
         with run_store(args) as store:

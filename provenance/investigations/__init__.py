@@ -17,6 +17,9 @@ come, so a stopped or killed run resumes where it stopped) and returning a small
   Benchmark page);
 - ``ghost_test.run_ghost_test``: test a model for ghost sentences with its null draws recorded (``ghost detect``,
   the Ghost sentences page).
+- ``models.compare_models``: the same documents (and reference set) put to several models one after another, each
+  through the use case above, read back as a documents x models grid (``score`` / ``sets compare`` with several
+  ``--model``, the Documents page with extra models).
 Import them from their modules (this package imports nothing, so the store can be opened without loading a model's
 dependencies).
 """

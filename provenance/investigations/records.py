@@ -30,6 +30,7 @@ class Kind(StrEnum):
     REFERENCE = "reference"  # reference.compare_with_reference: documents against a reference set, with verdicts
     LABELLED = "labelled"  # labelled.evaluate_labelled_set: a benchmark on members and non-members
     GHOST = "ghost"  # ghost_test.run_ghost_test: planted identifiers against fresh draws
+    MODELS = "models"  # models.compare_models: the same documents put to several models, side by side
 
     @property
     def label(self) -> str:
@@ -38,7 +39,8 @@ class Kind(StrEnum):
 
 
 KIND_LABELS = {Kind.DOCUMENTS: "Documents (scores only)", Kind.REFERENCE: "Documents against a reference set",
-               Kind.LABELLED: "Benchmark (labelled set)", Kind.GHOST: "Ghost-sentence test"}
+               Kind.LABELLED: "Benchmark (labelled set)", Kind.GHOST: "Ghost-sentence test",
+               Kind.MODELS: "Several models side by side"}
 
 
 def as_kind(value: str | None) -> Kind:

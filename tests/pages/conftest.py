@@ -20,3 +20,12 @@ def tiny_model_dir(tiny_model, tmp_path_factory) -> str:
     tiny_model.model.save_pretrained(folder, safe_serialization=True)
     tiny_model.tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_b_dir(tiny_model_b, tmp_path_factory) -> str:
+    """A second tiny model (same tokenizer, other weights) in its own folder, for several models side by side."""
+    folder = tmp_path_factory.mktemp("tiny-model-b-for-pages")
+    tiny_model_b.model.save_pretrained(folder, safe_serialization=True)
+    tiny_model_b.tokenizer.save_pretrained(folder)
+    return str(folder)
