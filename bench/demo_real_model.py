@@ -7,6 +7,12 @@ page's settings. Prints the estimate beside the measured times, and the two verd
 article, 3 never published) with each phrase's p-value.
 
     .venv/bin/python bench/demo_real_model.py            # a few minutes on 2 idle CPU cores
+
+Measured here on 2 CPU cores shared with other work (load average about 20; OMP_NUM_THREADS=1, copies 10, seed 0):
+paces 27 tokens/s training, 16 tokens/s scoring (measured in 43 s); announced 492 s, took 536 s (training 8,098
+tokens in 298 s, test 238 s). The 3 phrases hidden in the article: each at the floor p = 1/201 (NLL difference
+6.9-7.4 nats per token), together "evidence of training (p = 1.77e-05, at FPR 0.01)"; the 3 never published:
+differences -0.5 to 1.6, "no evidence (p = 0.591, at FPR 0.01)".
 """
 
 from __future__ import annotations
