@@ -312,7 +312,8 @@ def reference_form(entries: Sequence[ghost.GhostEntry], pasted: bool) -> tuple[s
                 "date the registry records for them)" if registered else "Your identifiers' registration date is "
                 "recorded in the registry")
         if pasted and registered:
-            when += "; pasted identifiers carry no date, so today counts as theirs (upload the registry to use its dates)"
+            when += ("; pasted identifiers carry no date, so today counts as theirs (upload the registry to use its "
+                     "dates)")
         st.markdown(
             "With a reference model, each identifier is ranked by **NLL under the reference minus NLL under the "
             "tested model** among the same difference for the fresh draws, scored the same way under both models. "
