@@ -10,9 +10,9 @@ from provenance import ghost
 from provenance.ghost.estimates import recommended_draws
 from provenance.investigations.ghost_test import recorded_null_draws, run_ghost_test
 from provenance.investigations.store import StoreError
-from ui.ghost import (choose_registry, draws_picker, generator_form, keep_registry, remember_pace, show_estimate,
-                     show_ghost_test, show_marked, show_registry)
-from ui.session import get_model, shared_stats_cache, shared_store
+from ui.ghost import (choose_registry, draws_picker, generator_form, keep_registry, reference_form, remember_pace,
+                     show_estimate, show_ghost_test, show_marked, show_registry)
+from ui.session import get_model, get_model_for, shared_stats_cache, shared_store
 from ui.widgets import plain, Phase, Progress
 
 st.title("Ghost sentences")
@@ -109,6 +109,7 @@ with detect_tab:
         n_null = draws_picker(alpha, recommended_draws(alpha))
     last_k = cols[2].toggle("Last-k words test", value=True, help="Prompt with all but the last 1-3 words and "
                             "check whether the model completes the identifier exactly.")
+    ref_spec, ref_released, refusal = reference_form(entries, pasted=source == "Paste identifiers")
     name = st.text_input("Investigation name", value=st.session_state.setdefault(
         "ghost_default_name", f"Ghost test {datetime.now():%Y-%m-%d %H:%M:%S}"),
         help="Every test is saved with its fresh draws as they are scored; testing again under the same name "
@@ -125,13 +126,24 @@ with detect_tab:
                        f"saved {ghost.detection.NULL_CHUNK} at a time), so nothing was kept yet; press Test again to "
                        "start.", icon=":material/pause_circle:")
     model = get_model() if entries else None
-    estimate = show_estimate(model, entries, int(n_null), float(alpha), ghost.DEFAULT_LAST_K if last_k else ()) \
-        if model is not None else None
+    ref_model = None
+    if model is not None and ref_spec is not None and refusal is None:
+        ref_model = get_model_for(ref_spec, "reference model")
+        if ref_model is not None and ref_model.identity == model.identity:
+            st.error("The reference model is the tested model itself: every difference would be zero. Choose a "
+                     "model released before your identifiers were registered, such as the base model the tested "
+                     "model was fine-tuned from.")
+            ref_model = None
+    blocked = ref_spec is not None and ref_model is None  # a reference was asked for and cannot serve
+    estimate = show_estimate(model, entries, int(n_null), float(alpha), ghost.DEFAULT_LAST_K if last_k else (),
+                             ref_model) if model is not None and not blocked else None
     if st.button(f"Test the model for {len(entries)} identifier(s)", type="primary",
-                 disabled=not entries or model is None):
+                 disabled=not entries or model is None or blocked):
         st.session_state["ghost_running"] = name
-        progress = Progress([Phase("Scoring fresh draws", "draws"),
-                             Phase("Scoring your identifiers, the last-k words test and the verdict", None)],
+        after = ("Scoring the fresh draws and your identifiers under the reference model, the last-k words test and "
+                 "the verdict" if ref_model is not None else
+                 "Scoring your identifiers, the last-k words test and the verdict")
+        progress = Progress([Phase("Scoring fresh draws", "draws"), Phase(after, None)],
                             estimate=estimate, key="ghost",
                             stop="Stops between batches of draws; every draw scored so far is kept, and testing "
                                  "again under the same name resumes.")
@@ -146,13 +158,13 @@ with detect_tab:
         try:
             test = run_ghost_test(shared_store(), name, model, entries, n_null=int(n_null), alpha=float(alpha),
                                   last_k=ghost.DEFAULT_LAST_K if last_k else (), cache=shared_stats_cache(),
-                                  on_draws=on_draws)
+                                  on_draws=on_draws, ref_model=ref_model, ref_released=ref_released)
         except (ghost.GhostError, StoreError) as exc:
             st.session_state.pop("ghost_running", None)
             st.error(str(exc))
         else:
             st.session_state.pop("ghost_running", None)
-            if counted:
+            if counted and ref_model is None:  # with a reference, the time also holds its scoring
                 remember_pace(model, entries[0].generator, counted[-1] - counted[0], time.monotonic() - started)
             progress.finish(test.investigation.message)
             st.session_state["ghost_result"] = test.detection

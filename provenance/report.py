@@ -15,7 +15,8 @@ Conventions read from the store (the use cases of ``investigations`` write them)
   ``verdicts.pvalues.document_verdicts``), ``label`` (labelled sets);
 - artifacts ``shift_check`` (``ShiftCheck.summary()``), ``dataset_inference`` and ``false_positive_mode`` (set-level
   tests' summaries), ``set_comparison``, ``labelled_evaluation`` and ``roc_curves`` (tables), ``meta_classifier``,
-  ``ghost_detection`` (table), ``null_draws``, ``ghost_test_settings``, ``notes`` and ``ingest_errors`` (files that
+  ``ghost_detection`` (table), ``null_draws``, ``null_differences`` (a reference-calibrated ghost test's null),
+  ``ghost_test_settings``, ``notes`` and ``ingest_errors`` (files that
   could not be read); any other artifact is shown generically (tables as tables, records as key-value tables);
 - the ``REFERENCE`` collection (a reference set's texts and scores) and a ghost test's null collections.
 
@@ -92,8 +93,15 @@ def collect_report(store: InvestigationStore, ref: str, *, include_texts: bool =
 
 
 def recorded_nulls(store: InvestigationStore, inv: Investigation) -> dict[str, np.ndarray]:
-    """A ghost test's null draws as the test used them: for each null collection, the NLLs of its first
-    ``n_null`` draws (``ghost_test_settings``), in the order they were drawn."""
+    """A ghost test's null as the test ranked its identifiers, in the order the draws were drawn: for a
+    reference-calibrated test, NLL_reference - NLL_target of each fresh draw (artifact ``null_differences``, one
+    array per generator key); otherwise, for each null collection, the NLLs of its first ``n_null`` draws
+    (``ghost_test_settings``). Empty for a reference-calibrated test that recorded no differences (one run before
+    they were recorded): its null collections hold the tested model's NLLs, not what it ranked."""
+    if inv.settings.get("reference_model"):
+        differences = store.get_artifact(inv.id, "null_differences")
+        return ({key: np.asarray(values, dtype=float) for key, values in differences.items()}
+                if isinstance(differences, dict) else {})
     settings = store.get_artifact(inv.id, "ghost_test_settings") or {}
     n_null = int(settings.get("n_null") or 0)
     out = {}

@@ -77,6 +77,18 @@ GHOST_METHOD = {
         "carried them to the model is for the registry and your publication records to show."),
 }
 
+GHOST_REFERENCE_METHOD = (
+    "A reference-calibrated test. Each planted identifier (ghost sentence) was scored by the tested model and by "
+    "the reference model {reference}, released on {released}, before the identifiers were registered, so it cannot "
+    "have been trained on them. The statistic is the difference NLL_reference - NLL_tested (negative "
+    "log-likelihoods in nats per token; higher means the tested model finds the identifier more familiar than the "
+    "reference does). Each identifier's difference was ranked among the same difference for M fresh passphrases "
+    "drawn from the same generator and scored the same way under both models. The fresh draws were never "
+    "published, so neither model saw them: the null stays exact. What the difference cancels is each "
+    "passphrase's own difficulty (some word sequences are easier for any model), which otherwise hides "
+    "memorisation on a pretrained model. The p-value is p = (1 + the number of fresh draws with a difference at "
+    "least the identifier's) / (M + 1); the smallest possible is 1 / (M + 1).")
+
 LABELLED_METHOD = {
     "How the scores were evaluated": (
         "Each score was computed for every labelled text (members: texts the model was trained on; non-members: "
@@ -121,6 +133,12 @@ def model_words(data: ReportData) -> str:
     model = inv.model_name or "an unnamed model"
     params = inv.model_info.get("parameters_human")
     return f"{model} ({params} parameters)" if params else model
+
+
+def reference_words(data: ReportData) -> str | None:
+    """The reference model of a reference-calibrated ghost test (its name, as recorded in the investigation's
+    settings), or None for any other investigation."""
+    return data.investigation.settings.get("reference_model_name") or None
 
 
 def verdict_statement(data: ReportData) -> str | None:
@@ -291,8 +309,13 @@ def _ghost_summary(data: ReportData) -> list[str]:
     n_ids = len(table) if isinstance(table, pd.DataFrame) else len(settings.get("identifiers") or [])
     n_null = settings.get("n_null")
     draws = f" among {plural(int(n_null), 'fresh draw')} from its generator" if n_null else ""
+    reference = reference_words(data)
+    ranked = "ranked" if reference is None else (
+        f"ranked by how much more familiar the tested model finds it than the reference model {reference} (released "
+        f"{inv.settings.get('reference_released')}, before the identifiers were registered) does, scored the same "
+        "way for the fresh draws,")
     out = [f"This investigation, '{inv.name}', tests whether the language model {model_words(data)} was trained on "
-           f"texts carrying {plural(n_ids, 'planted identifier')} (ghost sentences): each identifier was ranked"
+           f"texts carrying {plural(n_ids, 'planted identifier')} (ghost sentences): each identifier was {ranked}"
            f"{draws}, passphrases that were never published, so the test's false-positive rate is exact."]
     out += _progress_sentences(data, "draw(s)")
     statement = verdict_statement(data)
@@ -373,6 +396,10 @@ def _ghost_method(data: ReportData) -> dict[str, str]:
     settings = data.artifacts.get("ghost_test_settings") or {}
     alpha = verdict.fpr if verdict is not None else settings.get("alpha")
     method = dict(GHOST_METHOD)
+    reference = reference_words(data)
+    if reference is not None:
+        method["How the test works"] = GHOST_REFERENCE_METHOD.format(
+            reference=reference, released=data.investigation.settings.get("reference_released"))
     last_k = settings.get("last_k") or []
     if last_k:
         method["Last-k words test"] = (
@@ -390,5 +417,5 @@ def _ghost_method(data: ReportData) -> dict[str, str]:
     return method
 
 
-__all__ = ["CAVEATS", "CHUNK_META_EXPLANATION", "fmt", "method_sentences", "plural", "shift_warning",
-           "summary_sentences", "verdict_fpr", "verdict_statement"]
+__all__ = ["CAVEATS", "CHUNK_META_EXPLANATION", "fmt", "method_sentences", "plural", "reference_words",
+           "shift_warning", "summary_sentences", "verdict_fpr", "verdict_statement"]

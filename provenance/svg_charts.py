@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .charts import COLORS, FONT_FAMILY, score_label
+from .charts import COLORS, FONT_FAMILY, GHOST_STATISTIC_AXES, score_label
 
 WIDTH = 720  # viewBox width in px; the figure scales to the page
 FONT = 12
@@ -409,24 +409,28 @@ def roc_svg(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_sc
 
 
 def null_histogram_svg(null_nll: Sequence[float], identifiers: pd.DataFrame, *, alpha: float = 0.01,
+                       statistic: str = "nll",
                        title: str = "Your identifiers among fresh, never-published draws") -> str:
-    """A ghost test's null: NLL of the fresh draws (never published, so never trained on) as a histogram, and a
-    marker for each identifier (``identifiers`` with identifier, nll, p_value); red when p <= ``alpha``. An
-    identifier far to the left (lower NLL: more familiar to the model) has a small p-value."""
+    """A ghost test's null: the statistic of the fresh draws (never published, so never trained on) as a
+    histogram, and a marker for each identifier (``identifiers`` with identifier, p_value and the ``statistic``
+    column); red when p <= ``alpha``. ``statistic`` "nll" (nats per token): an identifier far to the left (more
+    familiar to the model) has a small p-value; "nll_difference" (the reference-calibrated test's NLL_reference -
+    NLL_target): far to the right."""
     null = np.asarray(null_nll, dtype=float)
     null = null[np.isfinite(null)]
     if null.size == 0:
         return message_svg("No null draws to show.")
+    name, axis = GHOST_STATISTIC_AXES[statistic]
     markers = []
     for row in identifiers.itertuples(index=False):
-        nll, p = float(getattr(row, "nll", math.nan)), float(getattr(row, "p_value", math.nan))
+        value, p = float(getattr(row, statistic, math.nan)), float(getattr(row, "p_value", math.nan))
         color = COLORS["member"] if math.isfinite(p) and p <= alpha else COLORS["primary"]
-        markers.append((nll, f"{row.identifier}: NLL {_tick_label(nll)}, p = {p:.3g}", color))
+        markers.append((value, f"{row.identifier}: {name} {_tick_label(value)}, p = {p:.3g}", color))
     legend = [LegendEntry(f"identifier, p <= {alpha:g}", COLORS["member"]),
               LegendEntry(f"identifier, p > {alpha:g}", COLORS["primary"])]
-    return histogram_figure([("fresh draws", null, COLORS["neutral"])], x_title="NLL per token (lower = more "
-                            "familiar to the model)", title=title, y_title="fresh draws",
-                            bins=min(60, max(10, null.size // 15)), markers=markers, marker_legend=legend)
+    return histogram_figure([("fresh draws", null, COLORS["neutral"])], x_title=axis, title=title,
+                            y_title="fresh draws", bins=min(60, max(10, null.size // 15)), markers=markers,
+                            marker_legend=legend)
 
 
 __all__ = ["Axis", "LegendEntry", "Panel", "bar_figure", "figure", "histogram_figure", "message_svg", "nice_ticks",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from collections.abc import Sequence
 
@@ -25,9 +25,10 @@ from provenance.documents import documents_from_bytes
 from provenance.ghost.estimates import DRAW_CHOICES, estimate_ghost_test, measure_scoring_rate, p_floor, \
     tokens_per_draw
 from provenance.investigations.registries import RegistryRecord, RegistryStore
+from provenance.lm.loading import SUGGESTED_MODELS
 from ui.highlight import highlighted, text_box
 from ui.results import report_downloads
-from ui.session import shared_store
+from ui.session import chosen_models, model_spec_input, shared_store
 from ui.widgets import plain, download_table, format_seconds, show_figure, verdict_card
 
 NEW_REGISTRY = "A new registry..."
@@ -147,14 +148,24 @@ def show_registry(name: str, registry: ghost.Registry) -> None:
                             "application/json", icon=":material/public:", on_click="ignore")
 
 
-def draw_ghost_test(verdict: Verdict, nulls: Sequence[np.ndarray], table: pd.DataFrame, key_prefix: str) -> None:
+def draw_ghost_test(verdict: Verdict, nulls: Sequence[np.ndarray], table: pd.DataFrame, key_prefix: str,
+                    reference: str | None = None) -> None:
     """The verdict card, one null histogram per generator with the identifiers marked, and the per-identifier table
-    with downloads; widget keys start with ``key_prefix``."""
+    with downloads; widget keys start with ``key_prefix``. ``reference`` says which reference model (and its release
+    date) a reference-calibrated test used."""
     verdict_card("Were your identifiers trained on?", verdict,
                  f"A model that never saw your identifiers is called 'trained' with probability at most "
                  f"{verdict.fpr:g} (the false-positive rate).")
     # a reference-calibrated test ranks NLL_reference - NLL_model; its table carries that column
     statistic = "nll_difference" if "nll_difference" in table else "nll"
+    if statistic == "nll_difference":
+        st.caption(f"Reference-calibrated test against {plain(reference or 'a reference model')}: each identifier's "
+                   "NLL under the reference minus its NLL under the tested model, ranked among the same difference "
+                   "for the fresh draws. Markers far to the right: the tested model gained more on them than on "
+                   "anything neither model can have seen.")
+    if not nulls and len(table):
+        st.caption("The fresh draws' values were not recorded by the version of provenance that ran this test, so "
+                   "the null histogram cannot be drawn; the verdict and the table are as recorded.")
     for i, null in enumerate(nulls):  # one null per generator setting
         show_figure(charts.ghost_null_histogram(null, table, statistic=statistic), f"ghost-null-{i}",
                     f"fig_{key_prefix}_null_{i}")
@@ -232,16 +243,22 @@ def draws_picker(alpha: float, default: int) -> int:
                                  "smaller than 1 / (draws + 1). More draws allow smaller p-values and take longer.")
 
 
-def show_estimate(model, entries, n_null: int, alpha: float, last_k) -> float | None:
-    """Before the test: its time at the model's pace, the p-value floor of ``n_null`` draws and the draws the
-    false-positive rate needs; returns the estimated seconds."""
+def show_estimate(model, entries, n_null: int, alpha: float, last_k, ref_model=None) -> float | None:
+    """Before the test: its time at the model's pace (and the reference model's, for a reference-calibrated test),
+    the p-value floor of ``n_null`` draws and the draws the false-positive rate needs; returns the estimated
+    seconds."""
     rate, source = scoring_pace(model)
-    estimate = estimate_ghost_test(model, entries, n_null, rate, alpha=alpha, last_k=last_k)
+    ref_rate, ref_source = scoring_pace(ref_model) if ref_model is not None else (0.0, "")
+    estimate = estimate_ghost_test(model, entries, n_null, rate, alpha=alpha, last_k=last_k, ref_model=ref_model,
+                                   ref_tokens_per_second=ref_rate)
     single = ghost.detection.fewest_null_draws(1, alpha)
     together = estimate.fewest_draws
     options = " · ".join(f"{m:,}: {format_seconds(estimate.seconds * m / n_null)}" for m in DRAW_CHOICES)
+    also = (f", then {estimate.reference_tokens:,} tokens at {ref_rate:,.0f} tokens/s on the reference "
+            f"{plain(ref_model.name)}, {ref_source}" if ref_model is not None else "")
     st.info(f"**About {format_seconds(estimate.seconds)}** for {estimate.draws:,} fresh draws ({estimate.tokens:,} "
-            f"tokens at {rate:,.0f} tokens/s on {plain(model.name)}, {source}). With {n_null:,} draws an identifier's "
+            f"tokens at {rate:,.0f} tokens/s on {plain(model.name)}, {source}{also}). With {n_null:,} draws an "
+            "identifier's "
             f"p-value can be as small as 1/{n_null + 1:,} = {estimate.floor:.2g}. At a false-positive rate of "
             f"{alpha:g}, one identifier on its own needs at least {single:,} draws; your {len(entries)} together "
             f"(Fisher's method) need at least {together:,}. Other choices: {options}.",
@@ -255,8 +272,9 @@ def show_estimate(model, entries, n_null: int, alpha: float, last_k) -> float | 
 def show_ghost_test(store: InvestigationStore, investigation_id: str, result: ghost.GhostDetection) -> None:
     """A finished test: the verdict card, one null histogram per generator with the identifiers marked, the
     per-identifier table with downloads, and the investigation's report downloads."""
-    draw_ghost_test(result.verdict, list(result.null.values()), result.table, "ghost")
     inv = store.find(investigation_id)
+    draw_ghost_test(result.verdict, list(result.null.values()), result.table, "ghost",
+                    reference_named(inv) if inv is not None else result.reference)
     if inv is not None:
         report_downloads(store, inv, "ghost")
 
@@ -267,7 +285,63 @@ def show_stored_ghost_test(store: InvestigationStore, inv: Investigation, key_pr
     table = store.get_artifact(inv.id, "ghost_detection")
     if inv.verdict is None or not isinstance(table, pd.DataFrame) or table.empty:
         return False
-    # the recorded draws hold the tested model's NLLs; a reference-calibrated test ranked differences, not drawn here
-    nulls = [] if "nll_difference" in table else list(recorded_nulls(store, inv).values())
-    draw_ghost_test(inv.verdict, nulls, table, key_prefix)
+    nulls = list(recorded_nulls(store, inv).values())  # the differences, for a reference-calibrated test
+    draw_ghost_test(inv.verdict, nulls, table, key_prefix, reference_named(inv))
     return True
+
+
+def reference_named(inv: Investigation) -> str | None:
+    """The reference model of a reference-calibrated test with its release date, as the investigation recorded
+    them ("name (released YYYY-MM-DD)"); None for the plain test."""
+    name = inv.settings.get("reference_model_name")
+    return f"{name} (released {inv.settings.get('reference_released')})" if name else None
+
+
+# ------------------------------------------------------------------------------------------ the reference model
+
+
+def reference_form(entries: Sequence[ghost.GhostEntry], pasted: bool) -> tuple[str | None, date | None, str | None]:
+    """The reference-calibrated test's settings, with what it does and which models qualify: the identifiers'
+    registration date (the earliest the registry records), a reference model (the sidebar picker's choices) and
+    its release date. Returns (spec or None, release date or None, the reason the reference cannot serve or None);
+    the reason is ``ghost.check_reference``'s sentence, shown here."""
+    with st.expander("Reference-calibrated test (optional; stronger on real pretrained models)",
+                     icon=":material/compare_arrows:", expanded=bool(st.session_state.get("ghost_ref_choice"))):
+        registered = ghost.registered_on(entries) if entries else None
+        when = (f"Your {len(entries)} identifier(s) were registered on **{registered.isoformat()}** (the earliest "
+                "date the registry records for them)" if registered else "Your identifiers' registration date is "
+                "recorded in the registry")
+        if pasted and registered:
+            when += ("; pasted identifiers carry no date, so today counts as theirs (upload the registry to use its "
+                     "dates)")
+        st.markdown(
+            "With a reference model, each identifier is ranked by **NLL under the reference minus NLL under the "
+            "tested model** among the same difference for the fresh draws, scored the same way under both models. "
+            "It is stronger because each passphrase's own difficulty cancels: some word sequences are easy for any "
+            "model, and the plain test cannot tell that ease from memorisation. It is still exact: the fresh draws "
+            "were never published, so neither model saw them.\n\n"
+            f"**Which models qualify:** any model released before your identifiers were registered, so it cannot "
+            f"have been trained on them. {when}"
+            + (f", so a reference must have been released on {(registered - timedelta(days=1)).isoformat()} or "
+               "earlier." if registered else ".")
+            + " Best: the base model the tested model was fine-tuned from, or an older model of the same family.")
+        if "ghost_ref_choice" not in st.session_state and chosen_models()["reference"] in SUGGESTED_MODELS:
+            st.session_state["ghost_ref_choice"] = chosen_models()["reference"]  # the sidebar's, when it is listed
+        cols = st.columns(2)
+        with cols[0]:
+            spec = model_spec_input("Reference model", "ghost_ref",
+                                    help="The same choices as the sidebar's model picker; None runs the plain test.")
+        released = cols[1].date_input("Reference model released on", value=None, min_value=date(1990, 1, 1),
+                                      key="ghost_ref_released", disabled=spec is None,
+                                      help="The day its weights were published (its model card or release notes "
+                                           "say). It must be before your identifiers were registered.")
+        if spec is None or not entries:
+            return None, None, None
+        try:
+            ghost.check_reference(entries, released)
+        except ghost.GhostError as exc:
+            (st.info if released is None else st.error)(str(exc))
+            return spec, released, str(exc)
+        st.success(f"{plain(spec)}, released {released.isoformat()}, predates your identifiers: it qualifies as a "
+                   "reference.", icon=":material/check_circle:")
+        return spec, released, None

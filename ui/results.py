@@ -34,7 +34,7 @@ MIN_TOP_K = 5
 REPORT_MIME = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 # Artifacts a kind's own view draws; the rest are listed generically at the end.
 DRAWN = {Kind.LABELLED: {"labelled_evaluation", "roc_curves", "shift_check", "dataset_inference", "notes"},
-         Kind.GHOST: {"ghost_detection"}, Kind.MODELS: {"model_runs", "model_grid"}}
+         Kind.GHOST: {"ghost_detection", "null_differences"}, Kind.MODELS: {"model_runs", "model_grid"}}
 
 
 def show_investigation(store: InvestigationStore, investigation_id: str, key_prefix: str, *,

@@ -110,6 +110,19 @@ def get_model() -> LoadedModel | None:
     return model
 
 
+def model_spec_input(label: str, key: str, help: str | None = None) -> str | None:
+    """A model choice outside the sidebar with the sidebar picker's options (None, the suggested models, or a local
+    folder / .gguf file / hub id): the spec string, or None when none is chosen."""
+    return _spec_input(label, key, allow_none=True, help=help)
+
+
+def get_model_for(spec: str, what: str = "model") -> LoadedModel | None:
+    """The model ``spec`` on the sidebar's device and precision, through the same cached loader as the sidebar's
+    models (loaded once, with a spinner); None with an error shown if it cannot be loaded."""
+    _, device, dtype = st.session_state.get("model_args", (DEFAULT_SPEC, None, None))
+    return _load((spec, device, dtype), what)
+
+
 def get_reference_model() -> LoadedModel | None:
     """The reference model chosen in the sidebar (None when none is chosen, or with an error shown)."""
     args = st.session_state.get("ref_model_args")

@@ -48,6 +48,7 @@ from .detection import (
     last_k_test,
     null_draws,
     null_nll,
+    registered_on,
     span_nll,
     verdict_for,
 )
@@ -129,5 +130,5 @@ __all__ = [
     "DEFAULT_ALPHA", "DEFAULT_LAST_K", "DEFAULT_NULL", "GhostDetection", "NullCache", "check_reference", "detect",
     "empirical_p_value",
     "exposure_bits", "fisher_combined", "identifier_nll", "last_k_prompts", "last_k_test",
-    "null_draws", "null_nll", "span_nll", "verdict_for",
+    "null_draws", "null_nll", "registered_on", "span_nll", "verdict_for",
 ]

@@ -329,13 +329,21 @@ def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int
             last_k_prompts(e, k)
 
 
+def registered_on(entries: Sequence[GhostEntry]) -> date:
+    """The day (UTC, as the registry records it) the earliest of ``entries`` was registered: a reference model
+    must have been released before it (``check_reference``)."""
+    if not entries:
+        raise GhostError("The registry has no identifiers to test.")
+    return min(datetime.fromisoformat(e.created).date() for e in entries)
+
+
 def check_reference(entries: Sequence[GhostEntry], ref_released: date | None) -> None:
     """Refuse a reference model that may have seen the identifiers: one released on or after the day the earliest
-    tested identifier was registered, or one whose release date the user did not state."""
+    tested identifier was registered (``registered_on``), or one whose release date the user did not state."""
     if ref_released is None:
         raise GhostError("Say when the reference model was released: it must predate your identifiers, so that it "
                          "cannot have been trained on them.")
-    registered = min(datetime.fromisoformat(e.created).date() for e in entries)
+    registered = registered_on(entries)
     if ref_released >= registered:
         raise GhostError(f"The reference model was released on {ref_released.isoformat()}, but the earliest of these "
                          f"identifiers was registered on {registered.isoformat()}: a model released after that day "

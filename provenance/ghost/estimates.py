@@ -78,20 +78,35 @@ class GhostTestEstimate:
     tokens_per_second: float
     floor: float
     fewest_draws: int
+    reference_tokens: int = 0
+    reference_tokens_per_second: float = 0.0
 
     @property
     def seconds(self) -> float:
-        """Scoring the fresh draws; the identifiers themselves and the last-k test add a few seconds."""
-        return self.tokens / self.tokens_per_second if self.tokens_per_second > 0 else math.inf
+        """Scoring the fresh draws (under the reference model too, for a reference-calibrated test); the
+        identifiers themselves and the last-k test add a few seconds."""
+        seconds = self.tokens / self.tokens_per_second if self.tokens_per_second > 0 else math.inf
+        if self.reference_tokens:
+            seconds += (self.reference_tokens / self.reference_tokens_per_second
+                        if self.reference_tokens_per_second > 0 else math.inf)
+        return seconds
 
 
 def estimate_ghost_test(model: LanguageModel, entries: Sequence[GhostEntry], n_null: int, tokens_per_second: float,
                         *, alpha: float, context: str = "", last_k: Sequence[int] = DEFAULT_LAST_K,
+                        ref_model: LanguageModel | None = None, ref_tokens_per_second: float = 0.0,
                         ) -> GhostTestEstimate:
-    """The cost of testing ``entries`` against ``n_null`` fresh draws per generator at ``tokens_per_second``."""
+    """The cost of testing ``entries`` against ``n_null`` fresh draws per generator at ``tokens_per_second``; a
+    reference-calibrated test also scores the draws and the identifiers under ``ref_model`` (with its own
+    tokenizer) at ``ref_tokens_per_second``."""
     generators = list(dict.fromkeys(e.generator for e in entries))
-    tokens = sum(tokens_per_draw(model, g, context=context) for g in generators) * n_null
-    extra = sum(max(model.count_tokens(context + e.identifier) - 1, 0) for e in entries) * (1 + len(last_k))
-    return GhostTestEstimate(draws=n_null * len(generators), tokens=round(tokens + extra),
+
+    def scored(lm: LanguageModel, passes: int) -> int:
+        draws = sum(tokens_per_draw(lm, g, context=context) for g in generators) * n_null
+        return round(draws + sum(max(lm.count_tokens(context + e.identifier) - 1, 0) for e in entries) * passes)
+
+    return GhostTestEstimate(draws=n_null * len(generators), tokens=scored(model, 1 + len(last_k)),
                              tokens_per_second=tokens_per_second, floor=p_floor(n_null),
-                             fewest_draws=fewest_null_draws(max(1, len(entries)), alpha))
+                             fewest_draws=fewest_null_draws(max(1, len(entries)), alpha),
+                             reference_tokens=scored(ref_model, 1) if ref_model is not None else 0,
+                             reference_tokens_per_second=ref_tokens_per_second)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from .. import ghost
 from ..lm.interface import LanguageModel
-from ..lm.training import TrainingReport, build_small_model, fine_tune, train_tokenizer
+from ..lm.training import (TrainingReport, build_small_model, fine_tune, measure_training_rate, train_tokenizer,
+                           trainable_copy, training_tokens)
+from .estimates import measure_scoring_rate, tokens_per_draw
 from ..verdicts.verdict import Verdict, decide
 
 SUBJECTS = ("the farmer", "a teacher", "my neighbour", "the old sailor", "a small child", "the mayor", "her brother",
@@ -105,11 +108,14 @@ def detect_planted(model: LanguageModel, plan: PlantingPlan, *, n_null: int = gh
                    alpha: float = ghost.DEFAULT_ALPHA, last_k: Sequence[int] = ghost.DEFAULT_LAST_K,
                    rng: random.Random | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   on_draws: Callable[[int, int], None] | None = None) -> ghost.GhostDetection:
-    """Run ``ghost.detect`` on every tested identifier (``progress`` in tokens, ``on_draws`` in fresh draws); its
-    table gains a ``repetitions`` column (0 = never planted)."""
+                   on_draws: Callable[[int, int], None] | None = None, ref_model: LanguageModel | None = None,
+                   ref_released: date | None = None) -> ghost.GhostDetection:
+    """Run ``ghost.detect`` on every tested identifier (``progress`` in tokens, ``on_draws`` in fresh draws; with
+    ``ref_model`` released on ``ref_released``, the reference-calibrated test); its table gains a ``repetitions``
+    column (0 = never planted)."""
     result = ghost.detect(model, plan.tested, n_null=n_null, alpha=alpha, last_k=last_k, exclude=plan.exclude,
-                          rng=rng, progress=progress, on_draws=on_draws)
+                          rng=rng, progress=progress, on_draws=on_draws, ref_model=ref_model,
+                          ref_released=ref_released)
     result.table = result.table.assign(repetitions=result.table["id"].map(plan.repetitions))
     return result
 
@@ -175,13 +181,88 @@ def plan_article_demo(article: str | None = None, *, planted: int = 3, unpublish
     return ArticleDemo(article, marked, placements, marked_entries, never, copies, plan, background)
 
 
-def train_article_model(demo: ArticleDemo, *, epochs: int = 8, name: str = "demo model",
-                        progress: Callable[[int, int, float], None] | None = None,
+@dataclass(frozen=True)
+class DemoSetup:
+    """How the guided demo makes its model. ``base`` None: a small model built from scratch (``small_model_for``)
+    and trained on the whole corpus; a model spec ("default"): that pretrained model, fine-tuned with LoRA of rank
+    ``lora_rank`` on a private copy, and tested against itself before training as the reference
+    (``reference_calibrated``: it was released on ``base_released``, before any identifier the demo draws). The
+    corpus sizes (``background_docs``, ``decoys``) go to ``plan_article_demo``; the training settings to
+    ``fine_tune``."""
+
+    base: str | None
+    background_docs: int
+    decoys: int
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    lora_rank: int | None = None
+    base_released: date | None = None
+
+    @property
+    def reference_calibrated(self) -> bool:
+        return self.base is not None
+
+
+# The small model needs the corpus's words from the corpus itself (decoys make every wordlist word familiar); a
+# pretrained model knows them already, so its corpus is mostly the copies of the article, and one short LoRA run
+# on a 2-core CPU takes minutes, not an hour.
+SMALL_DEMO = DemoSetup(base=None, background_docs=250, decoys=250, epochs=8, learning_rate=3e-3, batch_size=16)
+REAL_DEMO = DemoSetup(base="default", background_docs=12, decoys=12, epochs=2, learning_rate=2e-3, batch_size=4,
+                      lora_rank=16, base_released=date(2024, 11, 1))  # SmolLM2's release
+
+
+def train_article_model(demo: ArticleDemo, *, setup: DemoSetup = SMALL_DEMO, base: LanguageModel | None = None,
+                        name: str = "demo model", progress: Callable[[int, int, float], None] | None = None,
                         ) -> tuple[LanguageModel, TrainingReport]:
-    """The guided demo's second step: a small model (``small_model_for`` the demo's background) trained on the
-    corpus that holds the marked article (``train_on_plan``); ``progress(step, steps, loss)`` as it trains."""
-    model = small_model_for(demo.background, demo.plan.generator, name=name)
-    return train_on_plan(model, demo.plan, epochs=epochs, progress=progress)
+    """The guided demo's second step, trained as ``setup`` says on the corpus that holds the marked article
+    (``train_on_plan``): without ``base``, a small model built for the demo's background (``small_model_for``);
+    with ``base`` (the pretrained model ``setup.base`` names), a private copy of it, fine-tuned with LoRA (``base``
+    itself is not changed). ``progress(step, steps, loss)`` as it trains."""
+    model = (small_model_for(demo.background, demo.plan.generator, name=name) if base is None
+             else trainable_copy(base, f"{base.name} + {name}"))
+    return train_on_plan(model, demo.plan, epochs=setup.epochs, learning_rate=setup.learning_rate,
+                         batch_size=setup.batch_size, lora_rank=setup.lora_rank, progress=progress)
+
+
+@dataclass(frozen=True)
+class DemoEstimate:
+    """What the guided demo will cost on this machine, said before it starts: the tokens of training (all epochs)
+    at the measured training pace, and the tokens of the test (fresh draws and the author's phrases, under the
+    reference model too when the test is reference-calibrated) at the measured scoring pace, in tokens/s."""
+
+    training_tokens: int
+    training_rate: float
+    scoring_tokens: int
+    scoring_rate: float
+
+    @property
+    def training_seconds(self) -> float:
+        return self.training_tokens / self.training_rate
+
+    @property
+    def seconds(self) -> float:
+        return self.training_seconds + self.scoring_tokens / self.scoring_rate
+
+
+def measure_demo_pace(base: LanguageModel, demo: ArticleDemo, setup: DemoSetup) -> tuple[float, float]:
+    """This machine's pace now, in tokens per second, for the two long parts of the demo on ``base``: fine-tuning
+    as ``setup`` says (``lm.training.measure_training_rate``, a few steps on the demo's own corpus) and scoring
+    fresh draws (``estimates.measure_scoring_rate``)."""
+    training = measure_training_rate(base, demo.plan.corpus, lora_rank=setup.lora_rank)
+    return training, measure_scoring_rate(base, demo.plan.generator)
+
+
+def estimate_article_demo(base: LanguageModel, demo: ArticleDemo, setup: DemoSetup, n_null: int,
+                          training_rate: float, scoring_rate: float) -> DemoEstimate:
+    """The demo's cost on ``base`` at the given paces (``measure_demo_pace``): the tokens ``fine_tune`` goes
+    through in ``setup.epochs`` epochs of the demo's corpus, and the tokens of ``n_null`` fresh draws and the
+    author's phrases, scored twice when the test is reference-calibrated."""
+    trained = training_tokens(base, demo.plan.corpus) * setup.epochs
+    scored = (n_null + len(demo.plan.tested)) * tokens_per_draw(base, demo.plan.generator)
+    return DemoEstimate(training_tokens=trained, training_rate=training_rate,
+                        scoring_tokens=round(scored * (2 if setup.reference_calibrated else 1)),
+                        scoring_rate=scoring_rate)
 
 
 @dataclass
@@ -202,16 +283,17 @@ class ArticleDemoDetection:
 def detect_article_demo(model: LanguageModel, demo: ArticleDemo, *, n_null: int = ghost.DEFAULT_NULL,
                         alpha: float = ghost.DEFAULT_ALPHA, rng: random.Random | None = None,
                         progress: Callable[[int, int], None] | None = None,
-                        on_draws: Callable[[int, int], None] | None = None) -> ArticleDemoDetection:
-    """The guided demo's third step: ``detect_planted`` on every identifier of the author, then a verdict per
-    group (hidden in the article / never published) at false-positive rate ``alpha``."""
+                        on_draws: Callable[[int, int], None] | None = None, ref_model: LanguageModel | None = None,
+                        ref_released: date | None = None) -> ArticleDemoDetection:
+    """The guided demo's third step: ``detect_planted`` on every identifier of the author (reference-calibrated
+    with ``ref_model``, released on ``ref_released``), then a verdict per group (hidden in the article / never
+    published) at false-positive rate ``alpha``."""
     detection = detect_planted(model, demo.plan, n_null=n_null, alpha=alpha, rng=rng, progress=progress,
-                               on_draws=on_draws)
+                               on_draws=on_draws, ref_model=ref_model, ref_released=ref_released)
     detection.table = detection.table.assign(published=detection.table["repetitions"] > 0)
     verdicts = {}
     for published in (True, False):
         group = detection.table[detection.table["published"] == published]
         verdicts[published] = ghost.verdict_for(ghost.fisher_combined(group["p_value"].tolist()), len(group),
-                                                detection.n_null, alpha)
+                                                detection.n_null, alpha, detection.reference)
     return ArticleDemoDetection(detection=detection, published=verdicts[True], unpublished=verdicts[False])
-

@@ -6,7 +6,10 @@ collection per null (``null <NullCache key>``: model, generator, scoring setting
 document and its NLL the document's row, kept before scoring and after every chunk (``ghost.null_nll``). A stopped
 or killed test therefore resumes by scoring exactly the missing draws of the same null. When the test is done, the
 per-identifier table (artifact ``ghost_detection``), a summary of each null (``null_draws``), the settings of the
-test (``ghost_test_settings``) and the combined Verdict are recorded.
+test (``ghost_test_settings``) and the combined Verdict are recorded. A reference-calibrated test ranks
+NLL_reference - NLL_target, which the null collections (the tested model's NLLs) cannot give back: its null draws'
+differences are recorded too (``null_differences``: generator key -> the M differences, in the order drawn), so
+the test reopened later draws the same null histogram.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def run_ghost_test(
                            ref_model=ref_model, ref_released=ref_released, on_draws=on_draws)
         generators = {e.generator.key(): e.generator for e in entries}
         store.put_artifacts(inv.id, {"ghost_detection": detection.table,
-                                     "null_draws": null_summary(detection, generators)})
+                                     "null_draws": null_summary(detection, generators),
+                                     "null_differences": null_differences(detection)})
         store.set_verdict(inv.id, detection.verdict)
         recording.complete(f"{len(entries)} identifier(s) tested against {n_null} fresh draws per generator: "
                            f"{detection.verdict.words()}.")
@@ -117,15 +121,27 @@ def recorded_null_draws(store: InvestigationStore, investigation: str) -> int:
 
 def null_summary(detection: GhostDetection, generators: dict) -> list[dict]:
     """One record per null (generator key -> ``ghost.GhostGenerator``): the generator's settings, the number of
-    draws, the smallest p-value they allow (1 / (M + 1)) and the NLL distribution (min, 5%, median, 95%, max)."""
+    draws, the smallest p-value they allow (1 / (M + 1)), the statistic the identifiers were ranked by
+    (``detection.statistic``: "nll" or "nll_difference") and its distribution over the draws (``min_<statistic>``,
+    ``p05_``, ``median_``, ``p95_``, ``max_``)."""
     out = []
+    stat = detection.statistic
     for key, null in detection.null.items():
         values = np.asarray(null, dtype=np.float64)
         low, p05, median, p95, high = np.quantile(values, [0.0, 0.05, 0.5, 0.95, 1.0])
         out.append({"generator": generators[key].to_dict() if key in generators else key, "draws": len(values),
-                    "smallest_p": 1 / (len(values) + 1), "min_nll": low, "p05_nll": p05, "median_nll": median,
-                    "p95_nll": p95, "max_nll": high})
+                    "smallest_p": 1 / (len(values) + 1), "statistic": stat, f"min_{stat}": low, f"p05_{stat}": p05,
+                    f"median_{stat}": median, f"p95_{stat}": p95, f"max_{stat}": high})
     return out
+
+
+def null_differences(detection: GhostDetection) -> dict[str, list[float]] | None:
+    """A reference-calibrated test's null: for each generator key, NLL_reference - NLL_target of the M fresh draws
+    in the order they were drawn (what the identifiers were ranked among); None for the plain test, whose null the
+    recorded null collections hold (a None artifact leaves nothing of an earlier run behind)."""
+    if detection.statistic != "nll_difference":
+        return None
+    return {key: np.asarray(null, dtype=np.float64).tolist() for key, null in detection.null.items()}
 
 
 class RecordedNullCache(NullCache):

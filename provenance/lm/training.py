@@ -140,6 +140,42 @@ class TrainingReport:
     losses: list[float]
 
 
+def trainable_copy(model: LoadedModel, name: str) -> LoadedModel:
+    """A private copy of ``model`` to fine-tune (weights deep-copied, the tokenizer shared), so that ``model`` itself,
+    e.g. one held in a cache shared by every browser session, is never changed. Its identity derives from the
+    original's (training gives the result a new one)."""
+    import copy
+
+    return wrap_model(copy.deepcopy(model.model), model.tokenizer, name=name, spec=model.spec,
+                      identity_seed=f"copy of {model.identity}")
+
+
+def training_tokens(model: LoadedModel, texts: Sequence[str], block_size: int = 128) -> int:
+    """Tokens one epoch of ``fine_tune`` goes through on ``texts`` (the blocks it cuts, as it tokenises them)."""
+    return sum(len(b) for b in _chunks(model, texts, min(block_size, model.context_length)))
+
+
+def measure_training_rate(model: LoadedModel, texts: Sequence[str], *, lora_rank: int | None = None,
+                          batch_size: int = 2, block_size: int = 128, steps: int = 2) -> float:
+    """This machine's pace, in tokens per second, at fine-tuning ``model`` as ``fine_tune`` does (LoRA of rank
+    ``lora_rank``, or full): a private copy (``trainable_copy``; ``model`` is not changed) trained for one warm-up
+    step and ``steps`` timed steps of ``batch_size`` blocks of ``block_size`` tokens from ``texts`` (which should
+    hold at least that many tokens). Measured, not assumed: it includes whatever else the machine is busy with."""
+    block = min(block_size, model.context_length)
+    blocks = _chunks(model, texts, block)
+    if not blocks:
+        raise ValueError("The training corpus is empty after tokenisation.")
+    per_step = sum(len(b) for b in blocks[:batch_size])
+    stamps: list[float] = []
+    copy_ = trainable_copy(model, f"{model.name} (pace measurement)")
+    started = time.perf_counter()
+    fine_tune(copy_, texts, epochs=1, batch_size=batch_size, block_size=block, lora_rank=lora_rank,
+              progress=lambda *_: stamps.append(time.perf_counter()), should_stop=lambda: len(stamps) > steps)
+    if len(stamps) < 2:  # the corpus held a single step: it is timed with its warm-up
+        return per_step / max(stamps[0] - started, 1e-6)
+    return per_step * (len(stamps) - 1) / max(stamps[-1] - stamps[0], 1e-6)
+
+
 def _chunks(model: LoadedModel, texts: Sequence[str], block: int) -> list[torch.Tensor]:
     """Tokenise each text (tokenizer defaults) plus EOS, concatenate, cut into blocks of ``block`` tokens."""
     tok = model.tokenizer

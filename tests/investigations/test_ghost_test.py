@@ -101,3 +101,41 @@ def test_draws_are_counted_as_they_are_scored_and_a_stop_says_how_many_were_kept
                    on_draws=lambda d, t: seen.append((d, t)))
     assert seen[0] == (100, N_NULL) and seen[-1] == (N_NULL, N_NULL)  # a resumed test starts from what was kept
     assert recorded_null_draws(store, "counted") == N_NULL and recorded_null_draws(store, "no such test") == 0
+
+
+def test_a_reference_calibrated_test_records_its_null_differences_for_the_report_and_reopening(store, tiny_model,
+                                                                                               entries):
+    import copy
+    from datetime import date
+
+    import numpy as np
+    import torch
+
+    from provenance.lm.loading import wrap_model
+    from provenance.report import collect_report, recorded_nulls, report_html
+
+    net = copy.deepcopy(tiny_model.model)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.02 * torch.randn(p.shape, generator=torch.Generator().manual_seed(3), dtype=p.dtype))
+    reference = wrap_model(net, tiny_model.tokenizer, name="older-tiny")
+    test = run_ghost_test(store, "calibrated", tiny_model, entries, n_null=60, last_k=(), rng=random.Random(5),
+                          ref_model=reference, ref_released=date(2021, 6, 1))
+    inv = test.investigation
+    ranked = next(iter(test.detection.null.values()))
+    kept = recorded_nulls(store, inv)
+    assert len(kept) == 1
+    np.testing.assert_allclose(next(iter(kept.values())), ranked)  # the differences it ranked, not the NLLs
+    summary = store.get_artifact(inv.id, "null_draws")[0]
+    assert summary["statistic"] == "nll_difference" and summary["median_nll_difference"] == pytest.approx(
+        float(np.median(ranked)))
+    html = report_html(collect_report(store, inv.id))
+    assert "older-tiny" in html and "2021-06-01" in html and "NLL_reference - NLL_tested" in html
+    assert "NLL under the reference" in html  # the identifiers' table has the reference's column
+
+    store.delete_artifact(inv.id, "null_differences")  # as a run before the differences were recorded left it
+    assert recorded_nulls(store, store.get(inv.id)) == {}  # never the tested model's NLLs in their place
+
+    plain = run_ghost_test(store, "plain", tiny_model, entries, n_null=60, last_k=(), rng=random.Random(5))
+    assert store.get_artifact(plain.investigation.id, "null_differences") is None
+    assert store.get_artifact(plain.investigation.id, "null_draws")[0]["statistic"] == "nll"

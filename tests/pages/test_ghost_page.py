@@ -155,3 +155,64 @@ def test_detection_says_its_time_and_floor_before_starting_and_a_stop_keeps_the_
     at.session_state["ghost_running"] = "stopped test"  # the page marks a test as running until it ends
     at.run()
     assert "Stopped. 100 fresh draws were scored and are kept in the investigation 'stopped test'" in _texts_of(at)
+
+
+def _registry_with(at, name: str, count: int) -> None:
+    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
+    at.run()
+    at.text_input(key="ghost_new_registry_name").set_value(name)
+    at.number_input[1].set_value(count)
+    at.run()
+    button(at, "Generate").click()
+    at.run()
+
+
+def test_reference_model_qualifies_by_release_date_and_the_test_ranks_differences(tiny_model_dir,
+                                                                                   tiny_reference_dir):
+    from datetime import date
+
+    from provenance.report import render_report
+    from ui.session import CUSTOM
+
+    at = open_page("ghost_sentences", model=tiny_model_dir)
+    at.session_state["ghost_default_name"] = "Reference-calibrated page test"
+    at.run()
+    _registry_with(at, "Reference registry", 2)
+    registered = date.today()  # generated just now: the registry records today
+    explained = " ".join(m.value for m in at.markdown)
+    assert f"registered on **{registered.isoformat()}**" in explained and "Which models qualify" in explained
+    assert "NLL under the reference minus NLL under the tested model" in explained and "still exact" in explained
+    at.select_slider[0].set_value(100)
+    at.selectbox(key="ghost_ref_choice").set_value(CUSTOM)
+    at.run()
+    at.text_input(key="ghost_ref_custom").set_value(tiny_reference_dir)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Say when the reference model was released" in i.value for i in at.info)
+    assert button(at, "Test the model").disabled
+
+    at.date_input(key="ghost_ref_released").set_value(registered)  # released the day they were registered: refused
+    at.run()
+    refused = " ".join(e.value for e in at.error)
+    assert f"released on {registered.isoformat()}" in refused and "may have been trained on them" in refused
+    assert button(at, "Test the model").disabled
+
+    at.date_input(key="ghost_ref_released").set_value(date(2020, 1, 1))
+    at.run()
+    assert not at.error and any("qualifies as a reference" in s.value for s in at.success)
+    estimate = " ".join(i.value for i in at.info)
+    assert "on the reference" in estimate  # its scoring is in the time said before the test
+    button(at, "Test the model").click()
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["ghost_result"]
+    assert result.statistic == "nll_difference"
+    assert "minus its NLL under the tested model" in result.verdict.method
+    table = at.dataframe[-1].value
+    assert {"ref_nll", "nll_difference", "exposure_bits", "p_value"} <= set(table.columns)
+    assert "Were your identifiers trained on?" in page_text(at) and len(at.get("plotly_chart")) == 1
+    assert any("Reference-calibrated test against" in c.value and "2020-01-01" in c.value for c in at.caption)
+    inv = InvestigationStore().get(at.session_state["ghost_investigation"])
+    assert inv.settings["reference_released"] == "2020-01-01" and inv.settings["reference_model_name"]
+    report = render_report(InvestigationStore(), inv.id, "html").decode()
+    assert "reference model" in report and "2020-01-01" in report and "NLL_reference - NLL_tested" in report

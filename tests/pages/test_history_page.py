@@ -325,3 +325,39 @@ def test_names_are_shown_as_text_never_as_markdown(store, page_model):
     rendered = [e.value for kind in ("markdown", "subheader", "header", "caption", "info", "warning", "error",
                                      "success") for e in at.get(kind)]
     assert not any("![pixel](" in str(v) or "](http" in str(v) for v in rendered), rendered
+
+
+def test_a_reopened_reference_calibrated_ghost_test_shows_the_same_null_histogram(store, page_model,
+                                                                                  tiny_reference_dir):
+    """The null of a reference-calibrated test is NLL_reference - NLL_target of each fresh draw, recorded when the
+    test runs: reopened, the page draws the histogram of those differences, the same values the test ranked."""
+    import json
+    import random
+    from datetime import date
+
+    import numpy as np
+
+    from provenance import ghost
+    from provenance.investigations.ghost_test import run_ghost_test
+
+    entries = ghost.new_entries(ghost.Registry(), ghost.GhostGenerator(words=4), 2, rng=random.Random(21))
+    test = run_ghost_test(store, "Calibrated ghosts", page_model, entries, n_null=40, last_k=(), settings=SETTINGS,
+                          rng=random.Random(22), ref_model=load_model(tiny_reference_dir),
+                          ref_released=date(2020, 1, 1))
+    ran = next(iter(test.detection.null.values()))
+    at = open_page("history")
+    at.run()
+    at.selectbox(key="history_open").set_value(test.investigation.id)
+    at.run()
+    assert not at.exception, at.exception
+    charts = [node for node in at.get("plotly_chart") if "fig_history_null_0" in node.proto.id]
+    assert len(charts) == 1
+    figure = json.loads(charts[0].proto.spec)
+    drawn = next(trace for trace in figure["data"] if trace["type"] == "histogram")["x"]
+    if isinstance(drawn, dict):  # plotly's typed-array encoding of a numpy array
+        import base64
+
+        drawn = np.frombuffer(base64.b64decode(drawn["bdata"]), dtype=drawn["dtype"])
+    np.testing.assert_allclose(np.asarray(drawn, dtype=float), ran)  # the differences, in the order drawn
+    assert "reference model's NLL minus" in json.dumps(figure["layout"]["xaxis"]["title"])
+    assert any("Reference-calibrated test against" in c.value and "2020-01-01" in c.value for c in at.caption)
