@@ -71,7 +71,10 @@ class ProgressBar:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --device, --dtype, --trust-remote-code: shared by every command that loads a model."""
     parser.add_argument("--model", default=DEFAULT_SPEC,
-                        help="'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id")
+                        help="'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id "
+                             "(all run here, exact); 'vllm:SPEC' (vLLM in this process), "
+                             "'openai:BASE_URL#MODEL' (an OpenAI-compatible completions server, key from "
+                             "$PROVENANCE_OPENAI_API_KEY), 'chat:BASE_URL#MODEL' (a chat API: generation only)")
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: bf16 on CUDA, else fp32)")
     parser.add_argument("--trust-remote-code", action="store_true",
@@ -79,7 +82,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_model_from_args(args: argparse.Namespace, spec: str | None = None):
-    from ..lm.loading import load_model
+    from ..lm.backends import load_model
 
     spec = spec or args.model
     print(f"Loading model {spec} ...", file=sys.stderr)

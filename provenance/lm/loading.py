@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +87,7 @@ class LoadedModel:
 
     # the model interface (lm/interface.py); torch-heavy work is imported where it runs
     capabilities = frozenset(CAPABILITIES)
+    backend = "hf"
 
     def tokenize(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Token ids (n,) and character offsets (n, 2), with the tokenizer's own defaults (special tokens included)."""
@@ -112,6 +113,12 @@ class LoadedModel:
         from .statistics import token_statistics
 
         return token_statistics(self, texts, settings, progress=progress, should_stop=should_stop, observer=observer)
+
+    def iter_token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(),
+                              **options) -> Iterator[tuple[int, TokenStats]]:
+        from .statistics import iter_token_statistics
+
+        return iter_token_statistics(self, texts, settings, **options)
 
     def gradient_norms(self, text: str, settings: ScoringSettings = ScoringSettings()) -> np.ndarray:
         from .statistics import parameter_gradient_norms
