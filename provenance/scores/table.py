@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..documents import Document, unique_names
 from ..lm.cache import StatsCache, cached_token_statistics
-from ..lm.interface import TOP_K, LanguageModel, require
+from ..lm.interface import LOGPROBS, TOP_K, LanguageModel, require
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 from . import formulas, registry
 from .approximate import APPROX_TOP_K
@@ -93,6 +93,8 @@ def score_documents(
     entries = validate_scores(scores, model, ref_model, observer)
     settings = settings_for(entries, settings, model)
     names = [e.name for e in entries]
+    if entries and not any(LOGPROBS in e.capabilities for e in entries):
+        return _generation_only(model, unique_names(documents), entries, k, settings, on_row)
     needs = set().union(*(e.inputs for e in entries)) if entries else set()
     documents = unique_names(documents)
     texts = [d.text for d in documents]
@@ -126,6 +128,27 @@ def score_documents(
             on_row(row)
     table = pd.DataFrame(rows, columns=BASE_COLUMNS + names)
     return ScoredDocuments(table=table, stats=stats_by_name, errors=errors)
+
+
+def _generation_only(model: LanguageModel, documents: Sequence[Document], entries: Sequence[Score], k: float,
+                     settings: ScoringSettings, on_row: Callable[[dict], None] | None) -> ScoredDocuments:
+    """Rows for scores that only generate (n-gram coverage), e.g. on a chat API that returns no likelihoods:
+    ``tokens`` is the model's count of the text's tokens (an estimate where the server cannot count them), ``nll``
+    and ``perplexity`` are missing (NaN)."""
+    rows = []
+    for doc in documents:
+        empty = TokenStats(text=doc.text, token_ids=np.zeros(0, dtype=np.int64), offsets=np.zeros((0, 2), np.int64),
+                           logprob=np.zeros(0, np.float32), mu=np.zeros(0, np.float32),
+                           sigma=np.zeros(0, np.float32), rank=np.zeros(0, np.int64))
+        inputs = ScoreInputs(stats=empty, k=k, model=model, settings=settings)
+        row = {"document": doc.name, "tokens": max(model.count_tokens(doc.text) - 1, 0), "nll": np.nan,
+               "perplexity": np.nan}
+        row.update({e.name: e.compute(inputs) for e in entries})
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    table = pd.DataFrame(rows, columns=BASE_COLUMNS + [e.name for e in entries])
+    return ScoredDocuments(table=table, stats={}, errors={})
 
 
 def lowercase_variants(texts: Sequence[str], scores: Sequence[str]) -> list[str]:

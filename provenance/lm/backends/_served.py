@@ -47,6 +47,7 @@ class Echo:
     top_ids: np.ndarray
     top_logprobs: np.ndarray
     pieces: list[str | None] | None = None
+    exact_ranks: bool = False
 
 
 def rank_from_top(observed_logprob: float, top_logprobs: np.ndarray, observed_in_top: bool) -> int:
@@ -71,7 +72,7 @@ class ServedModel:
     backend: str = "served"
 
     def __init__(self) -> None:
-        self._echoes: OrderedDict[tuple[str, int], Echo] = OrderedDict()
+        self._echoes: OrderedDict[str, Echo] = OrderedDict()
         self._pieces: dict[int, str] = {}
         self._lock = threading.Lock()
 
@@ -208,16 +209,16 @@ class ServedModel:
         return offsets, parts
 
     def _echo(self, text: str, top_k: int) -> Echo:
-        """The echo of a text, remembered (a few hundred texts) so that counting tokens then scoring costs one
-        request."""
+        """The echo of a text, remembered (the last 512 texts) so that counting tokens then scoring costs one
+        request; an echo with more alternatives than asked for serves (``_assemble`` keeps the first ``top_k``)."""
         with self._lock:
-            hit = self._echoes.get((text, top_k))
-            if hit is not None:
-                self._echoes.move_to_end((text, top_k))
+            hit = self._echoes.get(text)
+            if hit is not None and hit.top_ids.shape[1] >= top_k:
+                self._echoes.move_to_end(text)
                 return hit
         echo = self._echo_text(text, top_k)
         with self._lock:
-            self._echoes[(text, top_k)] = echo
+            self._echoes[text] = echo
             while len(self._echoes) > 512:
                 self._echoes.popitem(last=False)
             if echo.pieces:
@@ -244,10 +245,15 @@ def _assemble(text: str, ids: np.ndarray, offsets: np.ndarray, parts: list[tuple
         return np.zeros((0,) if width is None else (0, width), dtype=dtype)
 
     lp = cat(logprob, np.float32)
+    ranks = cat(rank, np.int64)
+    if parts and not parts[0][1].exact_ranks:
+        # ranks from top-k lists: exact up to k, then the bound k + 1; an echo remembered with more alternatives
+        # than asked for must give the same numbers as a fresh one (cache keys hold top_k)
+        ranks = np.minimum(ranks, top_k + 1) if top_k else np.zeros_like(ranks)
     return TokenStats(text=text, token_ids=np.asarray(ids, dtype=np.int64),
                       offsets=np.asarray(offsets, dtype=np.int64).reshape(-1, 2), logprob=lp,
                       mu=np.full(n, np.nan, dtype=np.float32), sigma=np.full(n, np.nan, dtype=np.float32),
-                      rank=cat(rank, np.int64), top_ids=cat(top_ids, np.int64, top_k),
+                      rank=ranks, top_ids=cat(top_ids, np.int64, top_k),
                       top_logprobs=cat(top_lp, np.float32, top_k))
 
 

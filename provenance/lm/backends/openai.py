@@ -151,6 +151,13 @@ class OpenAIModel(ServedModel):
                               f"{len(echo.ids)} tokens), so its offsets cannot be trusted.")
         return echo.offsets
 
+    def tokenize(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and offsets from the server's /tokenize when it has one (no forward pass), else from an echo."""
+        remote = self._tokenize(text)
+        if remote is not None and remote[1] is not None:
+            return remote
+        return super().tokenize(text)
+
     def _root_url(self) -> str:
         return re.sub(r"/v1$", "", self.base_url)
 

@@ -219,4 +219,5 @@ def _echo_from_output(ids: np.ndarray, prompt_logprobs, top_k: int) -> Echo:
                           reverse=True)[:k]
             for j, (value, tid) in enumerate(best):
                 top_ids[t, j], top_lp[t, j] = tid, value
-    return Echo(np.asarray(ids, dtype=np.int64), np.zeros((n, 2), dtype=np.int64), logprob, rank, top_ids, top_lp)
+    return Echo(np.asarray(ids, dtype=np.int64), np.zeros((n, 2), dtype=np.int64), logprob, rank, top_ids, top_lp,
+                exact_ranks=True)
