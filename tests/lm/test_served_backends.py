@@ -83,7 +83,10 @@ def test_chat_generation_and_refusals(chat):
 
 def test_chat_runs_the_black_box_methods(chat):
     table = score_documents(chat, [Document("d", " ".join(TEXTS * 3))], ["ngram_coverage"]).table
-    assert 0 <= table.loc[0, "ngram_coverage"] and math.isnan(table.loc[0, "nll"])
+    assert math.isfinite(table.loc[0, "ngram_coverage"]) and table.loc[0, "ngram_coverage"] >= 0
+    assert math.isnan(table.loc[0, "nll"]) and table.loc[0, "tokens"] > 0
     entry = make_entry("Venue sibling vastly untimely employed barrette.", GhostGenerator())
     hits = last_k_test(chat, [entry], [1, 2])
-    assert list(hits.columns[-2:]) == ["last_1_hit", "last_2_hit"] and not hits["last_2_hit"].any()
+    assert {"last_1_hit", "last_2_hit"} <= set(hits.columns)
+    assert all(isinstance(o, str) for o in hits["last_2_output"])
+    assert not hits["last_2_hit"].any()  # a passphrase drawn today cannot be reproduced from its first words
