@@ -63,6 +63,12 @@ def test_top_k_and_ranks_from_the_server(served, default_model):
     assert np.isnan(remote.mu).all()  # no full-vocabulary moments from a server
 
 
+def test_openai_generates_like_the_exact_engine(served, default_model):
+    prompts = ["Once upon a time", "The capital of France is"]
+    assert served.greedy_continuations(prompts, 6) == default_model.greedy_continuations(prompts, 6)
+    assert len(served.sampled_continuations("Once upon a time", num_samples=2, max_new_tokens=5, seed=3)) == 2
+
+
 def test_the_key_is_not_in_anything_kept(vllm_server, monkeypatch):
     monkeypatch.setenv("PROVENANCE_OPENAI_API_KEY", "sk-local-test-key")
     model = load_model(f"openai:{vllm_server}#default")  # vLLM started without a key accepts any

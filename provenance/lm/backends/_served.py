@@ -130,6 +130,18 @@ class ServedModel:
         require(self, GRADIENTS, "The gradient norm")
         raise AssertionError("unreachable")
 
+    def greedy_continuations(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        from ..interface import GENERATION, require
+
+        require(self, GENERATION, "Generation")
+        raise AssertionError("unreachable")
+
+    def sampled_continuations(self, prompt: str, **options) -> list[str]:
+        from ..interface import GENERATION, require
+
+        require(self, GENERATION, "Generation")
+        raise AssertionError("unreachable")
+
     def token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(), *,
                          progress: Callable[[int, int], None] | None = None,
                          should_stop: Callable[[], bool] | None = None, observer=None) -> list[TokenStats]:

@@ -24,12 +24,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..interface import LOGPROBS, TOP_K
+from ..interface import GENERATION, LOGPROBS, TOP_K
 from ._http import ApiClient, ClientSettings, ServerError
 from ._served import PROBE_TEXT, Echo, ServedModel, TooLong, byte_level_offsets, rank_from_top
 
 PREFIX = "openai"
-CAPABILITIES = frozenset({LOGPROBS, TOP_K})
+CAPABILITIES = frozenset({LOGPROBS, TOP_K, GENERATION})
 SUMMARY = "OpenAI-compatible /v1/completions server with echoed prompt log-probabilities (vLLM, SGLang, hosted)"
 DEFAULT_CONTEXT = 2048
 _TOKEN_ID = re.compile(r"^token_id:(-?\d+)$")
@@ -198,6 +198,35 @@ class OpenAIModel(ServedModel):
             return None
         prompt = body.get("prompt") if isinstance(body, dict) else None
         return prompt if isinstance(prompt, str) else None
+
+    # -- generation (plain completions, no echo) --------------------------------------------------------------------
+    def _generate(self, prompt: str, max_new_tokens: int, **sampling) -> list[str]:
+        if max_new_tokens < 1:
+            raise ValueError("Ask for at least one new token.")
+        payload = {"model": self.model_name, "prompt": prompt, "max_tokens": int(max_new_tokens)}
+        payload.update({k: v for k, v in sampling.items() if v is not None})
+        body = self.client.post("completions", payload)
+        try:
+            return [str(c.get("text") or "") for c in sorted(body["choices"], key=lambda c: c.get("index", 0))]
+        except (KeyError, TypeError, AttributeError):
+            raise ServerError(f"The server at {self.base_url} answered without a completion.") from None
+
+    def greedy_continuations(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        """The greedy (temperature 0) continuation of each prompt, ``concurrency`` requests at a time, in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda p: self._generate(p, max_new_tokens, temperature=0.0)[0], prompts))
+
+    def sampled_continuations(self, prompt: str, *, num_samples: int, max_new_tokens: int, temperature: float = 1.0,
+                              top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> list[str]:
+        """``num_samples`` sampled continuations in one request (``n``, the server's ``seed``)."""
+        if num_samples < 1:
+            raise ValueError("Ask for at least one sample.")
+        if temperature <= 0:
+            raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+        return self._generate(prompt, max_new_tokens, temperature=float(temperature), top_p=float(top_p),
+                              seed=int(seed), n=int(num_samples), top_k=int(top_k) if top_k else None)
 
     # -- answers -> Echo ---------------------------------------------------------------------------------------
     def _token_id(self, token: str) -> int:
