@@ -13,9 +13,10 @@ consistent with what is known, the tail's contribution to mu lies between
   the cap q allows (least entropy),
 so mu_t is bounded exactly. The estimate is the midpoint of the two bounds; sigma_t is the midpoint of the
 spreads of the two extreme completions (a heuristic, not a bound). z_t and Min-K%++ then follow as in formulas.py.
-Measured on the default model with k = 20 over 40 README paragraphs: Spearman correlation 0.92 with the exact
-Min-K%++ across documents, mean absolute error 0.12, per-token z Spearman 0.99 (either bound alone: 0.90 or
--0.09). V is the model's vocabulary size where the backend knows it, else 65,536 (the estimate moves by R/2 times
+Measured on the default model with top-20 lists (bench/approximation.py, 30 documents): Spearman correlation
+0.991 with the exact Min-K%++ across documents, mean absolute error 0.063, the true mu inside the bounds at all
+6,629 positions. (A first trial on 40 README paragraphs: 0.92 for the midpoint, 0.90 for the evenly spread tail
+alone, -0.09 for the packed tail alone.) V is the model's vocabulary size where the backend knows it, else 65,536 (the estimate moves by R/2 times
 the log of the ratio of the true and assumed sizes).
 """
 
