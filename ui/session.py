@@ -12,10 +12,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from provenance.lm.loading import (DEFAULT_SPEC, SUGGESTED_MODELS, LoadedModel, ModelLoadError, converted_gguf_dir,
-                                   default_gguf_path, load_model)
+from provenance.lm.backends import load_model
+from provenance.lm.interface import LanguageModel
+from provenance.lm.loading import DEFAULT_SPEC, SUGGESTED_MODELS, ModelLoadError, converted_gguf_dir, default_gguf_path
 
-CUSTOM = "Other: a local folder, .gguf file or hub id"
+CUSTOM = "Other: a local folder, .gguf file, hub id, or a served model (vllm:, openai:, chat:)"
+SPEC_HELP = ("A local folder, a .gguf file or a hub id runs here (exact). 'vllm:SPEC' runs vLLM in this process; "
+             "'openai:http://HOST:PORT/v1#MODEL' asks an OpenAI-compatible completions server (vLLM, SGLang, hosted; "
+             "the key comes from the PROVENANCE_OPENAI_API_KEY environment variable); 'chat:BASE_URL#MODEL' a chat "
+             "API, which only supports the generation tests. See the README's 'Served models'.")
 REFERENCE_HELP = ("A second model the target is compared with (the 'ref' score: how much more likely the target "
                   "finds a text than the reference does). It is the strongest evidence when the reference is the "
                   "base model the target was fine-tuned from, or an older model of the same family whose data ends "
@@ -26,7 +31,7 @@ OBSERVER_HELP = ("For the 'binoculars' score: a second model with the same token
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_model(spec: str, device: str | None = None, dtype: str | None = None) -> LoadedModel:
+def cached_model(spec: str, device: str | None = None, dtype: str | None = None) -> LanguageModel:
     return load_model(spec, device=device, dtype=dtype)
 
 
@@ -43,7 +48,8 @@ def _spec_input(label: str, key: str, allow_none: bool, help: str | None = None)
     choice = st.selectbox(label, options, key=f"{key}_choice", help=help,
                           format_func=lambda o: "None" if o is None else SUGGESTED_MODELS.get(o, o))
     if choice == CUSTOM:
-        custom = st.text_input("Model path or hub id", key=f"{key}_custom", placeholder="/path/to/model or org/name")
+        custom = st.text_input("Model spec", key=f"{key}_custom", help=SPEC_HELP,
+                               placeholder="/path/to/model, org/name or openai:http://127.0.0.1:8000/v1#default")
         return custom.strip() or None
     return choice
 
@@ -91,7 +97,7 @@ def loading_message(spec: str, what: str = "model") -> str:
     return f"Loading the {what} {spec}..."
 
 
-def _load(args: tuple, what: str) -> LoadedModel | None:
+def _load(args: tuple, what: str) -> LanguageModel | None:
     try:
         with st.spinner(loading_message(args[0], what)):
             return cached_model(*args)
@@ -100,7 +106,7 @@ def _load(args: tuple, what: str) -> LoadedModel | None:
         return None
 
 
-def get_model() -> LoadedModel | None:
+def get_model() -> LanguageModel | None:
     """The target model chosen in the sidebar, loading it (once) with a spinner; None with an error shown if it
     cannot be loaded."""
     args = st.session_state.get("model_args", (DEFAULT_SPEC, None, None))
@@ -116,20 +122,20 @@ def model_spec_input(label: str, key: str, help: str | None = None) -> str | Non
     return _spec_input(label, key, allow_none=True, help=help)
 
 
-def get_model_for(spec: str, what: str = "model") -> LoadedModel | None:
+def get_model_for(spec: str, what: str = "model") -> LanguageModel | None:
     """The model ``spec`` on the sidebar's device and precision, through the same cached loader as the sidebar's
     models (loaded once, with a spinner); None with an error shown if it cannot be loaded."""
     _, device, dtype = st.session_state.get("model_args", (DEFAULT_SPEC, None, None))
     return _load((spec, device, dtype), what)
 
 
-def get_reference_model() -> LoadedModel | None:
+def get_reference_model() -> LanguageModel | None:
     """The reference model chosen in the sidebar (None when none is chosen, or with an error shown)."""
     args = st.session_state.get("ref_model_args")
     return _load(args, "reference model") if args else None
 
 
-def get_observer_model() -> LoadedModel | None:
+def get_observer_model() -> LanguageModel | None:
     """The observer model chosen in the sidebar for binoculars (None when none is chosen, or with an error
     shown)."""
     args = st.session_state.get("observer_args")
@@ -146,7 +152,7 @@ def several_models_loader():
     args = st.session_state.get("model_args", (DEFAULT_SPEC, None, None))
     kept: set[int] = set()
 
-    def load(spec: str) -> LoadedModel:
+    def load(spec: str) -> LanguageModel:
         with st.spinner(loading_message(spec)):
             if spec == args[0]:
                 model = cached_model(*args)
@@ -171,11 +177,18 @@ def chosen_models() -> dict[str, str | None]:
             "observer": spec("observer_args")}
 
 
-def show_model_facts(model: LoadedModel) -> None:
+def show_model_facts(model: LanguageModel) -> None:
     slot = st.session_state.get("model_status")
     info = model.describe()
-    text = (f"**{info['name']}** · {info['parameters_human']} parameters · context {info['context_length']} · "
-            f"{info['device']} · {info['dtype']}")
+    from ui.widgets import plain
+
+    backend = getattr(model, "backend", "hf")
+    if backend == "hf":
+        text = (f"**{plain(info['name'])}** · {info['parameters_human']} parameters · context "
+                f"{info['context_length']} · {info['device']} · {info['dtype']}")
+    else:  # served: no parameter count; say what this backend can compute
+        text = (f"**{plain(info['name'])}** · {backend} backend · context {info['context_length']} · "
+                f"{plain(info['device'])} · returns: {', '.join(sorted(model.capabilities))}")
     if slot is not None:
         slot.markdown(text)
 

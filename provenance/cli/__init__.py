@@ -68,7 +68,9 @@ class ProgressBar:
             self.bar.close()
 
 
-MODEL_HELP = "'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id"
+MODEL_HELP = ("'default' (bundled SmolLM2-135M-Instruct), a model folder, a .gguf file or a hub id (all run here, "
+              "exact); 'vllm:SPEC' (vLLM in this process), 'openai:BASE_URL#MODEL' (an OpenAI-compatible completions "
+              "server, key from $PROVENANCE_OPENAI_API_KEY), 'chat:BASE_URL#MODEL' (a chat API: generation only)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
@@ -87,7 +89,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, several: bool = Fals
 
 
 def load_model_from_args(args: argparse.Namespace, spec: str | None = None):
-    from ..lm.loading import load_model
+    from ..lm.backends import load_model
 
     spec = spec or args.model
     print(f"Loading model {spec} ...", file=sys.stderr)

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_writer, sha256_text
-from .loading import LoadedModel
-from .statistics import iter_token_statistics
+from .interface import LanguageModel
 from .token_stats import ScoringSettings, TokenStats
 
 
-def stats_key(model: LoadedModel, text: str, settings: ScoringSettings, observer: LoadedModel | None = None) -> str:
+def stats_key(model: LanguageModel, text: str, settings: ScoringSettings,
+              observer: LanguageModel | None = None) -> str:
     parts = [model.identity, settings.key(model.context_length), observer.identity if observer else "-",
              sha256_text(text)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -90,19 +90,20 @@ class StatsCache:
 
 
 def cached_token_statistics(
-    model: LoadedModel,
+    model: LanguageModel,
     texts: Sequence[str],
     settings: ScoringSettings = ScoringSettings(),
     cache: StatsCache | None = None,
     *,
-    observer: LoadedModel | None = None,
+    observer: LanguageModel | None = None,
     on_result: Callable[[int, TokenStats], None] | None = None,
     **kwargs,
 ) -> list[TokenStats]:
     """Like ``scoring.token_statistics`` but served from ``cache`` where possible; only misses are computed.
 
     Duplicate texts in one call are computed once. ``on_result(index, stats)`` is called for every text as soon as
-    its statistics are available (cached ones first). Other keyword arguments go to ``iter_token_statistics``.
+    its statistics are available (cached ones first). Other keyword arguments go to the model's
+    ``iter_token_statistics`` (for hf models: batching options of lm/statistics.py).
     """
     out: list[TokenStats | None] = [None] * len(texts)
     todo: dict[str, list[int]] = {}
@@ -117,7 +118,7 @@ def cached_token_statistics(
             todo.setdefault(key, []).append(i)
     keys = list(todo)
     missing = [texts[todo[k][0]] for k in keys]
-    for j, stats in iter_token_statistics(model, missing, settings, observer=observer, **kwargs):
+    for j, stats in model.iter_token_statistics(missing, settings, observer=observer, **kwargs):
         if cache is not None:
             cache.put(keys[j], stats)
         for i in todo[keys[j]]:

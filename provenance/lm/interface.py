@@ -7,7 +7,7 @@ need is missing is refused with a sentence that names the backend and the capabi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -22,6 +22,14 @@ MOMENTS = "moments"  # mean and standard deviation of log p over the whole vocab
 GRADIENTS = "gradients"  # gradients of the loss with respect to the weights (white-box)
 GENERATION = "generation"  # greedy and sampled continuations
 CAPABILITIES = (LOGPROBS, RANKS, TOP_K, MOMENTS, GRADIENTS, GENERATION)
+CAPABILITY_WORDS = {
+    LOGPROBS: "the log-probability of each token of a given text",
+    RANKS: "the exact rank of each token in the next-token distribution",
+    TOP_K: "the most likely alternatives at each position (top-k)",
+    MOMENTS: "the mean and spread of log-probabilities over the whole vocabulary (full next-token distributions)",
+    GRADIENTS: "gradients of the loss with respect to the weights",
+    GENERATION: "generated text",
+}
 
 
 @runtime_checkable
@@ -37,6 +45,7 @@ class LanguageModel(Protocol):
     identity: str
     context_length: int
     capabilities: frozenset[str]
+    backend: str  # the backend prefix of lm/backends/: hf, vllm, openai, chat
 
     def describe(self) -> dict:
         """Plain facts for display: name, parameters, context length, device, precision."""
@@ -59,6 +68,12 @@ class LanguageModel(Protocol):
                          observer: LanguageModel | None = None) -> list[TokenStats]:
         """TokenStats of each text, in input order (see lm/statistics.py for the conventions)."""
 
+    def iter_token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(), *,
+                              progress: Callable[[int, int], None] | None = None,
+                              should_stop: Callable[[], bool] | None = None, observer: LanguageModel | None = None,
+                              **engine_options) -> Iterator[tuple[int, TokenStats]]:
+        """``(index, TokenStats)`` as each text is finished, in any order; ``engine_options`` tune batching."""
+
     def gradient_norms(self, text: str, settings: ScoringSettings = ScoringSettings()) -> np.ndarray:
         """L-infinity norm of d NLL / d theta per parameter tensor, shape (n_tensors,)."""
 
@@ -75,7 +90,15 @@ class MissingCapability(ValueError):
 
 
 def require(model: LanguageModel, capability: str, what: str) -> None:
-    """Raise MissingCapability with a sentence unless ``model`` declares ``capability`` (``what`` needs it)."""
+    """Raise MissingCapability with a sentence naming the model, its backend and the missing capability unless
+    ``model`` declares ``capability`` (``what`` needs it)."""
     if capability not in model.capabilities:
-        raise MissingCapability(f"{what} needs {capability.replace('_', '-')} from the model, which {model.name} "
-                                f"({model.spec}) does not provide.")
+        raise MissingCapability(missing_sentence(model, capability, what))
+
+
+def missing_sentence(model: LanguageModel, capability: str, what: str) -> str:
+    """'<what> needs <capability in words> (<capability>), which the <backend> backend does not return for
+    <name> (<spec>).'"""
+    backend = getattr(model, "backend", "hf")
+    return (f"{what} needs {CAPABILITY_WORDS.get(capability, capability)} ({capability.replace('_', '-')}), which "
+            f"the {backend} backend does not return for {model.name} ({model.spec}).")

@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +87,7 @@ class LoadedModel:
 
     # the model interface (lm/interface.py); torch-heavy work is imported where it runs
     capabilities = frozenset(CAPABILITIES)
+    backend = "hf"
 
     def tokenize(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Token ids (n,) and character offsets (n, 2), with the tokenizer's own defaults (special tokens included)."""
@@ -112,6 +113,12 @@ class LoadedModel:
         from .statistics import token_statistics
 
         return token_statistics(self, texts, settings, progress=progress, should_stop=should_stop, observer=observer)
+
+    def iter_token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(),
+                              **options) -> Iterator[tuple[int, TokenStats]]:
+        from .statistics import iter_token_statistics
+
+        return iter_token_statistics(self, texts, settings, **options)
 
     def gradient_norms(self, text: str, settings: ScoringSettings = ScoringSettings()) -> np.ndarray:
         from .statistics import parameter_gradient_norms
@@ -296,15 +303,34 @@ def load_model(spec: str = DEFAULT_SPEC, *, device: str | torch.device | None = 
                              "allow them explicitly only for a model you trust.")
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=trust_remote_code)
+        spread = _spread_over_gpus(folder, dev, dt)
         model = AutoModelForCausalLM.from_pretrained(where, dtype=dt, trust_remote_code=trust_remote_code,
-                                                     use_safetensors=None if allow_pickle else True)
+                                                     use_safetensors=None if allow_pickle else True,
+                                                     **({"device_map": "auto"} if spread else {}))
     except ModelLoadError:
         raise
     except Exception as exc:
         raise ModelLoadError(f"Could not load the model '{spec}': {exc}") from exc
-    model.to(dev)
+    if not spread:
+        model.to(dev)
     fingerprint = (_folder_fingerprint(folder) if folder is not None else spec) + f"|{dt}"
     return wrap_model(model, tokenizer, name=name, spec=spec, identity_seed=fingerprint, source=kind)
+
+
+def _spread_over_gpus(folder: Path | None, device: torch.device, dtype: torch.dtype) -> bool:
+    """True when the weights (at ``dtype``) would not fit in 90% of one GPU's memory and several GPUs are present:
+    the model is then loaded with ``device_map="auto"`` (accelerate places its layers across the GPUs; the scoring
+    engine moves each tensor to where the layer that reads it lives). Hub models without a local folder are sized
+    only once downloaded, so they stay on one GPU. (Not exercised here: this machine has no GPU.)"""
+    import torch
+
+    if device.type != "cuda" or folder is None or torch.cuda.device_count() < 2:
+        return False
+    stored = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+    config = folder / "config.json"
+    stored_dtype = 4 if '"float32"' in config.read_text(errors="replace") else 2
+    needed = stored * torch.finfo(dtype).bits / 8 / stored_dtype
+    return needed > 0.9 * torch.cuda.get_device_properties(device.index or 0).total_memory
 
 
 def _folder_fingerprint(folder: Path) -> str:

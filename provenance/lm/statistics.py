@@ -247,7 +247,7 @@ def _score_batch(model: LoadedModel, batch: list[_Segment], tokenised, pad_id: i
                       if observed is not None else None)
         for b in range(0, len(logits), block):
             rows = slice(b, b + block)
-            stats = position_statistics(logits[rows], flat_targets[lo: lo + chunk][rows], top_k)
+            stats = position_statistics(logits[rows], flat_targets[lo: lo + chunk][rows].to(logits.device), top_k)
             if obs_logits is not None:
                 stats["xent"] = -(torch.softmax(obs_logits[rows], -1) * torch.log_softmax(logits[rows], -1)).sum(-1)
             for name, value in stats.items():
@@ -273,7 +273,7 @@ def _scored_hidden(model: LoadedModel, input_ids: torch.Tensor, attention: torch
     mask = None if bool(attention.all()) else attention.to(device)
     hidden = model.model.base_model(input_ids=input_ids.to(device), attention_mask=mask,
                                     use_cache=False).last_hidden_state
-    return hidden[rows.to(device), cols.to(device)]
+    return hidden[rows.to(hidden.device), cols.to(hidden.device)]  # the last layer's device (device_map="auto")
 
 
 def require_shared_tokenizer(model: LoadedModel, other: LoadedModel) -> None:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..lm.interface import GENERATION, GRADIENTS, LOGPROBS, MOMENTS
+from ..lm.interface import GENERATION, GRADIENTS, LOGPROBS, MOMENTS, TOP_K
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 from . import formulas
 from .formulas import DEFAULT_K
@@ -50,7 +50,8 @@ class ScoreInputs:
 @dataclass(frozen=True)
 class Score:
     """One membership score. ``compute(inputs) -> float`` (higher = member; NaN when an auxiliary text has no
-    scored token). ``default``: computed unless the user chooses otherwise."""
+    scored token). ``default``: computed unless the user chooses otherwise. ``approximates``: for an approximate
+    score, the exact one it replaces on backends that cannot compute that one (scores/approximate.py)."""
 
     name: str
     label: str
@@ -59,6 +60,12 @@ class Score:
     capabilities: frozenset[str] = frozenset({LOGPROBS})
     inputs: frozenset[str] = frozenset()
     default: bool = False
+    approximates: str | None = None  # the exact score this one stands in for where a backend lacks its needs
+
+    @property
+    def approximate(self) -> bool:
+        """True for an approximation of another score (its label says "approx.")."""
+        return self.approximates is not None
 
 
 SCORES: dict[str, Score] = {}
@@ -85,7 +92,18 @@ def default_scores() -> tuple[str, ...]:
 
 
 def extra_scores() -> tuple[str, ...]:
-    return tuple(name for name, s in SCORES.items() if not s.default)
+    """Scores the user may add (approximations are not chosen directly: they replace their exact score)."""
+    return tuple(name for name, s in SCORES.items() if not s.default and not s.approximate)
+
+
+def is_approximate(name: str) -> bool:
+    """Whether a score (or table column) is an approximation, from the registry entry (never from its label)."""
+    return name in SCORES and SCORES[name].approximate
+
+
+def approximation_of(name: str) -> Score | None:
+    """The registered approximation of the exact score ``name``, if there is one."""
+    return next((s for s in SCORES.values() if s.approximates == name), None)
 
 
 def label(name: str) -> str:
@@ -117,6 +135,12 @@ def _gradnorm(x: ScoreInputs) -> float:
     return formulas.gradnorm(x.model.gradient_norms(x.stats.text, x.settings))
 
 
+def _minkpp_approx(x: ScoreInputs) -> float:
+    from .approximate import DEFAULT_VOCAB, minkpp_approx
+
+    return minkpp_approx(x.stats, x.k, getattr(x.model, "vocab_size", None) or DEFAULT_VOCAB)
+
+
 def _ngram_coverage(x: ScoreInputs) -> float:
     from .ngram_coverage import ngram_coverage
 
@@ -133,6 +157,10 @@ register(Score("mink", "Min-K% Prob", "mean log-probability of the k% least like
                lambda x: formulas.mink(x.stats, x.k), default=True))
 register(Score("minkpp", "Min-K%++", "mean of the k% lowest standardised log-probabilities (Min-K%++)",
                lambda x: formulas.minkpp(x.stats, x.k), capabilities=frozenset({LOGPROBS, MOMENTS}), default=True))
+register(Score("minkpp_approx", "Min-K%++ (approx.)",
+               "Min-K%++ with the full-vocabulary mean and spread estimated from the top-k alternatives, the tail "
+               "mass bounded (backends without full distributions; see scores/approximate.py)", _minkpp_approx,
+               capabilities=frozenset({LOGPROBS, TOP_K}), approximates="minkpp"))
 register(Score("ref", "reference-model difference",
                "reference model's NLL minus the target model's NLL (per token, or bits per byte across tokenizers)",
                lambda x: _or_nan(lambda: formulas.ref(x.stats, x.ref_stats, x.same_tokenizer)),

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..documents import Document, unique_names
 from ..lm.cache import StatsCache, cached_token_statistics
-from ..lm.interface import LanguageModel, require
+from ..lm.interface import LOGPROBS, TOP_K, LanguageModel, require
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 from . import formulas, registry
+from .approximate import APPROX_TOP_K
 from .formulas import DEFAULT_K
 from .registry import Score, ScoreInputs
 
@@ -35,8 +36,12 @@ class ScoredDocuments:
 def validate_scores(scores: Sequence[str], model: LanguageModel, ref_model: LanguageModel | None,
                     observer: LanguageModel | None) -> list[Score]:
     """The registered scores named in ``scores`` (de-duplicated, in order), after checking that the models they
-    need were given and that the target model can provide what each needs; each failure is a sentence."""
-    entries = [registry.get(name) for name in dict.fromkeys(scores)]
+    need were given and that the target model can provide what each needs; each failure is a sentence. A score
+    the model cannot compute exactly is replaced by its registered approximation when the model can provide what
+    that one needs (e.g. ``minkpp`` -> ``minkpp_approx`` on a served model); its column is then the
+    approximation's, labelled "approx." wherever it is shown."""
+    entries = [_exact_or_approximate(registry.get(name), model) for name in dict.fromkeys(scores)]
+    entries = list(dict.fromkeys(entries))
     for entry in entries:
         if registry.REFERENCE_MODEL in entry.inputs and ref_model is None:
             raise ValueError(f"The '{entry.name}' score needs a reference model (--ref-model).")
@@ -45,6 +50,23 @@ def validate_scores(scores: Sequence[str], model: LanguageModel, ref_model: Lang
         for capability in sorted(entry.capabilities):
             require(model, capability, f"The '{entry.name}' score")
     return entries
+
+
+def _exact_or_approximate(entry: Score, model: LanguageModel) -> Score:
+    if entry.capabilities <= model.capabilities:
+        return entry
+    approximation = registry.approximation_of(entry.name)
+    if approximation is not None and approximation.capabilities <= model.capabilities:
+        log.info("%s cannot compute %s exactly; using %s", model.spec, entry.name, approximation.name)
+        return approximation
+    return entry  # refused below, with the sentence naming the backend and the missing capability
+
+
+def settings_for(entries: Sequence[Score], settings: ScoringSettings, model: LanguageModel) -> ScoringSettings:
+    """``settings`` with enough top-k alternatives for the scores that read them (approximations)."""
+    if any(TOP_K in e.capabilities for e in entries) and settings.top_k < APPROX_TOP_K:
+        return replace(settings, top_k=min(APPROX_TOP_K, getattr(model, "max_top_k", APPROX_TOP_K)))
+    return settings
 
 
 def score_documents(
@@ -69,7 +91,10 @@ def score_documents(
     their lower-cased forms, scored together); ``on_row(row)`` is called as each row is ready.
     """
     entries = validate_scores(scores, model, ref_model, observer)
+    settings = settings_for(entries, settings, model)
     names = [e.name for e in entries]
+    if entries and not any(LOGPROBS in e.capabilities for e in entries):
+        return _generation_only(model, unique_names(documents), entries, k, settings, on_row)
     needs = set().union(*(e.inputs for e in entries)) if entries else set()
     documents = unique_names(documents)
     texts = [d.text for d in documents]
@@ -103,6 +128,27 @@ def score_documents(
             on_row(row)
     table = pd.DataFrame(rows, columns=BASE_COLUMNS + names)
     return ScoredDocuments(table=table, stats=stats_by_name, errors=errors)
+
+
+def _generation_only(model: LanguageModel, documents: Sequence[Document], entries: Sequence[Score], k: float,
+                     settings: ScoringSettings, on_row: Callable[[dict], None] | None) -> ScoredDocuments:
+    """Rows for scores that only generate (n-gram coverage), e.g. on a chat API that returns no likelihoods:
+    ``tokens`` is the model's count of the text's tokens (an estimate where the server cannot count them), ``nll``
+    and ``perplexity`` are missing (NaN)."""
+    rows = []
+    for doc in documents:
+        empty = TokenStats(text=doc.text, token_ids=np.zeros(0, dtype=np.int64), offsets=np.zeros((0, 2), np.int64),
+                           logprob=np.zeros(0, np.float32), mu=np.zeros(0, np.float32),
+                           sigma=np.zeros(0, np.float32), rank=np.zeros(0, np.int64))
+        inputs = ScoreInputs(stats=empty, k=k, model=model, settings=settings)
+        row = {"document": doc.name, "tokens": max(model.count_tokens(doc.text) - 1, 0), "nll": np.nan,
+               "perplexity": np.nan}
+        row.update({e.name: e.compute(inputs) for e in entries})
+        rows.append(row)
+        if on_row:
+            on_row(row)
+    table = pd.DataFrame(rows, columns=BASE_COLUMNS + [e.name for e in entries])
+    return ScoredDocuments(table=table, stats={}, errors={})
 
 
 def lowercase_variants(texts: Sequence[str], scores: Sequence[str]) -> list[str]:

@@ -71,6 +71,17 @@ class SetComparison:
         }
 
 
+def _as_computed(name: str, computed: Sequence[str]) -> str:
+    """A verdict score chosen by its exact name (``minkpp``) that a backend computed only approximately is judged on
+    its approximation (``minkpp_approx``), which keeps its own "approx." label."""
+    from ..scores.registry import approximation_of
+
+    approximation = approximation_of(name)
+    if name not in computed and approximation is not None and approximation.name in computed:
+        return approximation.name
+    return name
+
+
 def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_texts: Sequence[str],
                  reference: pd.DataFrame, scores: Sequence[str], *, fpr: float = DEFAULT_FPR,
                  min_tokens: int = DEFAULT_MIN_TOKENS, n_splits: int = DEFAULT_SPLITS,
@@ -91,7 +102,7 @@ def compare_sets(suspect_texts: Sequence[str], suspect: pd.DataFrame, reference_
     scores = [s for s in dict.fromkeys(scores) if s in suspect and s in reference]
     if not scores:
         raise ValueError("None of the chosen scores was computed for both sets.")
-    verdict_scores = [s for s in dict.fromkeys(verdict_scores or scores)]
+    verdict_scores = [_as_computed(s, scores) for s in dict.fromkeys(verdict_scores or scores)]
     unknown = [s for s in verdict_scores if s not in scores]
     if unknown:
         raise ValueError(f"The verdict scores {', '.join(unknown)} are not among the scores computed "
