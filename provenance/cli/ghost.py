@@ -167,8 +167,8 @@ def _run_detect(args: argparse.Namespace) -> int:
     out = write_table(detection_table(result), args.out)
     print(result.verdict.words())
     print(f"Method: {result.verdict.method}.", file=sys.stderr)
-    print(f"Tested {len(entries)} identifier(s) against {args.null} null draws in {time.time() - t0:.1f} s -> {out}",
-          file=sys.stderr)
+    against = f"against {args.null} null draws" if result.n_null else "with the last-k words test only"
+    print(f"Tested {len(entries)} identifier(s) {against} in {time.time() - t0:.1f} s -> {out}", file=sys.stderr)
     saved = saved_sentence(args, test.investigation)
     if saved:
         print(saved, file=sys.stderr)

@@ -23,11 +23,11 @@ import pandas as pd
 
 from ..files import sha256_text
 from ..lm.cache import StatsCache, cached_token_statistics
-from ..lm.interface import LanguageModel
+from ..lm.interface import GENERATION, LOGPROBS, LanguageModel, require
 from ..verdicts.pvalues import empirical_p_values
 from ..lm.token_stats import ScoringSettings, TokenStats
 from ..verdicts.verdict import Verdict, decide, format_p
-from .generator import GhostError, GhostGenerator, generate_identifiers
+from .generator import GhostError, GhostGenerator, generate_identifiers, load_wordlist
 from .registry import GhostEntry, write_json
 
 DEFAULT_NULL = 1000
@@ -329,6 +329,45 @@ def check_test(entries: Sequence[GhostEntry], alpha: float, last_k: Sequence[int
             last_k_prompts(e, k)
 
 
+def last_k_chance(generator: GhostGenerator, ks: Sequence[int]) -> float:
+    """Under "never trained on it", the chance that any of the last-k tests in ``ks`` hits: the withheld k words of
+    an unpublished identifier are k independent uniform draws from the wordlist (size V), unknown to the model, so
+    whatever it continues with matches them with probability V^-k; over several k, at most the sum (union bound)."""
+    size = len(load_wordlist(generator.wordlist))
+    return float(min(1.0, sum(size ** -float(k) for k in ks)))
+
+
+def generation_test(model: LanguageModel, entries: Sequence[GhostEntry], *, ks: Sequence[int] = DEFAULT_LAST_K,
+                    context: str = "", alpha: float = DEFAULT_ALPHA) -> GhostDetection:
+    """The ghost test for a model that only generates text (a chat API): the last-k words test with an exact
+    p-value per identifier: ``last_k_chance`` when any k hits (a continuation a model that never saw the identifier
+    produces with at most that probability), 1 otherwise; combined over identifiers with Fisher's method, which
+    stays valid (conservative) for such super-uniform p-values. It needs many repetitions in training to hit.
+
+    Returns a GhostDetection whose table has ``id, identifier, p_value, last_k_hit, last_{k}_hit, last_{k}_output``;
+    ``statistic`` is "last_k" and there is no null of draws (``null`` empty, ``n_null`` 0).
+    """
+    require(model, GENERATION, "The last-k words test")
+    if not ks:
+        raise GhostError(f"{model.name} ({model.spec}) only generates text, so only the last-k words test can run; "
+                         "choose at least one k.")
+    check_test(entries, alpha, ks)
+    hits = last_k_test(model, entries, ks, context=context)
+    hit_cols = [f"last_{k}_hit" for k in ks]
+    any_hit = hits[hit_cols].any(axis=1).to_numpy()
+    chance = np.array([last_k_chance(e.generator, ks) for e in entries])
+    table = pd.DataFrame({"id": [e.id for e in entries], "identifier": [e.identifier for e in entries],
+                          "p_value": np.where(any_hit, chance, 1.0), "last_k_hit": any_hit})
+    for k in ks:
+        table[f"last_{k}_hit"] = hits[f"last_{k}_hit"].to_numpy()
+        table[f"last_{k}_output"] = hits[f"last_{k}_output"].to_numpy()
+    method = (f"the last-k words test (k = {', '.join(map(str, ks))}) on {len(entries)} identifier(s): a hit by a "
+              "model that never saw an identifier has a known, tiny chance (the wordlist size to the power -k)"
+              + ("; combined with Fisher's method" if len(entries) > 1 else ""))
+    return GhostDetection(table=table, null={}, n_null=0, statistic="last_k",
+                          verdict=decide(fisher_combined(table["p_value"].to_numpy()), alpha, method=method))
+
+
 def registered_on(entries: Sequence[GhostEntry]) -> date:
     """The day (UTC, as the registry records it) the earliest of ``entries`` was registered: a reference model
     must have been released before it (``check_reference``)."""
@@ -376,6 +415,12 @@ def detect(model: LanguageModel, entries: Sequence[GhostEntry], *, n_null: int =
     is what hides memorisation from the plain test on a real pretrained model. ``ref_released`` must predate the
     registration of every tested identifier (``check_reference``).
     """
+    if LOGPROBS not in model.capabilities:  # a chat API: only the black-box test can run
+        if ref_model is not None:
+            raise GhostError(f"{model.name} ({model.spec}) returns generated text only, so the reference-calibrated "
+                             "test, which needs its likelihood of each identifier, cannot run; leave the reference "
+                             "model out to run the last-k words test.")
+        return generation_test(model, entries, ks=last_k, context=context, alpha=alpha)
     check_test(entries, alpha, last_k)
     if ref_model is not None:
         check_reference(entries, ref_released)
