@@ -93,3 +93,60 @@ def comparison_column(table: pd.DataFrame) -> list[str]:
 def display_name(score: str) -> str:
     """A row's score name for people: the blind row gets its full label."""
     return BLIND_LABEL if score == BLIND_SCORE_NAME else str(score)
+
+
+PRIVACY_EXPLANATION = (
+    "epsilon is the privacy budget of differential privacy: a model trained with budget epsilon lets no attack "
+    "tell a training text from an unseen one with error rates better than (FPR + e^epsilon FNR >= 1 and the same "
+    "with the rates swapped) allows. Each score's attack at its best threshold (chosen on one half of the texts, "
+    "measured on the other, both ways round, so that picking the threshold does not flatter it) gives false-positive "
+    "and false-negative counts; epsilon_mean and epsilon_lower are the mean and 95% credible lower bound of the "
+    "epsilon posterior from Beta posteriors on the two rates (Jeffreys prior; Zanella-Beguelin et al., ICML 2023), "
+    "epsilon_cp_lower is the 95% lower bound from Clopper-Pearson intervals (Jagielski et al. 2020), with delta = 0. "
+    "These are lower bounds on what training leaked about these texts, for this attack; they say nothing about "
+    "how private the model is against better attacks.")
+
+
+def privacy_budget_sentence(table: pd.DataFrame) -> str | None:
+    """One plain sentence about the privacy budget the strongest attack of an evaluation (``table`` with the
+    EPSILON_COLUMNS and, optionally, the blind row and INDISTINGUISHABLE_COLUMN) implies, for non-specialists;
+    None when no row has an epsilon."""
+    if "epsilon_lower" not in table:
+        return None
+    scores = table[(table["score"] != BLIND_SCORE_NAME)
+                   & np.isfinite(pd.to_numeric(table["epsilon_lower"], errors="coerce"))]
+    if scores.empty:
+        return None
+    best = scores.loc[pd.to_numeric(scores["epsilon_lower"]).idxmax()]
+    eps, mean, cp = (float(best.get(c, math.nan)) for c in ("epsilon_lower", "epsilon_mean", "epsilon_cp_lower"))
+    if eps < 0.05:
+        sentence = (f"No attack here shows measurable leakage: even the strongest, {best['score']}, has error rates "
+                    f"consistent with a perfectly private model (epsilon = 0; 95% credible lower bound {eps:.2f}).")
+    else:
+        sentence = (f"The strongest attack here, {best['score']}, is good enough to show that training leaked at "
+                    f"least as much about these texts as a differentially private model with epsilon = {eps:.2f} "
+                    f"would allow: such a model lets anyone's odds that a given text was trained on grow at most "
+                    f"{math.exp(eps):.1f}-fold (95% credible lower bound; posterior mean {mean:.2f}, Clopper-Pearson "
+                    f"lower bound {cp:.2f}).")
+    if bool(best.get(INDISTINGUISHABLE_COLUMN, False)):
+        sentence += (" But a classifier that never sees the model tells members from non-members about as well, so "
+                     "this may measure how the two sets differ rather than what the model learned.")
+    return sentence
+
+
+def blind_baseline_sentence(table: pd.DataFrame) -> str | None:
+    """One sentence on the blind baseline of an evaluation (None without a blind row): its AUC and how many
+    scores it cannot be told apart from."""
+    blind = table[table["score"] == BLIND_SCORE_NAME]
+    if blind.empty:
+        return None
+    row = blind.iloc[0]
+    marked = mark_indistinguishable(table) if INDISTINGUISHABLE_COLUMN not in table else table
+    same = [str(s) for s in marked.loc[marked[INDISTINGUISHABLE_COLUMN].astype(bool), "score"]]
+    others = int((marked["score"] != BLIND_SCORE_NAME).sum())
+    head = (f"A bag-of-words classifier that never sees the model reaches AUC {row['auc']:.3f} (95% interval "
+            f"{row['auc_low']:.3f} to {row['auc_high']:.3f}) on these texts")
+    if not same:
+        return head + "; every score's interval lies clear of it."
+    return (head + f"; {len(same)} of {others} score(s) are not distinguishable from it ({', '.join(same)}), so "
+            "their AUCs are no evidence of training by themselves.")
