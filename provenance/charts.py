@@ -261,7 +261,9 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
         if log_scale:
             x, y = np.clip(x, floor, 1), np.clip(y, floor, 1)
         label = f"{score_label(score)} (AUC {auc[score]:.3f})" if score in auc else score_label(score)
-        line = dict(shape="hv", dash="dash", color=BLIND_COLOR, width=2.5) if score == BLIND_SCORE_NAME else dict(shape="hv")
+        line = dict(shape="hv")
+        if score == BLIND_SCORE_NAME:
+            line |= dict(dash="dash", color=BLIND_COLOR, width=2.5)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=line,
                                  hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
     if lowest_fpr is not None and np.isfinite(lowest_fpr) and lowest_fpr > (floor if log_scale else 0.0):

@@ -64,7 +64,8 @@ def mark_indistinguishable(table: pd.DataFrame) -> pd.DataFrame:
     low = pd.to_numeric(out["auc_low"], errors="coerce")
     high = pd.to_numeric(out["auc_high"], errors="coerce")
     known = low.notna() & high.notna() & math.isfinite(lo) & math.isfinite(hi)
-    out[INDISTINGUISHABLE_COLUMN] = (known & (low <= hi) & (high >= lo) & (out["score"] != BLIND_SCORE_NAME)).astype(bool)
+    overlaps = known & (low <= hi) & (high >= lo) & (out["score"] != BLIND_SCORE_NAME)
+    out[INDISTINGUISHABLE_COLUMN] = overlaps.astype(bool)
     return out
 
 

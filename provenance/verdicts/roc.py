@@ -164,10 +164,10 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
     Returns one row per score with EVALUATION_COLUMNS: AUC with a bootstrap confidence interval, TPR at 1% and 0.1%
     FPR, the privacy budget the score's attack implies (``privacy.estimate_epsilon``: ``epsilon_mean`` and
     ``epsilon_lower``, the Bayesian posterior mean and 95% credible lower bound, and ``epsilon_cp_lower``, the
-    Clopper-Pearson 95% lower bound, in nats, delta = 0), how many members / non-members had that score, the lowest FPR those non-members can measure and, per
-    operating point, whether it is measurable (``<column>_measurable``; see ``measured_operating_points``).
-    Sorted by AUC, highest first; a score that no member
-    or no non-member has gets NaN figures and comes last.
+    Clopper-Pearson 95% lower bound, in nats, delta = 0), how many members / non-members had that score, the lowest
+    FPR those non-members can measure and, per operating point, whether it is measurable (``<column>_measurable``;
+    see ``measured_operating_points``). Sorted by AUC, highest first; a score that no member or no non-member has
+    gets NaN figures and comes last.
     """
     _require_columns(table, scores, "labelled")
     y = np.asarray(labels).ravel()
