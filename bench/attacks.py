@@ -12,8 +12,9 @@ through the use case ``sets evaluate`` runs (``investigations.labelled.evaluate_
 - the privacy budget each attack implies: ``epsilon_mean``, ``epsilon_lower`` (Bayesian, Jeffreys prior) and
   ``epsilon_cp_lower`` (Clopper-Pearson), in nats, delta = 0 (verdicts/privacy.py);
 - whether its AUC interval overlaps the blind baseline's;
-- seconds per 1,000 scored tokens: each score computed alone on all passages with no statistics cache, so the
-  figure includes the forward (or generation / backward) passes that score needs by itself.
+- seconds per 1,000 scored tokens: each score computed alone (after the evaluation, on all passages or the first
+  ``--timing-passages``) with no statistics cache, so the figure includes the forward (or generation / backward)
+  passes that score needs by itself. These are wall-clock figures: on a shared machine they measure the load too.
 
     .venv/bin/python bench/attacks.py --passages 30          # small: a few minutes on 2 CPU cores
     .venv/bin/python bench/attacks.py                        # 60 passages, LoRA, 1 epoch
@@ -93,6 +94,18 @@ def evaluate(store: InvestigationStore, model, docs: list[Document], labels: lis
     raise SystemExit("No score could be evaluated.")
 
 
+def results_table(table: pd.DataFrame, timing: dict[str, float]) -> str:
+    """The evaluation (``measured_operating_points`` of it) with the seconds per 1,000 tokens, as printed."""
+    shown = pd.DataFrame({
+        "score": [display_name(s) for s in table["score"]],
+        "AUC": table["auc"], "low": table["auc_low"], "high": table["auc_high"],
+        "TPR@1%": table["tpr_at_1pct_fpr"], "eps_mean": table["epsilon_mean"], "eps_lower": table["epsilon_lower"],
+        "eps_cp_lower": table["epsilon_cp_lower"],
+        "s/1k tok": [timing.get(s, np.nan) for s in table["score"]],
+        "vs blind": comparison_column(table)})
+    return shown.to_string(index=False, na_rep="n/a", float_format=lambda v: f"{v:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, default=60, help="passages of the book, half of them members "
@@ -105,6 +118,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the member split and the evaluation")
     parser.add_argument("--no-timing", action="store_true", help="skip the per-score timing passes")
+    parser.add_argument("--timing-passages", type=int, default=0,
+                        help="time each score on the first N passages only (default: all)")
     args = parser.parse_args()
     if args.passages < 8:
         raise SystemExit("--passages must be at least 8 (4 members and 4 held out).")
@@ -134,28 +149,23 @@ def main() -> None:
     scores, skipped = computable_scores(model, second, wanted)
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
-    timing: dict[str, float] = {}
-    if not args.no_timing:
-        for name in scores:
-            timing[name], why = seconds_per_1000_tokens(model, docs, name, second)
-            print(f"  timed {name}: " + (f"{timing[name]:.2f} s per 1,000 tokens" if why is None else why),
-                  flush=True)
     with tempfile.TemporaryDirectory() as folder, InvestigationStore(Path(folder) / "bench.sqlite") as store:
         result, refused = evaluate(store, model, docs, labels, scores, second, args.bootstrap, args.seed)
     for name, why in refused.items():
         print(f"not evaluated {name}: {why}")
     evaluation = result.evaluation
     table = measured_operating_points(evaluation.table)
-    shown = pd.DataFrame({
-        "score": [display_name(s) for s in table["score"]],
-        "AUC": table["auc"], "low": table["auc_low"], "high": table["auc_high"],
-        "TPR@1%": table["tpr_at_1pct_fpr"], "eps_mean": table["epsilon_mean"], "eps_lower": table["epsilon_lower"],
-        "eps_cp_lower": table["epsilon_cp_lower"],
-        "s/1k tok": [timing.get(s, np.nan) for s in table["score"]],
-        "vs blind": comparison_column(table)})
+    print(f"evaluated in {time.time() - t0:.0f} s so far\n{results_table(table, {})}", flush=True)
+    timing: dict[str, float] = {}
+    if not args.no_timing:
+        timed = docs[: args.timing_passages] if args.timing_passages else docs
+        for name in [s for s in table["score"] if s in scores]:
+            timing[name], why = seconds_per_1000_tokens(model, timed, name, second)
+            print(f"  timed {name} on {len(timed)} passages: "
+                  + (f"{timing[name]:.2f} s per 1,000 tokens" if why is None else why), flush=True)
     print(f"\n{evaluation.n_members} members vs {evaluation.n_non_members} held out; shift check: "
           f"{evaluation.shift.sentence}")
-    print(shown.to_string(index=False, na_rep="n/a", float_format=lambda v: f"{v:.3f}"))
+    print(results_table(table, timing))
     blind_auc = table.loc[table["score"] == "blind", "auc"].max()
     above = int((~table[INDISTINGUISHABLE_COLUMN] & (table["auc"] > blind_auc)).sum())
     print(f"\n{above} of {int((table['score'] != 'blind').sum())} rows lie above the blind baseline with intervals "
