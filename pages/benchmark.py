@@ -21,7 +21,9 @@ SETTINGS = ScoringSettings()
 st.title("Benchmark")
 st.caption("For researchers and auditors: a labelled set of members (texts the model was trained on) and "
            "non-members, every attack side by side, reported the way published tools report it: ROC curves, AUC "
-           "with a bootstrap confidence interval, and the true-positive rate at 1% and 0.1% false-positive rate.")
+           "with a bootstrap confidence interval, and the true-positive rate at 1% and 0.1% false-positive rate; "
+           "beside them a blind baseline (a bag-of-words classifier that never sees the model), and the privacy "
+           "budget (differential-privacy epsilon) each attack shows training leaked.")
 
 files = st.file_uploader("Labelled set (.jsonl or .csv with 'text' and 'label' columns)", type=["jsonl", "csv"],
                          accept_multiple_files=True,
@@ -72,8 +74,8 @@ def evaluate(model) -> None:
     if (choice.needs_reference_model and ref_model is None) or (choice.needs_observer and observer is None):
         return  # the model that failed to load said why
     progress = Progress([Phase("Scoring the labelled texts", "tokens"),
-                         Phase("Computing ROC curves, bootstrap intervals, the meta-classifier and the set-level "
-                               "test", None)],
+                         Phase("Computing ROC curves, bootstrap intervals, privacy budgets, the meta-classifier, "
+                               "the blind baseline and the set-level test", None)],
                         tallies={"labelled texts": len(named)}, key="benchmark",
                         stop="Stops between batches; every text scored so far is kept, and evaluating again under "
                              "the same name resumes.")

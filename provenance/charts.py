@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .scores import registry
+from .verdicts.baseline import BLIND_LABEL, BLIND_SCORE_NAME
 
 # One palette for the whole product, so a colour means the same thing on every page and in every report.
 COLORS = {
@@ -38,7 +39,9 @@ FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
 # Rows of an evaluation that are not registry scores.
-EXTRA_LABELS = {"chunk_meta": "chunk meta-classifier"}
+EXTRA_LABELS = {"chunk_meta": "chunk meta-classifier", BLIND_SCORE_NAME: BLIND_LABEL}
+# The blind baseline's curve (a classifier that never sees the model) is drawn dashed, in this colour.
+BLIND_COLOR = "#333333"
 
 
 def score_label(column: str) -> str:
@@ -241,7 +244,7 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
     (Carlini et al. 2022). With ``evaluation`` (score, auc) the legend shows each AUC, best first.
     ``lowest_fpr`` (1 / the number of non-members, ``verdicts.roc.lowest_measurable_fpr``) shades the false-positive
     rates below it: the sample cannot measure them, so the curve there only says what happens at zero false
-    positives."""
+    positives. The blind baseline (score ``blind``, verdicts/baseline.py) is drawn dashed in dark grey."""
     if roc.empty:
         return empty_figure("No ROC curve to show yet.")
     auc = dict(zip(evaluation["score"], evaluation["auc"])) if evaluation is not None else {}
@@ -258,7 +261,10 @@ def roc_figure(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log
         if log_scale:
             x, y = np.clip(x, floor, 1), np.clip(y, floor, 1)
         label = f"{score_label(score)} (AUC {auc[score]:.3f})" if score in auc else score_label(score)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=dict(shape="hv"),
+        line = dict(shape="hv")
+        if score == BLIND_SCORE_NAME:
+            line |= dict(dash="dash", color=BLIND_COLOR, width=2.5)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, line=line,
                                  hovertemplate=f"{score}<br>FPR %{{x:.3g}}<br>TPR %{{y:.3g}}<extra></extra>"))
     if lowest_fpr is not None and np.isfinite(lowest_fpr) and lowest_fpr > (floor if log_scale else 0.0):
         fig.add_vrect(x0=floor if log_scale else 0.0, x1=lowest_fpr, fillcolor=COLORS["neutral"], opacity=0.18,

@@ -25,6 +25,9 @@ from .charts import COLORS
 from .investigations.records import Kind
 from .report_text import (CHUNK_META_EXPLANATION, fmt, method_sentences, reference_words, shift_summary,
                           shift_warning, summary_sentences, verdict_fpr, verdict_statement)
+from .verdicts.baseline import (BLIND_EXPLANATION, BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN, PRIVACY_EXPLANATION,
+                                blind_baseline_sentence, comparison_column, display_name, mark_indistinguishable,
+                                privacy_budget_sentence)
 from .verdicts.roc import measured_operating_points, operating_point_note
 from .verdicts.verdict import Label, format_p
 
@@ -414,20 +417,33 @@ def _labelled_evidence(data: ReportData, figures: Figures) -> str:
     settings = data.artifacts.get("labelled_evaluation_settings") or {}
     parts = []
     if isinstance(evaluation, pd.DataFrame) and not evaluation.empty:
+        if BLIND_SCORE_NAME in set(evaluation["score"]) and INDISTINGUISHABLE_COLUMN not in evaluation:
+            evaluation = mark_indistinguishable(evaluation)
         shown = measured_operating_points(evaluation)
         shown["interval"] = [f"{fmt(lo, 3)} to {fmt(hi, 3)}" for lo, hi in zip(shown["auc_low"], shown["auc_high"])]
+        shown["blind"] = comparison_column(shown)
+        shown["score"] = [display_name(s) for s in shown["score"]]
         cols = [Col("score", "score", "text"), Col("auc", "AUC", digits=3), Col("interval", "95% interval", "text"),
                 Col("tpr_at_1pct_fpr", "TPR at 1% FPR", digits=3),
-                Col("tpr_at_0_1pct_fpr", "TPR at 0.1% FPR", digits=3),
-                Col("lowest_measurable_fpr", "lowest measurable FPR", digits=3),
-                Col("n_members", "members", "int"), Col("n_non_members", "non-members", "int")]
-        notes = []
+                Col("tpr_at_0_1pct_fpr", "TPR at 0.1% FPR", digits=3)]
+        cols += [Col(c, header, digits=3) for c, header in (("epsilon_mean", "epsilon_mean"),
+                                                             ("epsilon_lower", "epsilon_lower (95% credible)"),
+                                                             ("epsilon_cp_lower", "epsilon_cp_lower (Clopper-Pearson)"))
+                 if c in shown]
+        cols += [Col("blind", "compared with the blind baseline", "text"),
+                 Col("lowest_measurable_fpr", "lowest measurable FPR", digits=3),
+                 Col("n_members", "members", "int"), Col("n_non_members", "non-members", "int")]
+        notes = [s for s in (blind_baseline_sentence(evaluation), privacy_budget_sentence(evaluation)) if s]
         n0 = int(settings.get("non_members") or evaluation["n_non_members"].max())
         note = operating_point_note(n0)
         if note:
             notes.append(note)
         if "chunk_meta" in set(evaluation["score"]):
             notes.append(CHUNK_META_EXPLANATION)
+        if BLIND_SCORE_NAME in set(evaluation["score"]):
+            notes.append(BLIND_EXPLANATION)
+        if "epsilon_lower" in evaluation:
+            notes.append(PRIVACY_EXPLANATION)
         parts.append("<h3>How well each score tells members from non-members</h3>" + html_table(shown, cols)
                      + "".join(f"<p class='note'>{_e(n)}</p>" for n in notes))
         roc = data.artifacts.get("roc_curves")
@@ -435,7 +451,9 @@ def _labelled_evidence(data: ReportData, figures: Figures) -> str:
             lowest = 1.0 / n0 if n0 else None
             parts.append(figures.add(svg.roc_svg(roc, evaluation, lowest_fpr=lowest),
                                      "ROC curves: for every threshold, the share of members found against the share "
-                                     "of non-members wrongly called members. The dashed diagonal is chance."))
+                                     "of non-members wrongly called members. The dashed diagonal is chance"
+                                     + ("; the long-dashed dark curve is the blind baseline (no model)."
+                                        if BLIND_SCORE_NAME in set(roc["score"]) else ".")))
             parts.append(figures.add(svg.roc_svg(roc, evaluation, log_scale=True, lowest_fpr=lowest),
                                      "The same curves on log-log axes, where the low false-positive rates that "
                                      "matter for verdicts are visible"

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .investigations.records import Kind
 from .scores import registry
+from .verdicts.baseline import BLIND_EXPLANATION, PRIVACY_EXPLANATION, blind_baseline_sentence, privacy_budget_sentence
 from .verdicts.roc import operating_point_note
 from .verdicts.verdict import Label
 
@@ -101,6 +102,8 @@ LABELLED_METHOD = {
         "one non-member in 100 or 1,000. With n non-members the smallest non-zero FPR a sample can show is 1/n, so "
         "these operating points need at least 100 and 1,000 non-members; below that they are reported as n/a."),
     "The chunk meta-classifier (chunk_meta)": CHUNK_META_EXPLANATION,
+    "The blind baseline (blind)": BLIND_EXPLANATION,
+    "The privacy budget (epsilon)": PRIVACY_EXPLANATION,
 }
 
 
@@ -288,6 +291,7 @@ def _labelled_summary(data: ReportData) -> list[str]:
         out.append(f"The best score is {best['score']}: AUC {fmt(best['auc'], 3)} (95% interval "
                    f"{fmt(best.get('auc_low'), 3)} to {fmt(best.get('auc_high'), 3)}), where 0.5 is chance and 1 "
                    "separates every member from every non-member.")
+        out += [s for s in (blind_baseline_sentence(evaluation), privacy_budget_sentence(evaluation)) if s]
         note = operating_point_note(int(non_members)) if non_members is not None else None
         if note:
             out.append(note)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .charts import COLORS, FONT_FAMILY, GHOST_STATISTIC_AXES, score_label
+from .charts import BLIND_COLOR, COLORS, FONT_FAMILY, GHOST_STATISTIC_AXES, score_label
+from .verdicts.baseline import BLIND_SCORE_NAME
 
 WIDTH = 720  # viewBox width in px; the figure scales to the page
 FONT = 12
@@ -378,7 +379,8 @@ def roc_svg(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_sc
             lowest_fpr: float | None = None, title: str | None = None) -> str:
     """ROC curves of every score (long table: score, fpr, tpr), best AUC first in the legend, with the chance
     line. ``log_scale`` draws both axes from 0.001 to 1 (the low-FPR region that matters for verdicts).
-    ``lowest_fpr`` (1 / non-members) shades the FPRs below what the sample can measure."""
+    ``lowest_fpr`` (1 / non-members) shades the FPRs below what the sample can measure. The blind baseline (score
+    ``blind``) is drawn with long dashes in dark grey."""
     if roc is None or roc.empty:
         return message_svg("No ROC curve to show.")
     auc = dict(zip(evaluation["score"], evaluation["auc"])) if evaluation is not None else {}
@@ -400,6 +402,8 @@ def roc_svg(roc: pd.DataFrame, evaluation: pd.DataFrame | None = None, *, log_sc
         if log_scale:
             x, y = np.clip(x, floor, 1), np.clip(y, floor, 1)
         color, dash = PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)]
+        if score == BLIND_SCORE_NAME:
+            color, dash = BLIND_COLOR, "9 5"
         panel.line(x, y, color, dash=dash, step=True)
         name = score_label(score)
         legend.append(LegendEntry(f"{name} (AUC {auc[score]:.3f})" if score in auc and math.isfinite(auc[score])

@@ -80,12 +80,22 @@ def test_a_benchmark_report_shows_its_auc_table_and_both_roc_curves(store):
     assert "Benchmark (labelled set)" in page and "Add a reference set" not in page
     table = section(page, "<h3>How well each score tells members from non-members</h3>", "</table>")
     rows = re.findall(r"<tr>(<td.*?)</tr>", table)
-    assert len(rows) == 4  # loss, zlib, mink and chunk_meta
+    assert len(rows) == 5  # loss, zlib, mink, chunk_meta and the blind baseline
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", table)
+    assert headers[5:9] == ["epsilon_mean", "epsilon_lower (95% credible)", "epsilon_cp_lower (Clopper-Pearson)",
+                            "compared with the blind baseline"]
     for row in rows:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
         assert cells[2].count(" to ") == 1  # the 95% interval
         assert cells[3] == "n/a" and cells[4] == "n/a"  # 12 non-members cannot measure 1% or 0.1% FPR
+        assert all(re.fullmatch(r"\d+(\.\d+)?", c) for c in cells[5:8]), cells  # the privacy budget
+        assert cells[8] in ("not distinguishable from the blind baseline", "above the blind baseline",
+                            "below the blind baseline", "blind baseline")
         assert cells[-2:] == ["12", "12"]  # counts as integers
+    last = re.findall(r"<td[^>]*>(.*?)</td>", rows[-1])
+    assert last[0] == "blind (bag-of-words, no model)" and last[8] == "blind baseline"
+    assert "The row blind is a bag-of-words classifier that never sees the model" in page
+    assert "differentially private model with epsilon" in page or "No attack here shows measurable leakage" in page
     assert "12.000" not in page and "12.0<" not in page
     assert "lowest false-positive rate this sample can measure is 1/12" in page
     assert "The row chunk_meta is the chunk meta-classifier" in page

@@ -19,6 +19,9 @@ from provenance import charts
 from provenance.investigations.records import Investigation
 from provenance.investigations.store import InvestigationStore
 from provenance.report_text import CHUNK_META_EXPLANATION
+from provenance.verdicts.baseline import (BLIND_EXPLANATION, BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN,
+                                          PRIVACY_EXPLANATION, blind_baseline_sentence, comparison_column,
+                                          display_name, mark_indistinguishable, privacy_budget_sentence)
 from provenance.verdicts.roc import (OPERATING_POINTS, lowest_measurable_fpr, measured_operating_points,
                                      operating_point_note)
 from provenance.verdicts.sets import LabelledEvaluation
@@ -51,13 +54,25 @@ def set_test_details(summary: dict | None) -> str:
     return counts + "."
 
 
+EPSILON_LABELS = {"epsilon_mean": "ε mean", "epsilon_lower": "ε lower (95% credible)",
+                  "epsilon_cp_lower": "ε lower (Clopper-Pearson 95%)"}
+
+
 def evaluation_table(table: pd.DataFrame, key_prefix: str) -> None:
-    """The AUC table as people read it: unmeasurable TPRs as n/a, three decimals, counts as integers; then why
-    some operating points are n/a and what chunk_meta is. The downloads keep the numbers (NaN where n/a)."""
+    """The AUC table as people read it: unmeasurable TPRs as n/a, three decimals, counts as integers, the blind
+    baseline's row by its full name and, per score, how it compares with that baseline in words; then the privacy
+    budget in one sentence, why some operating points are n/a, and what chunk_meta and blind are. The downloads
+    keep the numbers (NaN where n/a) and the boolean column."""
+    if BLIND_SCORE_NAME in set(table["score"]) and INDISTINGUISHABLE_COLUMN not in table:
+        table = mark_indistinguishable(table)  # recorded by a version that did not store the column
     measured = measured_operating_points(table)
     shown = measured.copy()
     for column in OPERATING_POINTS:  # n/a in words: a blank cell would read as a missing value
         shown[column] = [f"{v:.3f}" if pd.notna(v) else "n/a" for v in shown[column]]
+    if INDISTINGUISHABLE_COLUMN in shown:
+        shown.insert(int(shown.columns.get_loc(INDISTINGUISHABLE_COLUMN)), "blind baseline", comparison_column(shown))
+        shown = shown.drop(columns=[INDISTINGUISHABLE_COLUMN])
+    shown["score"] = [display_name(s) for s in shown["score"]]
     config = {c: st.column_config.NumberColumn(format="%.3f") for c in shown.columns
               if c not in ("score", "n_members", "n_non_members") and pd.api.types.is_float_dtype(shown[c])}
     config |= {"n_members": st.column_config.NumberColumn("members", format="%d"),
@@ -65,13 +80,25 @@ def evaluation_table(table: pd.DataFrame, key_prefix: str) -> None:
                "lowest_measurable_fpr": st.column_config.NumberColumn("lowest measurable FPR", format="%.3f")}
     config |= {c: st.column_config.CheckboxColumn(c.replace("_", " ")) for c in shown.columns
                if c.endswith("_measurable")}
+    config |= {c: st.column_config.NumberColumn(label, format="%.2f") for c, label in EPSILON_LABELS.items()
+               if c in shown}
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    privacy = privacy_budget_sentence(table)
+    if privacy:
+        st.info(f"**Privacy budget.** {privacy}", icon=":material/lock_open:")
+    blind = blind_baseline_sentence(table)
+    if blind:
+        st.caption(blind)
     n0 = pd.to_numeric(table.get("n_non_members"), errors="coerce").max() if "n_non_members" in table else math.nan
     note = operating_point_note(int(n0)) if pd.notna(n0) else None
     if note:
         st.caption(note)
     if "chunk_meta" in set(table["score"]):
         st.caption(CHUNK_META_EXPLANATION)
+    if BLIND_SCORE_NAME in set(table["score"]):
+        st.caption(BLIND_EXPLANATION)
+    if "epsilon_lower" in table:
+        st.caption(PRIVACY_EXPLANATION)
     download_table(measured, "auc-table", key=f"{key_prefix}_auc_table")
 
 

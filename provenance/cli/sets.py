@@ -4,7 +4,10 @@
   distribution-shift check, dataset inference (with its false-positive mode) and a p-value and verdict per suspect
   document. The per-document table goes to ``--out``; the set-level figures to ``<out stem>.summary.json`` beside it.
 - ``sets evaluate``: a labelled table (``text`` and ``label`` columns): one row per score with AUC, its bootstrap
-  interval and TPR at 1% / 0.1% FPR, plus the chunk-feature meta-classifier as the row ``chunk_meta``.
+  interval, TPR at 1% / 0.1% FPR and the privacy budget its attack implies (``epsilon_mean``, ``epsilon_lower``,
+  ``epsilon_cp_lower``), plus the chunk-feature meta-classifier as the row ``chunk_meta`` and the blind baseline (a
+  bag-of-words classifier, no model) as the row ``blind``; ``indistinguishable_from_blind`` marks the scores whose
+  AUC interval overlaps the baseline's. The same table is printed, in words, on the terminal.
 
 Both go through the use cases the dashboard calls (``investigations.reference.compare_with_reference``,
 ``investigations.labelled.evaluate_labelled_set``); the statistics are the pure functions of provenance/verdicts/.
@@ -203,6 +206,35 @@ def _run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluation_text(table) -> str:
+    """The evaluation table as the terminal shows it: one line per score (the blind baseline last) with AUC and its
+    95% interval, TPR at 1% and 0.1% FPR (n/a where the sample cannot measure it), the privacy budget columns and
+    how the score compares with the blind baseline, in words; then the privacy-budget and baseline sentences."""
+    import pandas as pd
+
+    from ..verdicts.baseline import (blind_baseline_sentence, comparison_column, display_name,
+                                     privacy_budget_sentence)
+    from ..verdicts.roc import measured_operating_points
+
+    measured = measured_operating_points(table)
+
+    def num(values, digits: int) -> list[str]:
+        return [f"{v:.{digits}f}" if pd.notna(v) else "n/a" for v in values]
+
+    shown = pd.DataFrame({
+        "score": [display_name(s) for s in measured["score"]],
+        "AUC": num(measured["auc"], 3),
+        "95% interval": [f"{lo:.3f}-{hi:.3f}" if pd.notna(lo) and pd.notna(hi) else "n/a"
+                         for lo, hi in zip(measured["auc_low"], measured["auc_high"])],
+        "TPR@1%FPR": num(measured["tpr_at_1pct_fpr"], 3), "TPR@0.1%FPR": num(measured["tpr_at_0_1pct_fpr"], 3),
+        "epsilon_mean": num(measured["epsilon_mean"], 2), "epsilon_lower": num(measured["epsilon_lower"], 2),
+        "epsilon_cp_lower": num(measured["epsilon_cp_lower"], 2),
+        "blind baseline": comparison_column(measured)})
+    lines = [shown.to_string(index=False)]
+    lines += [s for s in (blind_baseline_sentence(table), privacy_budget_sentence(table)) if s]
+    return "\n".join(lines)
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     _check_out(args.out)
     scores = _scores_from_args(args)
@@ -245,6 +277,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
               "that difference, not training.", file=sys.stderr)
     else:
         print(f"Shift check: {shift.sentence}", file=sys.stderr)
+    print(evaluation_text(table), file=sys.stderr)
     best = table.iloc[0]
     print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
           f"{evaluation.n_members} members and {evaluation.n_non_members} non-members. Done in "

@@ -3,7 +3,8 @@
 
 ``evaluate_labelled_set`` scores the labelled documents (collection ``MAIN``), each row saved with its ``label`` the
 moment it is computed, so a stopped or killed run resumes where it stopped. Then ``verdicts.sets.evaluate_labelled``
-(shift check, ROC / AUC with bootstrap intervals, TPR at low FPR, the chunk-feature meta-classifier, the set-level
+(shift check, ROC / AUC with bootstrap intervals, TPR at low FPR, the privacy budget each attack implies, the
+chunk-feature meta-classifier, the blind bag-of-words baseline with the scores it cannot be told from, the set-level
 test of members against non-members) runs on the documents of this call, and the result is recorded: the
 evaluation table (``labelled_evaluation``), the ROC points (``roc_curves``), ``shift_check``, ``meta_classifier``,
 ``dataset_inference`` (the set-level test), ``labelled_evaluation_settings`` and ``notes`` as artifacts, and the
@@ -100,9 +101,10 @@ def evaluate_labelled_set(
         evaluation = record_evaluation(store, inv.id, model, part, label_of, scores, k=k, settings=settings,
                                        cache=cache, chunk_tokens=chunk_tokens, n_bootstrap=n_bootstrap, seed=seed,
                                        set_test=set_test)
-        best = evaluation.table.iloc[0]
+        best, blind = evaluation.table.iloc[0], evaluation.blind
+        versus = f"; blind baseline (no model) AUC {blind['auc']:.3f}" if blind else ""
         recording.complete(f"{part.scored_now} document(s) scored in this run, {part.skipped} were already done. "
-                           f"Best score: {best['score']}, AUC {best['auc']:.3f}.")
+                           f"Best score: {best['score']}, AUC {best['auc']:.3f}{versus}.")
     return LabelledSetEvaluation(investigation=store.get(inv.id), scores=part.result(), evaluation=evaluation,
                                  cancelled=recording.cancelled)
 

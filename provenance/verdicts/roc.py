@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from .checks import check_fraction as _check_fraction
 from .checks import require_columns as _require_columns
+from .privacy import EPSILON_COLUMNS, estimate_epsilon
 
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_CONFIDENCE = 0.95
@@ -100,7 +101,8 @@ OPERATING_POINTS = {"tpr_at_1pct_fpr": 0.01, "tpr_at_0_1pct_fpr": 0.001}
 MEASURABLE_COLUMNS = {column: f"{column}_measurable" for column in OPERATING_POINTS}
 
 EVALUATION_COLUMNS = ["score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr",
-                      "n_members", "n_non_members", "lowest_measurable_fpr", *MEASURABLE_COLUMNS.values()]
+                      *EPSILON_COLUMNS, "n_members", "n_non_members", "lowest_measurable_fpr",
+                      *MEASURABLE_COLUMNS.values()]
 
 
 def non_members_needed(fpr: float) -> int:
@@ -160,10 +162,12 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
 
     ``table`` has one row per document and one column per score; ``labels`` (n,) holds 1 = member, 0 = non-member.
     Returns one row per score with EVALUATION_COLUMNS: AUC with a bootstrap confidence interval, TPR at 1% and 0.1%
-    FPR, how many members / non-members had that score, the lowest FPR those non-members can measure and, per
-    operating point, whether it is measurable (``<column>_measurable``; see ``measured_operating_points``).
-    Sorted by AUC, highest first; a score that no member
-    or no non-member has gets NaN figures and comes last.
+    FPR, the privacy budget the score's attack implies (``privacy.estimate_epsilon``: ``epsilon_mean`` and
+    ``epsilon_lower``, the Bayesian posterior mean and 95% credible lower bound, and ``epsilon_cp_lower``, the
+    Clopper-Pearson 95% lower bound, in nats, delta = 0), how many members / non-members had that score, the lowest
+    FPR those non-members can measure and, per operating point, whether it is measurable (``<column>_measurable``;
+    see ``measured_operating_points``). Sorted by AUC, highest first; a score that no member or no non-member has
+    gets NaN figures and comes last.
     """
     _require_columns(table, scores, "labelled")
     y = np.asarray(labels).ravel()
@@ -186,12 +190,14 @@ def evaluate_scores(table: pd.DataFrame, labels: ArrayLike, scores: Sequence[str
 
 def evaluation_row(name: str, labels: ArrayLike, scores: ArrayLike, *, n_bootstrap: int = DEFAULT_BOOTSTRAP,
                    confidence: float = DEFAULT_CONFIDENCE, seed: int = 0) -> dict:
-    """One row of ``evaluate_scores`` for a single score array (n,) (also used for the meta-classifier)."""
+    """One row of ``evaluate_scores`` for a single score array (n,) (also used for the meta-classifier and the
+    blind baseline)."""
     y, x = _check_labels(labels, scores)
     auc, low, high = auc_confidence_interval(y, x, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
     n0 = int(len(y) - y.sum())
     return {"score": name, "auc": auc, "auc_low": low, "auc_high": high,
             **{column: tpr_at_fpr(y, x, fpr) for column, fpr in OPERATING_POINTS.items()},
+            **estimate_epsilon(y, x, seed=seed).columns(),
             "n_members": int(y.sum()), "n_non_members": n0, "lowest_measurable_fpr": lowest_measurable_fpr(n0),
             **{MEASURABLE_COLUMNS[column]: fpr_is_measurable(fpr, n0) for column, fpr in OPERATING_POINTS.items()}}
 

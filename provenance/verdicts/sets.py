@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS, document_features
 from ..scores.formulas import DEFAULT_K
+from .baseline import BLIND_SCORE_NAME, blind_roc, blind_row, mark_indistinguishable
 from .dataset_inference import (DEFAULT_SPLITS, MIN_DATASET_DOCUMENTS, DatasetInference, dataset_inference,
                                 dataset_inference_false_positive)
 from .meta_classifier import MetaClassifierResult, meta_classifier
@@ -176,7 +177,9 @@ class LabelledEvaluation:
     """Every score evaluated on a labelled set (research mode).
 
     ``table``: one row per score (and the chunk-feature meta-classifier) with ``score, auc, auc_low, auc_high,
-    tpr_at_1pct_fpr, tpr_at_0_1pct_fpr``, sorted by AUC. ``roc``: long table ``score, fpr, tpr, threshold``.
+    tpr_at_1pct_fpr, tpr_at_0_1pct_fpr, epsilon_mean, epsilon_lower, epsilon_cp_lower`` (roc.EVALUATION_COLUMNS),
+    sorted by AUC, then the blind baseline's row ``blind`` (baseline.py), and the boolean column
+    ``indistinguishable_from_blind``. ``roc``: long table ``score, fpr, tpr, threshold`` (the blind row's too).
     ``inference``: the set-level test of members (as suspect) against non-members (None with too few documents).
     ``verdict``: that test's Verdict at ``fpr``, inconclusive when the shift check separates the sets.
     """
@@ -195,6 +198,12 @@ class LabelledEvaluation:
     def verdict(self) -> Verdict | None:
         return self.inference.verdict(self.fpr, self.shift) if self.inference else None
 
+    @property
+    def blind(self) -> dict | None:
+        """The blind baseline's row (None when there is none)."""
+        rows = self.table[self.table["score"] == BLIND_SCORE_NAME]
+        return rows.iloc[0].to_dict() if len(rows) else None
+
     def summary(self) -> dict:
         return {
             "verdict": self.verdict.to_dict() if self.verdict else None, "members": self.n_members, "non_members": self.n_non_members, "shift_check": self.shift.summary(),
@@ -202,6 +211,7 @@ class LabelledEvaluation:
                                                                "auc_high": self.meta.auc_high,
                                                                "folds": self.meta.folds},
             "dataset_inference": self.inference.summary() if self.inference else None,
+            "blind_baseline": self.blind,
             "scores": self.table.to_dict(orient="records"), "notes": self.notes,
         }
 
@@ -210,9 +220,11 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.Dat
                       stats: dict | None = None, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, k: float = DEFAULT_K,
                       n_bootstrap: int = DEFAULT_BOOTSTRAP, seed: int = 0,
                       set_test: str = DEFAULT_SET_TEST) -> LabelledEvaluation:
-    """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR per
-    score, the document-level meta-classifier over chunk features (when ``stats``, document name -> TokenStats, is
-    given), and the set-level test ``set_test`` (SET_TESTS) of members against non-members.
+    """Evaluate every score on a labelled set: shift check first, then ROC / AUC (bootstrap CI) / TPR at low FPR /
+    epsilon per score, the document-level meta-classifier over chunk features (when ``stats``, document name ->
+    TokenStats, is given), the blind baseline (the shift check's out-of-fold bag-of-words predictions, evaluated
+    like a score, on every labelled text) with each score marked when its AUC interval overlaps the baseline's,
+    and the set-level test ``set_test`` (SET_TESTS) of members against non-members.
 
     ``texts`` and ``labels`` (1 = member, 0 = non-member) are the whole labelled set, for the shift check;
     ``table`` holds the score rows of the documents that could be scored, with a ``label`` column.
@@ -244,6 +256,11 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[int], table: pd.Dat
             roc = pd.concat([roc, roc_points(y, meta.out_of_fold).assign(score=META_SCORE_NAME)],
                             ignore_index=True)
     evaluation = evaluation.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
+    # the blind baseline comes last, after the scores best first, so that "best" always names a score
+    evaluation = mark_indistinguishable(pd.concat([evaluation, pd.DataFrame([blind_row(shift, n_bootstrap=n_bootstrap,
+                                                                                       seed=seed)])],
+                                                  ignore_index=True))
+    roc = pd.concat([roc, blind_roc(shift)], ignore_index=True)
     inference = None
     member_rows, other_rows = table[y == 1], table[y == 0]
     test, _, needed, title = SET_TESTS[set_test]

@@ -6,7 +6,7 @@ reflect what the texts say rather than training.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,7 +27,9 @@ class ShiftCheck:
     unlike the interval, also covers the noise of fitting the classifier and stays valid for tiny sets.
     ``confounded`` is ``auc > threshold`` and ``p_value <= significance``: the sets differ clearly and by more than
     chance. ``telling_words`` are the words the classifier leans on most (either direction); ``reason`` explains
-    the finding in plain words.
+    the finding in plain words. ``out_of_fold`` (n_first + n_second,): the classifier's out-of-fold decision values,
+    first set first (higher = more like the first set): the blind baseline's scores (``baseline``); not part of
+    ``summary``.
     """
 
     auc: float
@@ -42,6 +44,7 @@ class ShiftCheck:
     n_permutations: int
     telling_words: list[str]
     reason: str
+    out_of_fold: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def sentence(self) -> str:
@@ -53,6 +56,53 @@ class ShiftCheck:
                 "threshold": self.threshold, "significance": self.significance, "confounded": self.confounded,
                 "n_first": self.n_first, "n_second": self.n_second, "n_permutations": self.n_permutations,
                 "telling_words": self.telling_words, "reason": self.reason}
+
+
+def bag_of_words(texts: Sequence[str]):
+    """Texts -> TF-IDF bags of words (unigrams and bigrams, sublinear term frequencies): a sparse matrix (n, words)
+    and the fitted vectoriser. The vocabulary and weights use no labels, so they are fitted on all texts once."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectoriser = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    try:
+        return vectoriser.fit_transform(list(texts)), vectoriser
+    except ValueError as exc:  # e.g. no word at all in the texts
+        raise ValueError(f"The bag-of-words classifier could not read words from the texts ({exc}).") from exc
+
+
+def blind_classifier():
+    """The one classifier that never sees the model: a balanced logistic regression on bags of words. The shift
+    check and the blind baseline of every labelled evaluation both use it."""
+    from sklearn.linear_model import LogisticRegression
+
+    # liblinear shuffles its coordinate descent: a fixed seed makes the out-of-fold values reproducible
+    return LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000,
+                              random_state=0)
+
+
+def out_of_fold_scores(X, labels: np.ndarray, *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Out-of-fold decision values (n,) of ``blind_classifier`` on features ``X`` (n, words) for ``labels`` (n,)
+    (1 = first set / member, higher = more like the first set): each text is scored by a classifier fitted on the
+    other folds only (stratified ``folds``-fold cross-validation, at most the smaller class's size, at least 2)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels, dtype=int)
+    smallest = int(min(labels.sum(), len(labels) - labels.sum()))
+    cv = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
+    scores = np.empty(len(labels))
+    for train, test in cv.split(X, labels):
+        scores[test] = blind_classifier().fit(X[train], labels[train]).decision_function(X[test])
+    return scores
+
+
+def blind_scores(texts: Sequence[str], labels: Sequence[int], *, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """The blind attack (no model): out-of-fold bag-of-words decision values (n,) for ``texts`` with ``labels``
+    (1 = member, 0 = non-member), oriented higher = member like every score. Needs 2 texts of each label."""
+    y = np.asarray(labels, dtype=int)
+    if min(int(y.sum()), int(len(y) - y.sum())) < 2:
+        raise ValueError("The blind baseline needs at least 2 members and 2 non-members.")
+    X, _ = bag_of_words(texts)
+    return out_of_fold_scores(X, y, folds=folds, seed=seed)
 
 
 def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float = DEFAULT_SHIFT_THRESHOLD,
@@ -70,10 +120,6 @@ def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float
     the sets count as confounded only when the AUC is above ``threshold`` and its permutation p-value is at most
     ``significance``. ``names`` are used in the explanation.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
     _check_fraction(significance, "The significance level")
     texts = list(first) + list(second)
     y = np.r_[np.ones(len(first), dtype=int), np.zeros(len(second), dtype=int)]
@@ -82,19 +128,12 @@ def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float
         raise ValueError(f"The shift check needs at least 2 texts in each set; the {names[0]} set has {len(first)} "
                          f"and the {names[1]} set has {len(second)}.")
     try:
-        X = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
-    except ValueError as exc:  # e.g. no word at all in the texts
-        raise ValueError(f"The shift check could not read words from the texts ({exc}).") from exc
-    cv = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=seed)
-
-    def classifier() -> LogisticRegression:
-        return LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", dual=True, max_iter=1000)
+        X, vectoriser = bag_of_words(texts)
+    except ValueError as exc:
+        raise ValueError(f"The shift check could not read words from the texts ({exc.__cause__}).") from exc
 
     def out_of_fold(labels: np.ndarray) -> np.ndarray:
-        scores = np.empty(len(labels))
-        for train, test in cv.split(X, labels):
-            scores[test] = classifier().fit(X[train], labels[train]).decision_function(X[test])
-        return scores
+        return out_of_fold_scores(X, labels, folds=folds, seed=seed)
 
     oof = out_of_fold(y)
     auc, low, high = auc_confidence_interval(y, oof, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed)
@@ -105,8 +144,8 @@ def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float
         beaten += int(_auc_rows(out_of_fold(shuffled)[None, :], shuffled)[0] >= auc)
         done += 1
     p_value = beaten / done if beaten >= enough else (1 + beaten) / (done + 1)
-    full = classifier().fit(X, y)
-    vocab = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts).get_feature_names_out()
+    full = blind_classifier().fit(X, y)
+    vocab = vectoriser.get_feature_names_out()
     words = [str(vocab[i]) for i in np.argsort(-np.abs(full.coef_[0]))[:8]]
     confounded = bool(auc > threshold and p_value <= significance)
     interval = f"AUC {auc:.2f}, {confidence:.0%} interval {low:.2f}-{high:.2f}, permutation p = {format_p(p_value)}"
@@ -124,4 +163,4 @@ def shift_check(first: Sequence[str], second: Sequence[str], *, threshold: float
                   f"({interval}; at most {threshold:g}), so the comparison is not explained by what the texts say")
     return ShiftCheck(auc=auc, auc_low=low, auc_high=high, p_value=p_value, threshold=threshold,
                       significance=significance, confounded=confounded, n_first=len(first), n_second=len(second),
-                      n_permutations=done, telling_words=words, reason=reason)
+                      n_permutations=done, telling_words=words, reason=reason, out_of_fold=oof)

@@ -86,12 +86,22 @@ def test_sets_evaluate_saves_and_resumes_an_investigation(model_dir, tmp_path, m
     assert "Saved in investigation 'labelled'" in capsys.readouterr().err
 
     assert main(run + ["--labelled", first, second]) == 0  # the first 16 are not scored again
+    err = capsys.readouterr().err
+    # the terminal table: the blind row by its name, the comparison in words, the epsilon columns, the sentence
+    assert "blind (bag-of-words, no model)" in err and "epsilon_cp_lower" in err and "blind baseline" in err
+    assert ("not distinguishable from the blind baseline" in err or "above the blind baseline" in err
+            or "below the blind baseline" in err)
+    assert "differentially private model" in err or "No attack here shows measurable leakage" in err
     with InvestigationStore(store_path) as store:
         inv = store.get("labelled")
         assert inv.n_scored == 24 and inv.message.startswith("8 document(s) scored in this run, 16 were already done")
         stored = store.get_artifact(inv.id, "labelled_evaluation")
         table = pd.read_csv(out)
-        assert len(table) == 6 and table["auc"].tolist() == pytest.approx(stored["auc"].tolist())
+        assert len(table) == 7 and table["auc"].tolist() == pytest.approx(stored["auc"].tolist())
+        # the blind baseline last, with the privacy-budget columns and the boolean marking in the CSV
+        assert table["score"].iloc[-1] == "blind" and table["indistinguishable_from_blind"].dtype == bool
+        assert {"epsilon_mean", "epsilon_lower", "epsilon_cp_lower"} <= set(table.columns)
+        assert table[["epsilon_mean", "epsilon_lower", "epsilon_cp_lower"]].notna().all().all()
         summary = json.loads((tmp_path / "evaluate.summary.json").read_text())
         assert isinstance(inv.verdict, Verdict) and inv.verdict == Verdict.from_dict(summary["verdict"])
 

@@ -57,7 +57,8 @@ def test_rows_are_recorded_with_labels_and_a_stopped_run_resumes_to_the_same_eva
 def test_evaluation_roc_points_and_verdict_read_back_unchanged(store, tiny_model, labelled):
     result = evaluate(store, "stored", tiny_model, labelled)
     evaluation = result.evaluation
-    assert {"loss", "zlib", "mink", "chunk_meta"} == set(evaluation.table["score"])
+    assert {"loss", "zlib", "mink", "chunk_meta", "blind"} == set(evaluation.table["score"])
+    assert "blind baseline (no model) AUC" in result.investigation.message
     inv = store.get(result.investigation.id)
     assert isinstance(inv.verdict, Verdict) and inv.verdict == evaluation.verdict  # 12 + 12: dataset inference ran
     pd.testing.assert_frame_equal(store.get_artifact(inv.id, "labelled_evaluation"), evaluation.table)

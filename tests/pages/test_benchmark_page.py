@@ -2,6 +2,8 @@
 
 import json
 
+import pandas as pd
+
 from apptest_helpers import page_text, button, open_page
 from textgen import random_sentences
 
@@ -31,9 +33,23 @@ def test_labelled_upload_gives_auc_table_and_roc_curves(tiny_model_dir):
     assert {"score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr"} <= set(table.columns)
     assert {"loss", "minkpp", "chunk_meta"} <= set(table["score"])
     assert (table["auc_low"] <= table["auc"]).all() and (table["auc"] <= table["auc_high"]).all()
-    assert list(table["auc"]) == sorted(table["auc"], reverse=True)
+    scores = table[table["score"] != "blind (bag-of-words, no model)"]
+    assert list(scores["auc"]) == sorted(scores["auc"], reverse=True)
     assert len(at.get("plotly_chart")) == 2
     assert "Dataset inference" in page_text(at)
+    # the blind baseline's row, last, with the same columns, and each score's comparison with it in words
+    blind = table.iloc[-1]
+    assert blind["score"] == "blind (bag-of-words, no model)" and blind["blind baseline"] == "blind baseline"
+    assert all(pd.notna(blind[c]) for c in ("auc", "auc_low", "auc_high", "epsilon_mean", "epsilon_lower",
+                                             "epsilon_cp_lower"))
+    assert {"epsilon_mean", "epsilon_lower", "epsilon_cp_lower"} <= set(table.columns)
+    for _, row in scores.iterrows():
+        overlaps = row["auc_low"] <= blind["auc_high"] and row["auc_high"] >= blind["auc_low"]
+        assert (row["blind baseline"] == "not distinguishable from the blind baseline") == overlaps
+    # an untrained tiny model on one generator's texts: some score does no better than the texts alone
+    assert (scores["blind baseline"] == "not distinguishable from the blind baseline").any()
+    assert any("Privacy budget" in i.value and "epsilon = " in i.value for i in at.info)
+    assert any("not distinguishable from it" in c.value for c in at.caption)
 
 
 def test_one_sided_labels_explain_themselves(tiny_model_dir):

@@ -266,6 +266,11 @@ def test_a_reopened_benchmark_shows_its_roc_curves_and_auc_table(store, every_ki
     assert auc["lowest_measurable_fpr"].tolist() == pytest.approx([1 / 6] * len(auc))
     assert any("lowest false-positive rate this sample can measure is 1/6" in c.value for c in at.caption)
     assert any("chunk_meta is the chunk meta-classifier" in c.value for c in at.caption)
+    # reopened as it was drawn: the blind baseline's row, the comparison in words and the privacy budget
+    blind = auc.iloc[-1]
+    assert blind["score"] == "blind (bag-of-words, no model)" and blind["blind baseline"] == "blind baseline"
+    assert {"epsilon_mean", "epsilon_lower", "epsilon_cp_lower"} <= set(auc.columns)
+    assert any("Privacy budget" in i.value for i in at.info)
     assert "Dataset inference" in page_text(at)
     scores = next(d.value for d in at.dataframe if "label" in d.value.columns)
     assert len(scores) == 12

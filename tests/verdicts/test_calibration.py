@@ -364,8 +364,16 @@ def test_sets_cli_compare_and_evaluate(experiment, tmp_path, monkeypatch):
     table = pd.read_csv(out)
     assert list(table.columns[:6]) == ["score", "auc", "auc_low", "auc_high", "tpr_at_1pct_fpr",
                                        "tpr_at_0_1pct_fpr"]
-    assert set(table["score"]) == set(SCORES) | {"chunk_meta"}
-    assert table.set_index("score").loc["loss", "auc"] > 0.9
+    assert set(table["score"]) == set(SCORES) | {"chunk_meta", "blind"}
+    rows = table.set_index("score")
+    assert rows.loc["loss", "auc"] > 0.9
+    # members and non-members come from one generator: the blind baseline stays near chance and every score the
+    # fine-tune separates is marked as beating it; the attack implies a positive privacy budget, the blind one not
+    assert abs(rows.loc["blind", "auc"] - 0.5) < 0.15 and table["score"].iloc[-1] == "blind"
+    assert not rows.loc["loss", "indistinguishable_from_blind"]
+    assert not rows.loc["blind", "indistinguishable_from_blind"]
+    assert rows.loc["loss", "epsilon_cp_lower"] > 0.5 and rows.loc["blind", "epsilon_lower"] < 0.5
+    assert (rows["epsilon_cp_lower"] <= rows["epsilon_mean"] + 1e-9).all()
 
     one_sided = write("one_sided.jsonl", records[:5])
     assert main(["sets", "evaluate", "--labelled", one_sided, "--model", str(model_dir),

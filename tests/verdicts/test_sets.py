@@ -81,7 +81,7 @@ def test_evaluate_labelled_sorts_by_auc_and_needs_both_labels():
     table = pd.DataFrame({"document": [f"d{i}" for i in range(40)], "label": labels,
                           "good": np.array(labels) * 2 + rng.normal(0, 1, 40), "noise": rng.normal(0, 1, 40)})
     result = evaluate_labelled(texts, labels, table, ["noise", "good"], n_bootstrap=200)
-    assert list(result.table["score"]) == ["good", "noise"]
-    assert result.table.iloc[0]["auc"] > 0.8 and set(result.roc["score"]) == {"good", "noise"}
+    assert list(result.table["score"]) == ["good", "noise", "blind"]  # scores best first, the blind baseline last
+    assert result.table.iloc[0]["auc"] > 0.8 and set(result.roc["score"]) == {"good", "noise", "blind"}
     with pytest.raises(ValueError, match="both members and non-members"):
         evaluate_labelled(texts, [1] * 40, table.assign(label=1), ["good"])
