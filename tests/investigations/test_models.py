@@ -14,15 +14,16 @@ from provenance.investigations.models import (NOT_RUN, REFUSED, SCORED, compare_
                                               read_models)
 from provenance.investigations.records import Kind
 from provenance.investigations.store import InvestigationStore, StoreError
-from provenance.lm.interface import CAPABILITIES, MOMENTS
+from provenance.lm.interface import CAPABILITIES, MOMENTS, TOP_K
 from provenance.lm.loading import LoadedModel, ModelLoadError
 from provenance.verdicts.verdict import Label, Verdict
 
 
 class NoMoments(LoadedModel):
-    """The tiny model as a served backend would see it: no full-vocabulary moments (so no Min-K%++)."""
+    """The tiny model as a server returning only the observed tokens' log-probabilities would see it: no
+    full-vocabulary moments and no top-k alternatives (so not even the approximate Min-K%++)."""
 
-    capabilities = frozenset(CAPABILITIES) - {MOMENTS}
+    capabilities = frozenset(CAPABILITIES) - {MOMENTS, TOP_K}
 
 
 @pytest.fixture
