@@ -127,7 +127,16 @@ def _run_score(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         from .engine import check_ray_out, run_ray
 
-        summary = run_ray(args, args.paths, check_ray_out(args), scores)
+        out = check_ray_out(args)
+        summary = run_ray(args, args.paths, out, scores)
+        if args.investigation:  # the folder's rows, opened as an investigation (kept in the store)
+            from ..investigations.scaled_runs import import_scored_folder
+            from ..investigations.store import InvestigationStore
+
+            with InvestigationStore(args.store) as store:
+                imported = import_scored_folder(store, out, investigation=args.investigation)
+            print(f"{imported.sentence()} Saved in investigation '{imported.investigation.name}' "
+                  f"({imported.investigation.id}).", file=sys.stderr)
         return 0 if summary.documents > summary.failed or summary.skipped else 1
     if Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{args.out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")

@@ -50,15 +50,11 @@ def scoring_job(args: argparse.Namespace, scores: list[str]) -> ray_engine.Scori
 
 
 def check_ray_out(args: argparse.Namespace) -> Path:
-    """--out as a folder: refused when it names a table file, or with --investigation (open the folder instead)."""
+    """--out as a folder: refused when it names a table file."""
     out = Path(args.out)
     if out.suffix.lower() in (".csv", ".jsonl", ".parquet") and not out.is_dir():
         raise CliError(f"With --engine ray, --out names a folder for the Parquet shards, not a file like "
                        f"'{out.name}'.")
-    if getattr(args, "investigation", None):
-        raise CliError("--investigation is not used with --engine ray: the output folder is the saved run (running "
-                       "again resumes it); open it as an investigation with 'investigations import DIR' or on the "
-                       "History page.")
     return out
 
 

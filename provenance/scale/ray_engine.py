@@ -18,11 +18,12 @@ Ray is imported only inside ``run_scoring`` and the actor: importing this module
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,9 @@ DEFAULT_BATCH_SIZE = 32  # documents per batch and per shard: what a killed run 
 DEFAULT_CPUS_PER_ACTOR = 2  # torch threads per actor on CPUs
 DEFAULT_OBJECT_STORE_MB = 512  # object store of a local cluster: rows in flight only (shards go to disk)
 READ_CPUS = 0.25  # the read stage is light: it must never wait for CPUs the actors hold
+# Passed on to the workers when set here: offline switches, where converted models and the store live.
+WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "PROVENANCE_CACHE", "TOKENIZERS_PARALLELISM",
+              "RAY_USAGE_STATS_ENABLED")
 
 
 class EngineError(ValueError):
@@ -197,6 +201,8 @@ def _run_pipeline(files: list[tuple[str, str]], out: Path, job: ScoringJob, opti
         ray.data.DataContext.get_current().enable_progress_bars = True
         dataset = (ray.data.from_items([{"path": p, "name": n} for p, n in files], override_num_blocks=len(files))
                    .flat_map(file_rows, fn_kwargs={"done": done}, num_cpus=READ_CPUS)
+                   # one file's rows split into batch-sized blocks (streaming, no shuffle), so every actor gets work
+                   .repartition(target_num_rows_per_block=options.batch_size)
                    .map_batches(ScoreActor, fn_constructor_kwargs={"job": job, "folder": str(out),
                                                                    "columns": manifest["columns"],
                                                                    "identity": summary.identity},
@@ -228,6 +234,18 @@ def _automatic_pool(resources: dict, cpus: float, gpus: float) -> tuple[int, int
     return max(1, n), max(1, n)
 
 
+@contextlib.contextmanager
+def cluster(options: EngineOptions = EngineOptions()) -> Iterator[None]:
+    """``with cluster(options):`` keeps one Ray connection (a local cluster, or the one joined) for several runs
+    (``sets compare`` scores two sets), shut down at the end when this block started it."""
+    ray, started_here = _connect(options)
+    try:
+        yield
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
 def _connect(options: EngineOptions):
     """Ray, connected: to ``options.ray_address`` or ``RAY_ADDRESS`` when given, else to a new local cluster sized
     for the pool (returns whether this call started it, so the run shuts down only what it started). Usage
@@ -237,14 +255,18 @@ def _connect(options: EngineOptions):
 
     if ray.is_initialized():
         return ray, False
+    package = Path(__file__).resolve().parents[1]
+    env = {k: os.environ[k] for k in WORKER_ENV if k in os.environ}
     quiet = dict(logging_level=logging.WARNING, log_to_driver=True)
     address = options.ray_address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, **quiet)
+    if address:  # the cluster's nodes get this very provenance package with the job (and need its requirements)
+        ray.init(address=address, runtime_env={"py_modules": [str(package)], "env_vars": env}, **quiet)
         return ray, True
     low_high = options.actors or (1, 1)
     cpus = max(os.cpu_count() or 1, int(low_high[1] * (options.cpus_per_actor or 1) + 1))
-    ray.init(num_cpus=cpus, object_store_memory=options.object_store_mb * 2**20, include_dashboard=False, **quiet)
+    env["PYTHONPATH"] = os.pathsep.join([str(package.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    ray.init(num_cpus=cpus, object_store_memory=options.object_store_mb * 2**20, include_dashboard=False,
+             runtime_env={"env_vars": env}, **quiet)
     return ray, True
 
 
