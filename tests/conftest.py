@@ -28,6 +28,14 @@ def tiny_model():
     return build_small_model(random_sentences(200), vocab_size=500, context_length=128, name="tiny-test")
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_model, tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("tiny-model-for-pages")
+    tiny_model.model.save_pretrained(folder, safe_serialization=True)
+    tiny_model.tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 @pytest.fixture
 def fresh_tiny_model(tiny_model):
     """A private copy of the tiny model that a test may train."""
