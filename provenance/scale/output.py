@@ -203,6 +203,13 @@ def read_rows(folder: str | Path, columns: Sequence[str] | None = None) -> pd.Da
     return frame.drop_duplicates(subset=list(KEY_COLUMNS), keep="first").reset_index(drop=True)
 
 
+def read_shard(path: str | Path) -> pd.DataFrame:
+    """The rows of one shard, as written (for checks and tests; ``read_rows`` reads a whole folder)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas()
+
+
 def add_run(folder: str | Path, manifest: dict, run: dict) -> dict:
     """Append one run's record (engine settings, counts, status) to the manifest and write it."""
     manifest.setdefault("runs", []).append(run)
