@@ -16,7 +16,10 @@ come, so a stopped or killed run resumes where it stopped) and returning a small
 - ``labelled.evaluate_labelled_set``: score a labelled set and evaluate every score on it (``sets evaluate``, the
   Benchmark page);
 - ``ghost_test.run_ghost_test``: test a model for ghost sentences with its null draws recorded (``ghost detect``,
-  the Ghost sentences page).
+  the Ghost sentences page);
+- ``scaled_runs.import_scored_folder``: open the output folder of a run on a Ray cluster as an investigation, with
+  verdicts against a reference folder (``investigations import``, ``score``/``sets compare --engine ray``, the
+  History page).
 Import them from their modules (this package imports nothing, so the store can be opened without loading a model's
 dependencies).
 """
