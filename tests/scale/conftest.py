@@ -33,10 +33,11 @@ def corpus(tmp_path) -> Path:
     return write_corpus(tmp_path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray cluster for the engine (3 logical CPUs: two 1-CPU actors and the read stage; 256 MB object
-    store; no dashboard, no usage statistics), shared by the tests that ask for it and shut down after them."""
+    store; no dashboard, no usage statistics), shared by a module's tests and shut down after them. The engine
+    finds it running and uses it (``ray_engine.cluster`` starts and stops one only when none is running)."""
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     import ray
 
