@@ -126,3 +126,18 @@ def test_rows_whose_text_changed_in_the_corpus_are_left_out(store, tiny_model, f
     result = import_scored_folder(store, out)
     assert result.suspect.missing_text == 1 and result.suspect.added == 10
     assert "1 scored document(s) were left out" in result.sentence()
+
+
+def test_the_command_line_imports_a_folder_with_its_reference(tiny_model, folders, tmp_path, capsys):
+    from provenance.cli import main
+
+    _, out, _, ref_out = folders
+    store_path = tmp_path / "cli.sqlite"
+    assert main(["investigations", "import", str(out), "--reference", str(ref_out), "--name", "from the cluster",
+                 "--store", str(store_path)]) == 0
+    assert "Verdict for the set:" in capsys.readouterr().err
+    with InvestigationStore(store_path) as store:
+        inv = store.find("from the cluster")
+        assert inv.verdict is not None and store.collections(inv.id) == {MAIN: 11, REFERENCE: 20}
+    assert main(["investigations", "import", str(tmp_path), "--store", str(store_path)]) == 2
+    assert "is not the output of a scoring run" in capsys.readouterr().err

@@ -102,3 +102,22 @@ def test_the_default_model_on_two_actors_agrees_with_one_process(ray_cluster, de
                  "--actors", "2", "--cpus-per-actor", "1", "--batch-size", "3"]) == 0
     single, _ = load_documents([corpus])
     _assert_same_numbers(output.read_rows(tmp_path / "out"), score_documents(default_model, single, SCORES).table)
+
+
+def test_sets_compare_scores_both_sets_on_the_cluster_and_compares_them(ray_cluster, tiny_model_dir, corpus,
+                                                                        tmp_path, capsys):
+    from textgen import random_sentences
+
+    reference = tmp_path / "later.jsonl"
+    reference.write_text("".join(json.dumps({"id": f"r{i}", "text": t}) + "\n"
+                                 for i, t in enumerate(random_sentences(12, length=30, seed=8))), encoding="utf-8")
+    out = tmp_path / "cmp"
+    assert main(["sets", "compare", "--suspect", str(corpus), "--reference", str(reference), "--model",
+                 tiny_model_dir, "--out", str(out), "--splits", "3", "--investigation", "on the cluster",
+                 "--store", str(tmp_path / "inv.sqlite"), *RAY]) == 0
+    err = capsys.readouterr().err
+    assert "Verdict for the set:" in err and "Saved in investigation 'on the cluster'" in err
+    verdicts = pd.read_parquet(out / "verdicts.parquet")
+    assert len(verdicts) == GOOD_JSONL + GOOD_CSV and {"p_value", "verdict_label"} <= set(verdicts.columns)
+    assert json.loads((out / "verdicts.summary.json").read_text())["documents"]["reference"] == 12
+    assert len(output.read_rows(out / "reference")) == 12 and output.read_manifest(out / "suspect")["model_identity"]
