@@ -44,11 +44,16 @@ def write_corpus(folder: Path, n_docs: int, words: int, files: int = 4) -> Path:
     return corpus
 
 
-def single_process(corpus: Path, model_spec: str) -> dict:
-    """The single-process engine (``score`` without --engine): load, then ``score_documents`` over everything."""
+def single_process(corpus: Path, model_spec: str, threads: int | None = None) -> dict:
+    """The single-process engine (``score`` without --engine): load, then ``score_documents`` over everything;
+    ``threads`` sets torch's intra-op threads (None: torch's default, one per core)."""
+    import torch
+
     from provenance.lm.loading import load_model
     from provenance.scores.table import score_documents
 
+    if threads:
+        torch.set_num_threads(threads)
     t0 = time.perf_counter()
     model = load_model(model_spec)
     loaded = time.perf_counter()
@@ -68,6 +73,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--gpus-per-actor", type=float, default=0)
     parser.add_argument("--skip-single", action="store_true", help="leave out the single-process run")
+    parser.add_argument("--single-threads", type=int, default=None,
+                        help="torch threads of the single process (default: one per core); on a loaded machine two "
+                             "threads thrash where one does not, so compare with 1 there")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="ray-scaling-") as tmp:
@@ -76,7 +84,7 @@ def main() -> None:
               f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
         results = {}
         if not args.skip_single:
-            results["single process"] = single_process(corpus, args.model)
+            results["single process"] = single_process(corpus, args.model, args.single_threads)
         sizes = [int(a) for a in args.actors.split(",")]
         # one local cluster for every pool size (its start is not part of any run); CPUs: the largest pool + reads
         biggest = max(sizes)
