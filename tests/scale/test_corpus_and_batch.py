@@ -3,7 +3,7 @@ scored with the single-process scorer (same numbers; a bad document is a row wit
 
 import numpy as np
 import pytest
-from conftest import BAD_ROWS, GOOD_CSV, GOOD_JSONL
+from scale_corpus import BAD_ROWS, GOOD_CSV, GOOD_JSONL
 
 from provenance.documents import load_documents
 from provenance.scale import batch as batch_module

@@ -6,7 +6,7 @@ import os
 
 import pandas as pd
 import pytest
-from conftest import BAD_ROWS, GOOD_CSV, GOOD_JSONL
+from scale_corpus import BAD_ROWS, GOOD_CSV, GOOD_JSONL
 
 from provenance.cli import main
 from provenance.documents import load_documents
