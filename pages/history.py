@@ -6,6 +6,7 @@ import streamlit as st
 
 from provenance.investigations.comparison import compare_investigations
 from provenance.investigations.records import Investigation, Kind
+from provenance.investigations.scaled_runs import import_scored_folder
 from provenance.investigations.store import COMPLETE, StoreError
 from ui.comparison import show_comparison
 from ui.results import show_investigation
@@ -75,12 +76,44 @@ def _delete(investigation_id: str) -> None:
                                                 "scores and attached results.")
 
 
+def _open_folder() -> None:
+    """Open a scaled run's output folder (``score --engine ray --out DIR``) as an investigation: its rows and
+    manifest are read, nothing in it is run; with a reference folder, verdicts are computed as for any
+    investigation."""
+    folder = st.session_state.get("history_folder", "").strip()
+    reference = st.session_state.get("history_folder_reference", "").strip() or None
+    name = st.session_state.get("history_folder_name", "").strip() or None
+    if not folder:
+        st.session_state[MESSAGE_KEY] = ("error", "Give the path of the folder the run wrote (its --out).")
+        return
+    try:
+        result = import_scored_folder(store, folder, investigation=name, reference=reference)
+    except (ValueError, OSError) as exc:
+        st.session_state[MESSAGE_KEY] = ("error", plain(str(exc)))
+        return
+    st.session_state[OPEN_KEY] = result.investigation.id
+    st.session_state[MESSAGE_KEY] = ("success", f"Opened as '{plain(result.investigation.name)}'. "
+                                                f"{plain(result.sentence())}")
+
+
 def _ask_to_delete(investigation_id: str | None) -> None:
     if investigation_id is None:
         st.session_state.pop(CONFIRM_KEY, None)
     else:
         st.session_state[CONFIRM_KEY] = investigation_id
 
+
+with st.expander("Open a scored folder (from `score --engine ray`)", icon=":material/folder_open:"):
+    st.caption("A run on a Ray cluster writes Parquet shards and a manifest into its --out folder. Open it here as an "
+               "investigation: its rows are read (nothing in the folder is run) and the texts are taken from the "
+               "corpus it scored. A reference folder (texts the model cannot have seen, scored the same way) gives "
+               "per-document and set verdicts.")
+    st.text_input("Folder", key="history_folder", placeholder="/data/runs/my-corpus")
+    cols = st.columns(2)
+    cols[0].text_input("Reference folder (optional)", key="history_folder_reference")
+    cols[1].text_input("Investigation name (optional)", key="history_folder_name",
+                       placeholder="the folder's name")
+    st.button("Open folder", key="history_open_folder", on_click=_open_folder, icon=":material/upload_file:")
 
 kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
 if kind == "error":

@@ -38,6 +38,14 @@ def tiny_model_b(tiny_model):
                              tokenizer=tiny_model.tokenizer)
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_model, tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("tiny-model-for-pages")
+    tiny_model.model.save_pretrained(folder, safe_serialization=True)
+    tiny_model.tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 @pytest.fixture
 def fresh_tiny_model(tiny_model):
     """A private copy of the tiny model that a test may train."""

@@ -110,9 +110,10 @@ def default_cache():
 
 def _add_score(sub) -> None:
     p = sub.add_parser("score", help="membership scores for documents, one row per document")
-    p.add_argument("paths", nargs="+", help=".txt/.md files, folders of them, or .jsonl/.csv with a 'text' column")
+    p.add_argument("paths", nargs="+", help=".txt/.md files, folders of them, or .jsonl/.csv with a 'text' column "
+                                            "(with --engine ray also .parquet)")
     add_model_arguments(p, several=True)
-    p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet)")
+    p.add_argument("--out", required=True, help="output table (.csv, .jsonl or .parquet); with --engine ray a folder")
     p.add_argument("--scores", default="",
                    help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())}")
     p.add_argument("--ref-model", default=None, help="reference model for the 'ref' score")
@@ -126,6 +127,9 @@ def _add_score(sub) -> None:
                    help="save the run as this investigation (id or name); an interrupted run resumes where it stopped")
     p.add_argument("--store", default=None, help="investigations database (default: $PROVENANCE_STORE or "
                                                  "~/.cache/provenance/investigations.sqlite)")
+    from .engine import add_engine_arguments
+
+    add_engine_arguments(p)
     p.set_defaults(func=_run_score)
 
 
@@ -136,6 +140,20 @@ def _run_score(args: argparse.Namespace) -> int:
 
     extra = [s.strip() for s in args.scores.split(",") if s.strip()]
     scores = list(registry.default_scores()) + [s for s in extra if s not in registry.default_scores()]
+    if args.engine == "ray":
+        from .engine import check_ray_out, run_ray
+
+        out = check_ray_out(args)
+        summary = run_ray(args, args.paths, out, scores)
+        if args.investigation:  # the folder's rows, opened as an investigation (kept in the store)
+            from ..investigations.scaled_runs import import_scored_folder
+            from ..investigations.store import InvestigationStore
+
+            with InvestigationStore(args.store) as store:
+                imported = import_scored_folder(store, out, investigation=args.investigation)
+            print(f"{imported.sentence()} Saved in investigation '{imported.investigation.name}' "
+                  f"({imported.investigation.id}).", file=sys.stderr)
+        return 0 if summary.documents > summary.failed or summary.skipped else 1
     if Path(args.out).suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"Cannot write '{args.out}': use an output file ending in {', '.join(OUTPUT_SUFFIXES)}.")
     docs, errors = load_documents(args.paths)

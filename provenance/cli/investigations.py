@@ -83,6 +83,16 @@ def register(subparsers) -> None:
     rm.add_argument("investigation", help="investigation id or name")
     add_store_argument(rm)
     rm.set_defaults(func=_run_delete)
+    im = sub.add_parser("import", help="open the output folder of 'score --engine ray' as an investigation")
+    im.add_argument("folder", help="the folder named by --out of 'score --engine ray'")
+    im.add_argument("--name", default=None, help="investigation name (default: the folder's name); importing again "
+                                                 "into it adds what is new")
+    im.add_argument("--reference", default=None,
+                    help="another run's folder (same model and settings) of texts the model cannot have seen: "
+                         "per-document and set verdicts against it")
+    im.add_argument("--fpr", type=float, default=None, help="false-positive rate of the verdicts (default 0.05)")
+    add_store_argument(im)
+    im.set_defaults(func=_run_import)
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -123,4 +133,16 @@ def _run_delete(args: argparse.Namespace) -> int:
         inv = store.get(args.investigation)
         store.delete(inv.id)
     print(f"Deleted '{inv.name}' ({inv.id}) with its {inv.n_documents} document(s).", file=sys.stderr)
+    return 0
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from ..investigations.scaled_runs import import_scored_folder
+
+    options = {} if args.fpr is None else {"fpr": args.fpr}
+    with open_store(args) as store:
+        result = import_scored_folder(store, args.folder, investigation=args.name, reference=args.reference,
+                                      **options)
+    print(f"{result.sentence()} Saved in investigation '{result.investigation.name}' ({result.investigation.id}).",
+          file=sys.stderr)
     return 0

@@ -33,6 +33,7 @@ from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
 from ..verdicts.sets import DEFAULT_SET_TEST, SET_TESTS
 from . import (OUTPUT_SUFFIXES, CliError, ProgressBar, second_models, add_model_arguments, default_cache,
                load_model_from_args, write_table)
+from .engine import add_engine_arguments
 from .investigations import add_investigation_arguments, run_store, saved_sentence
 
 def register(subparsers) -> None:
@@ -58,6 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--shift-threshold", type=float, default=verdicts.DEFAULT_SHIFT_THRESHOLD,
                    help="shift-check AUC above which the sets count as confounded "
                         f"(default {verdicts.DEFAULT_SHIFT_THRESHOLD})")
+    add_engine_arguments(p)
     p.set_defaults(func=_run_compare)
 
     e = sub.add_parser("evaluate", help="every score on a labelled member / non-member set (ROC, AUC, TPR)")
@@ -143,13 +145,16 @@ def _report_unscorable(*sets) -> None:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    _check_out(args.out)
+    if args.engine != "ray":
+        _check_out(args.out)
     scores = _scores_from_args(args)
     verdict_scores = [s.strip() for s in args.verdict_scores.split(",") if s.strip()] or scores
     unknown = [s for s in verdict_scores if s not in scores]
     if unknown:
         raise CliError(f"--verdict-scores names {', '.join(unknown)}, which is not among the scores computed "
                        f"({', '.join(scores)}).")
+    if args.engine == "ray":
+        return _run_compare_ray(args, scores, verdict_scores)
     from ..investigations.reference import compare_with_reference
 
     suspect_docs, suspect_errors = _load(args.suspect, "suspect")
@@ -183,8 +188,48 @@ def _run_compare(args: argparse.Namespace) -> int:
     if comparison is None:
         raise CliError("No document of the suspect or the reference set could be scored.")
     out = write_table(comparison.documents, args.out)
-    summary = {"model": model.name, "verdict_scores": verdict_scores, **comparison.summary()}
-    summary["documents"]["reference"] = len(result.reference.table)
+    _report_comparison(args, comparison, model.name, verdict_scores, len(result.reference.table), out, t0)
+    saved = saved_sentence(args, result.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
+    return 0
+
+
+def _run_compare_ray(args: argparse.Namespace, scores: list[str], verdict_scores: list[str]) -> int:
+    """``sets compare --engine ray``: both sets scored on the cluster into ``--out``/suspect and ``--out``/reference
+    (each resumable), then compared as usual (``investigations.scaled_runs.import_scored_folder``); the verdict
+    table goes to ``--out``/verdicts.parquet with its summary beside it."""
+    from ..investigations.scaled_runs import import_scored_folder
+    from ..scale.ray_engine import cluster
+    from .engine import check_ray_out, engine_options, run_ray
+
+    out = check_ray_out(args)
+    t0 = time.time()
+    with cluster(engine_options(args)):
+        run_ray(args, args.suspect, out / "suspect", scores)
+        run_ray(args, args.reference, out / "reference", scores)
+    with run_store(args) as store:
+        result = import_scored_folder(store, out / "suspect", investigation=args.investigation,
+                                      reference=out / "reference", fpr=args.fpr, min_tokens=args.min_tokens,
+                                      n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
+                                      verdict_scores=verdict_scores, set_test=args.set_test)
+        n_reference = len(store.results(result.investigation.id, collection="reference"))
+    print(result.sentence(), file=sys.stderr)
+    if result.comparison is None:
+        raise CliError("No document of the suspect or the reference set could be scored.")
+    table = write_table(result.comparison.documents, out / "verdicts.parquet")
+    _report_comparison(args, result.comparison, args.model, verdict_scores, n_reference, table, t0)
+    saved = saved_sentence(args, result.investigation)
+    if saved:
+        print(saved, file=sys.stderr)
+    return 0
+
+
+def _report_comparison(args: argparse.Namespace, comparison, model_name: str, verdict_scores: list[str],
+                       n_reference: int, out: Path, t0: float) -> None:
+    """Write the set-level summary beside ``out`` and print the findings."""
+    summary = {"model": model_name, "verdict_scores": verdict_scores, **comparison.summary()}
+    summary["documents"]["reference"] = n_reference
     summary_file = _write_summary(summary, out)
     shift, inference, false_positive = comparison.shift, comparison.inference, comparison.false_positive
     if shift is not None:
@@ -200,10 +245,6 @@ def _run_compare(args: argparse.Namespace) -> int:
     print(f"Verdict for the set: {comparison.verdict.sentence()}", file=sys.stderr)
     print(f"{summary['documents']['evidence']} of {len(comparison.documents)} suspect document(s) show evidence of "
           f"training at FPR {args.fpr:g}. Done in {time.time() - t0:.1f} s -> {out}, {summary_file}", file=sys.stderr)
-    saved = saved_sentence(args, result.investigation)
-    if saved:
-        print(saved, file=sys.stderr)
-    return 0
 
 
 def evaluation_text(table) -> str:

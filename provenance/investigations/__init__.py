@@ -16,10 +16,13 @@ come, so a stopped or killed run resumes where it stopped) and returning a small
 - ``labelled.evaluate_labelled_set``: score a labelled set and evaluate every score on it (``sets evaluate``, the
   Benchmark page);
 - ``ghost_test.run_ghost_test``: test a model for ghost sentences with its null draws recorded (``ghost detect``,
-  the Ghost sentences page).
+  the Ghost sentences page);
 - ``models.compare_models``: the same documents (and reference set) put to several models one after another, each
   through the use case above, read back as a documents x models grid (``score`` / ``sets compare`` with several
-  ``--model``, the Documents page with extra models).
+  ``--model``, the Documents page with extra models);
+- ``scaled_runs.import_scored_folder``: open the output folder of a run on a Ray cluster as an investigation, with
+  verdicts against a reference folder (``investigations import``, ``score``/``sets compare --engine ray``, the
+  History page).
 Import them from their modules (this package imports nothing, so the store can be opened without loading a model's
 dependencies).
 """

@@ -1,5 +1,6 @@
 """Dashboard tests. Streamlit's cache_resource lives for the whole test process, so the store location is fixed
-here, once, before any page runs; a tiny model folder stands in where the real model is not the point."""
+here, once, before any page runs; a tiny model folder (tests/conftest.py: tiny_model_dir) stands in where the real
+model is not the point."""
 
 import os
 import sys
@@ -12,14 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # pages import ui.* as they do under `streamlit run`
 STORE_DIR = Path(tempfile.mkdtemp(prefix="provenance-page-tests-"))
 os.environ["PROVENANCE_STORE"] = str(STORE_DIR / "investigations.sqlite")
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tiny_model, tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("tiny-model-for-pages")
-    tiny_model.model.save_pretrained(folder, safe_serialization=True)
-    tiny_model.tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(scope="session")

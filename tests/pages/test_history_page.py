@@ -366,3 +366,49 @@ def test_a_reopened_reference_calibrated_ghost_test_shows_the_same_null_histogra
     np.testing.assert_allclose(np.asarray(drawn, dtype=float), ran)  # the differences, in the order drawn
     assert "reference model's NLL minus" in json.dumps(figure["layout"]["xaxis"]["title"])
     assert any("Reference-calibrated test against" in c.value and "2020-01-01" in c.value for c in at.caption)
+
+
+def _scored_folder(tmp_path, model, texts, name):
+    """A folder as ``score --engine ray`` writes it (manifest + one shard), without a cluster."""
+    import json
+
+    from provenance.scale import output
+    from provenance.scale.batch import score_rows
+    from provenance.scale.corpus import corpus_files, file_rows
+
+    corpus = tmp_path / f"{name}.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    out = tmp_path / name
+    scores = ["loss", "zlib"]
+    manifest = output.open_output(out, {"model": model.spec, "scores": scores, "k": 0.2, "window": None,
+                                        "stride": None, "top_k": 0, "max_window": 2048, "ref_model": None,
+                                        "observer": None, "dtype": None, "trust_remote_code": False}, [corpus])
+    [(path, doc_name)], _ = corpus_files([corpus])
+    rows = score_rows(model, file_rows({"path": path, "name": doc_name}), scores).rows
+    output.write_shard(out, rows, manifest["columns"], model.identity)
+    output.record_identity(out, manifest, model.identity)
+    return out
+
+
+def test_a_scored_folder_opens_as_an_investigation_with_verdicts(store, page_model, tmp_path):
+    texts = random_sentences(30, length=40, seed=21)
+    suspect = _scored_folder(tmp_path, page_model, texts[:6], "cluster-run")
+    reference = _scored_folder(tmp_path, page_model, texts[6:], "after-release")
+    at = open_page("history")
+    at.run()
+    at.text_input(key="history_folder").set_value(str(tmp_path / "nowhere"))
+    button(at, "Open folder").click()
+    at.run()
+    assert not at.exception and "There is no folder at" in at.error[0].value
+
+    at.text_input(key="history_folder").set_value(str(suspect))
+    at.text_input(key="history_folder_reference").set_value(str(reference))
+    button(at, "Open folder").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Opened as 'cluster-run'" in at.success[0].value and "Verdict for the set" in at.success[0].value
+    listing = at.dataframe[0].value.set_index("name")
+    assert listing.loc["cluster-run", "scored"] == 6 and listing.loc["cluster-run", "kind"] == "Documents against a reference set"
+    inv = store.find("cluster-run")
+    assert at.selectbox(key="history_open").value == inv.id
+    assert inv.verdict is not None and inv.verdict.words().split(" (")[0] in listing.loc["cluster-run", "verdict"]
