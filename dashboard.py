@@ -1,4 +1,4 @@
-"""Streamlit entry point: navigation over pages/ and the sidebar model picker. Nothing else."""
+"""Streamlit entry point: navigation over app_pages/ and the sidebar model picker. Nothing else."""
 
 from pathlib import Path
 
@@ -13,12 +13,12 @@ st.set_page_config(page_title="Provenance: was this text used to train this mode
                    layout="wide")
 
 PAGES = [
-    st.Page("pages/documents.py", title="Documents", icon=":material/description:", default=True),
-    st.Page("pages/history.py", title="History", icon=":material/history:"),
-    st.Page("pages/ghost_sentences.py", title="Ghost sentences", icon=":material/fingerprint:"),
-    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/science:"),
-    st.Page("pages/overlap.py", title="Corpus overlap", icon=":material/join_inner:"),
-    st.Page("pages/demo.py", title="Guided demo", icon=":material/school:"),
+    st.Page("app_pages/documents.py", title="Documents", icon=":material/description:", default=True),
+    st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    st.Page("app_pages/ghost_sentences.py", title="Ghost sentences", icon=":material/fingerprint:"),
+    st.Page("app_pages/benchmark.py", title="Benchmark", icon=":material/science:"),
+    st.Page("app_pages/overlap.py", title="Corpus overlap", icon=":material/join_inner:"),
+    st.Page("app_pages/demo.py", title="Guided demo", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from provenance.ghost import planting  # noqa: E402
 from provenance.lm.loading import load_model  # noqa: E402
 
-NULL_DRAWS, ALPHA = 200, 0.01  # pages/demo.py's settings
+NULL_DRAWS, ALPHA = 200, 0.01  # app_pages/demo.py's settings
 
 
 def main() -> None:

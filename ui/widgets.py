@@ -160,7 +160,7 @@ class Progress:
         self.bar.progress(1.0, text=message)
 
 
-# pages/overlap.py still calls the one progress display by its former name for phase lists.
+# app_pages/overlap.py still calls the one progress display by its former name for phase lists.
 PhaseProgress = Progress
 
 

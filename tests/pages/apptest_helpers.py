@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def open_page(name: str, model: str | None = None, reference_model: str | None = None,
               timeout: float = 300) -> AppTest:
-    """AppTest for ``pages/<name>.py`` with the sidebar's model choice set (None = the default model); not run yet."""
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=timeout)
+    """AppTest for ``app_pages/<name>.py`` with the sidebar's model choice set (None = the default model); not run yet."""
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=timeout)
     at.session_state["model_args"] = (model or "default", None, None)
     at.session_state["ref_model_args"] = (reference_model, None, None) if reference_model else None
     return at
