@@ -148,3 +148,20 @@ def test_pages_say_what_a_run_needs_and_costs_before_it_starts_in_chromium(serve
         expect(page.get_by_text("1/201").first).to_be_visible()
         page.screenshot(path=str(SHOTS / "06-ghost-detect-estimate.png"))
         browser.close()
+
+
+def test_a_page_opened_by_its_address_on_a_fresh_server_has_the_dashboards_navigation(server):
+    """A bookmark or a shared link to one page, opened as the server's first visit: the page runs inside
+    dashboard.py (its navigation and the sidebar's model picker), never as a bare script of a legacy pages/ folder."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(server + "/demo")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        expect(sidebar.get_by_text("Target model")).to_be_visible(timeout=120_000)
+        expect(sidebar.get_by_text("Guided demo")).to_be_visible()
+        expect(sidebar.get_by_text("Ghost sentences")).to_be_visible()
+        assert sidebar.get_by_text("dashboard", exact=True).count() == 0  # the legacy listing names the entry file
+        browser.close()
