@@ -116,6 +116,12 @@ def extra_scores() -> tuple[str, ...]:
     return tuple(name for name, s in SCORES.items() if not s.default)
 
 
+def reads_declared(names: Sequence[str]) -> tuple[bool, bool]:
+    """(whether any of the scores ``names`` reads texts declared non-members, whether any reads declared members)."""
+    inputs = set().union(*(get(n).inputs for n in names)) if names else set()
+    return NON_MEMBER_TEXTS in inputs, MEMBER_TEXTS in inputs
+
+
 def label(name: str) -> str:
     """A readable label for a score (or any other table column)."""
     return SCORES[name].label if name in SCORES else COLUMN_LABELS.get(name, name.replace("_", " "))
