@@ -54,12 +54,14 @@ def signals(stats: TokenStats) -> np.ndarray:
 
 
 def percentile_rank(value: float, population: np.ndarray) -> float:
-    """(#{population < value} + #{population <= value}) / (2 n): SciPy's percentileofscore(kind='rank') / 100."""
+    """SciPy's percentileofscore(population, value, kind='rank') / 100, in [0, 1]: with L = #{population < value}
+    and R = #{population <= value}, (L + R + [L < R]) / (2 n) (the average rank of the tied values)."""
     population = np.asarray(population, dtype=np.float64)
     population = population[np.isfinite(population)]
     if not len(population) or not np.isfinite(value):
         return float("nan")
-    return float((np.sum(population < value) + np.sum(population <= value)) / (2 * len(population)))
+    left, right = int(np.sum(population < value)), int(np.sum(population <= value))
+    return (left + right + int(left < right)) / (2 * len(population))
 
 
 def camia(stats: TokenStats, population: Sequence[np.ndarray]) -> float:
