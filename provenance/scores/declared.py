@@ -39,11 +39,13 @@ class DeclaredTexts:
     def __post_init__(self) -> None:
         object.__setattr__(self, "non_members", tuple(t for t in self.non_members if t.strip()))
         object.__setattr__(self, "members", tuple(t for t in self.members if t.strip()))
-        object.__setattr__(self, "_all", frozenset(self.non_members) | frozenset(self.members))
+        object.__setattr__(self, "_non", frozenset(self.non_members))
+        object.__setattr__(self, "_mem", frozenset(self.members))
 
-    def contains(self, text: str) -> bool:
-        """True when ``text`` is one of the declared texts (a score must not judge it)."""
-        return text in self._all  # type: ignore[attr-defined]
+    def contains(self, text: str, *, members: bool = True) -> bool:
+        """True when ``text`` is one of the declared non-members (or, with ``members``, members): a score that reads
+        them must not judge it."""
+        return text in self._non or (members and text in self._mem)  # type: ignore[attr-defined]
 
     def fingerprint(self) -> str:
         """SHA-256 over both lists (order included): two runs with other declared texts differ here."""

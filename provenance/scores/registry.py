@@ -162,7 +162,7 @@ def _judged(x: ScoreInputs, need_members: bool = False) -> DeclaredTexts | None:
     if x.declared is None or not x.declared.non_members or (need_members and not x.declared.members):
         raise ValueError("This score needs texts declared non-members" + (" and members" if need_members else "")
                          + " (a reference set).")
-    return None if x.declared.contains(x.stats.text) else x.declared
+    return None if x.declared.contains(x.stats.text, members=need_members) else x.declared
 
 
 def _prefix(x: ScoreInputs, texts: Sequence[str]) -> str:

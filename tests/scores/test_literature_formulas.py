@@ -177,6 +177,6 @@ def test_held_out_part_is_seeded_and_bounded():
     d = declared.from_labelled(texts, [i % 2 for i in range(40)], members_too=True, seed=1)
     assert len(d.non_members) == 5 and len(d.members) == 5 and "left out" in d.source
     assert all(int(t[1:]) % 2 == 0 for t in d.non_members) and all(int(t[1:]) % 2 == 1 for t in d.members)
-    assert d.contains(d.members[0]) and not d.contains("other")
+    assert d.contains(d.members[0]) and not d.contains(d.members[0], members=False) and not d.contains("other")
     assert d.fingerprint() != declared.from_labelled(texts, [i % 2 for i in range(40)], members_too=True,
                                                      seed=2).fingerprint()
