@@ -29,6 +29,7 @@ files = st.file_uploader("Labelled set (.jsonl or .csv with 'text' and 'label' c
                          accept_multiple_files=True,
                          help="label: member / non-member, 1 / 0 or true / false, in any case")
 with st.expander("Settings", icon=":material/tune:"):
+    # scores that read declared texts take them from a held-out part of the labelled set (noted with the results)
     choice = score_picker("benchmark", verdict_statistic=False)
     k = st.slider("k for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)
     n_bootstrap = st.select_slider("Bootstrap resamples for confidence intervals", [200, 500, 1000, 2000], 1000)

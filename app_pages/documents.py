@@ -46,7 +46,9 @@ from ui.widgets import plain, Phase, Progress  # noqa: E402
 SETTINGS = ScoringSettings(top_k=5)
 
 with st.expander("Settings", icon=":material/tune:"):
-    choice = score_picker("documents")
+    choice = score_picker("documents", declared=(
+        None if reference_docs else "a reference set (its prefixes and frequency tables come from a held-out part)",
+        "texts declared members (python -m provenance sets compare --members, or the Benchmark page)"))
     fpr = st.select_slider("False-positive rate of the verdicts", [0.001, 0.01, 0.05, 0.1], value=0.05,
                            key="documents_fpr")
     k = st.slider("k: share of least likely tokens for mink and minkpp", 0.05, 1.0, DEFAULT_K, 0.05)

@@ -9,11 +9,15 @@ from dataclasses import dataclass
 import streamlit as st
 
 from provenance.scores import registry
+from provenance.scores.declared import MEMBER_TEXTS, NON_MEMBER_TEXTS
 from ui.session import chosen_models
 
 MEAN_RANK = "mean rank"  # the verdict statistic that ranks every chosen score together
 SLOW_SCORES = {"gradnorm": "one backward pass per document: several times slower",
-               "ngram_coverage": "samples continuations of every document: much slower"}
+               "ngram_coverage": "samples continuations of every document: much slower",
+               "samia": "samples continuations of every document: much slower",
+               "neighbor": "scores 25 neighbours of every document: about 25 times slower",
+               "pac": "scores 5 word-swapped copies of every document: about 5 times slower"}
 REFERENCE_NOTE = (
     "**When a reference model is the strongest evidence.** The 'ref' score compares the target with the reference "
     "model on each text, so what cancels is how hard the text is on its own, and what remains is what the target "
@@ -41,13 +45,19 @@ class ScoreChoice:
         return any(registry.OBSERVER in registry.get(s).inputs for s in self.scores)
 
 
-def _missing_model(name: str, models: dict) -> str | None:
-    """Why score ``name`` cannot be chosen now (the model it needs is not chosen in the sidebar), or None."""
+def _missing_model(name: str, models: dict, declared: tuple[str | None, str | None] = (None, None)) -> str | None:
+    """Why score ``name`` cannot be chosen now (the model it needs is not chosen in the sidebar, or the texts it
+    reads are not declared on this page: ``declared`` holds the reason for non-members and for members, None when
+    the page has them), or None."""
     inputs = registry.get(name).inputs
     if registry.REFERENCE_MODEL in inputs and not models["reference"]:
-        return "a reference model"
+        return "a reference model (choose one in the sidebar)"
     if registry.OBSERVER in inputs and not models["observer"]:
-        return "an observer model"
+        return "an observer model (choose one in the sidebar)"
+    if NON_MEMBER_TEXTS in inputs and declared[0]:
+        return declared[0]
+    if MEMBER_TEXTS in inputs and declared[1]:
+        return declared[1]
     return None
 
 
@@ -56,19 +66,22 @@ def _label(name: str) -> str:
     return f"{name}: {registry.description(name)}{slow}"
 
 
-def score_picker(key: str, *, verdict_statistic: bool = True) -> ScoreChoice:
-    """The score multiselect (every registered score whose models are chosen in the sidebar; the others named
+def score_picker(key: str, *, verdict_statistic: bool = True,
+                 declared: tuple[str | None, str | None] = (None, None)) -> ScoreChoice:
+    """The score multiselect (every registered score whose models are chosen in the sidebar and whose declared texts
+    the page has: ``declared`` says why non-member / member texts are missing, None when present; the others named
     with what they need), the reference-model note, and, with ``verdict_statistic``, the one statistic the
     verdicts rest on (chosen before scoring, so it is fixed before looking at the data)."""
     models = chosen_models()
-    available = [name for name in registry.SCORES if _missing_model(name, models) is None]
-    unavailable = {name: why for name in registry.SCORES if (why := _missing_model(name, models)) is not None}
+    available = [name for name in registry.SCORES if _missing_model(name, models, declared) is None]
+    unavailable = {name: why for name in registry.SCORES
+                   if (why := _missing_model(name, models, declared)) is not None}
     default = [s for s in registry.default_scores() if s in available]
     default += [s for s in ("ref", "binoculars") if s in available]
     scores = st.multiselect("Scores", available, default=default, format_func=_label, key=f"{key}_scores",
                             help="Every score is oriented so that higher means more likely a training member.")
     if unavailable:
-        st.caption(" · ".join(f"{name} needs {why} (choose one in the sidebar)" for name, why in unavailable.items()))
+        st.caption(" · ".join(f"{name} needs {why}" for name, why in unavailable.items()))
     if models["reference"]:
         st.info(REFERENCE_NOTE, icon=":material/balance:")
     else:

@@ -118,6 +118,11 @@ def _add_score(sub) -> None:
                    help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())}")
     p.add_argument("--ref-model", default=None, help="reference model for the 'ref' score")
     p.add_argument("--observer", default=None, help="observer model (same tokenizer) for 'binoculars'")
+    p.add_argument("--reference", nargs="+", default=None,
+                   help="files or folders of texts the model cannot have seen: the prefixes, frequency tables and "
+                        "population of recall, conrecall, dcpdd, camia and tagtab (never the documents scored)")
+    p.add_argument("--members", nargs="+", default=None,
+                   help="files or folders of texts you know the model was trained on: conrecall's member prefix")
     p.add_argument("--k", type=float, default=DEFAULT_K,
                    help=f"fraction of tokens for mink / minkpp (default {DEFAULT_K})")
     p.add_argument("--window", type=int, default=None, help="tokens per window for long texts")
@@ -161,6 +166,7 @@ def _run_score(args: argparse.Namespace) -> int:
         print(f"skipped {err}", file=sys.stderr)
     if not docs:
         raise CliError("No document could be read, so nothing was scored.")
+    declared = _declared_from_args(args)
     from .models import model_specs, run_models
 
     specs = model_specs(args)
@@ -175,7 +181,8 @@ def _run_score(args: argparse.Namespace) -> int:
     bar = ProgressBar("scoring")
     t0 = time.time()
     run = dict(k=args.k, settings=ScoringSettings(args.window, args.stride),
-               cache=None if args.no_cache else default_cache(), ref_model=ref_model, observer=observer, progress=bar)
+               cache=None if args.no_cache else default_cache(), ref_model=ref_model, observer=observer,
+               declared=declared, progress=bar)
     try:
         if args.investigation:  # saved row by row; the result holds every row of the investigation so far
             from ..investigations.scoring import score_set
@@ -196,6 +203,25 @@ def _run_score(args: argparse.Namespace) -> int:
     print(f"Scored {len(result.table)} document(s), {tokens} tokens, in {time.time() - t0:.1f} s -> {out}",
           file=sys.stderr)
     return 0 if len(result.table) else 1
+
+
+def _declared_from_args(args: argparse.Namespace):
+    """The texts ``--reference`` / ``--members`` declare (None when neither is given); unreadable files are printed
+    as 'skipped ...'."""
+    from ..documents import load_documents
+    from ..scores.declared import from_reference
+
+    if not args.reference and not args.members:
+        return None
+    loaded = {}
+    for what, files in (("reference", args.reference), ("member", args.members)):
+        docs, errors = load_documents(files) if files else ([], [])
+        for err in errors:
+            print(f"skipped {err}", file=sys.stderr)
+        if files and not docs:
+            raise CliError(f"No {what} text could be read.")
+        loaded[what] = [d.text for d in docs]
+    return from_reference(loaded["reference"], loaded["member"], held_out=False)
 
 
 def build_parser() -> argparse.ArgumentParser:

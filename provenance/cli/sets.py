@@ -60,6 +60,9 @@ def register(subparsers) -> None:
                    help="shift-check AUC above which the sets count as confounded "
                         f"(default {verdicts.DEFAULT_SHIFT_THRESHOLD})")
     add_engine_arguments(p)
+    p.add_argument("--members", nargs="+", default=None,
+                   help="files or folders of texts you know the model was trained on: Con-ReCall's member prefix "
+                        "(the non-member prefixes and frequency tables come from a held-out part of --reference)")
     p.set_defaults(func=_run_compare)
 
     e = sub.add_parser("evaluate", help="every score on a labelled member / non-member set (ROC, AUC, TPR)")
@@ -70,6 +73,13 @@ def register(subparsers) -> None:
                    help=f"tokens per chunk for the meta-classifier (default {DEFAULT_CHUNK_TOKENS})")
     e.add_argument("--bootstrap", type=int, default=verdicts.DEFAULT_BOOTSTRAP,
                    help=f"bootstrap resamples for AUC intervals (default {verdicts.DEFAULT_BOOTSTRAP})")
+    e.add_argument("--reference", nargs="+", default=None,
+                   help="files or folders of texts declared non-members for the scores that read some (recall, "
+                        "conrecall, dcpdd, camia, tagtab); default: a held-out part of the labelled non-members, "
+                        "left out of those scores' evaluation")
+    e.add_argument("--members", nargs="+", default=None,
+                   help="files or folders of texts declared members for conrecall; default: a held-out part of "
+                        "the labelled members, left out of its evaluation")
     e.set_defaults(func=_run_evaluate)
 
 
@@ -79,7 +89,8 @@ def _add_common(p: argparse.ArgumentParser, *, several: bool = False) -> None:
                                                 "written beside it")
     p.add_argument("--scores", default="",
                    help=f"extra scores, comma-separated, from: {', '.join(registry.extra_scores())} (ref needs "
-                        "--ref-model, binoculars --observer)")
+                        "--ref-model, binoculars --observer; recall, conrecall, dcpdd, camia and tagtab read "
+                        "declared texts)")
     p.add_argument("--ref-model", default=None,
                    help="reference model for the 'ref' score (added automatically): the strongest evidence when it is "
                         "the base model of a fine-tune, or an older model of the same family")
@@ -159,6 +170,7 @@ def _run_compare(args: argparse.Namespace) -> int:
 
     suspect_docs, suspect_errors = _load(args.suspect, "suspect")
     reference_docs, reference_errors = _load(args.reference, "reference")
+    member_docs, member_errors = _load(args.members, "member") if args.members else ([], [])
     from .models import model_specs, run_models
 
     specs = model_specs(args)
@@ -179,8 +191,8 @@ def _run_compare(args: argparse.Namespace) -> int:
                 store, args.investigation, model, suspect_docs, reference_docs, scores, k=args.k,
                 cache=None if args.no_cache else default_cache(), fpr=args.fpr, min_tokens=args.min_tokens,
                 n_splits=args.splits, shift_threshold=args.shift_threshold, seed=args.seed,
-                verdict_scores=verdict_scores, ingest_errors=suspect_errors + reference_errors, progress=bar,
-                set_test=args.set_test, **second)
+                verdict_scores=verdict_scores, ingest_errors=suspect_errors + reference_errors + member_errors,
+                progress=bar, set_test=args.set_test, members=member_docs, **second)
     finally:
         bar.close()
     _report_unscorable(result.suspect, result.reference)
@@ -287,6 +299,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(f"skipped {err}", file=sys.stderr)
     if not docs:
         raise CliError("No labelled document could be read, so nothing was evaluated.")
+    reference_docs, reference_errors = _load(args.reference, "reference") if args.reference else (None, [])
+    member_docs, member_errors = _load(args.members, "member") if args.members else (None, [])
     n_members = int(labels.sum())
     if n_members == 0 or n_members == len(labels):
         raise CliError(f"The labelled set needs both members and non-members; it has {n_members} member(s) and "
@@ -302,8 +316,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             result = evaluate_labelled_set(store, args.investigation, model, docs, labels.tolist(), scores, k=args.k,
                                            cache=None if args.no_cache else default_cache(),
                                            chunk_tokens=args.chunk_tokens, n_bootstrap=args.bootstrap,
-                                           seed=args.seed, ingest_errors=errors, progress=bar,
-                                           set_test=args.set_test, **second)
+                                           seed=args.seed, ingest_errors=errors + reference_errors + member_errors,
+                                           progress=bar, set_test=args.set_test, reference=reference_docs,
+                                           members=member_docs, **second)
     finally:
         bar.close()
     _report_unscorable(result.scores)
@@ -319,6 +334,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     else:
         print(f"Shift check: {shift.sentence}", file=sys.stderr)
     print(evaluation_text(table), file=sys.stderr)
+    for note in evaluation.notes:
+        print(f"Note: {note}", file=sys.stderr)
     best = table.iloc[0]
     print(f"Best: {best['score']} AUC {best['auc']:.3f} ({best['auc_low']:.3f}-{best['auc_high']:.3f}) on "
           f"{evaluation.n_members} members and {evaluation.n_non_members} non-members. Done in "

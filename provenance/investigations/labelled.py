@@ -22,15 +22,39 @@ from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
 from ..scores import registry
 from ..scores.chunk_features import DEFAULT_CHUNK_TOKENS
+from ..scores.declared import DeclaredTexts, from_labelled
 from ..scores.formulas import DEFAULT_K
 from ..verdicts.roc import DEFAULT_BOOTSTRAP
 from ..verdicts.sets import DEFAULT_SET_TEST, LabelledEvaluation, evaluate_labelled
 from .records import Investigation, Kind
+from .reference import declared_note
 from .scoring import CollectionRun, Recording, SetScores, TokenProgress, open_scoring, record_ingest_errors
 from .store import InvestigationStore
 
 if TYPE_CHECKING:
     from ..lm.cache import StatsCache
+
+
+def declared_for_labelled(scores: Sequence[str], documents: Sequence[Document], labels: Sequence[int], *,
+                          reference: Sequence[Document] | None = None, members: Sequence[Document] | None = None,
+                          seed: int = 0) -> DeclaredTexts | None:
+    """The declared texts of a labelled evaluation (see ``evaluate_labelled_set``), or None when no chosen score
+    reads any. A class given explicitly (``reference`` / ``members``) is used whole; a missing one is held out of
+    the labelled set."""
+    reads_non, reads_members = registry.reads_declared(list(scores))
+    if not reads_non and not reads_members:
+        return None
+    held = from_labelled([d.text for d in documents], labels, members_too=reads_members and not members, seed=seed)
+    non = [d.text for d in reference] if reference else list(held.non_members)
+    mem = [d.text for d in members] if members else list(held.members)
+    parts = [f"{len(reference)} reference text(s) you gave" if reference else
+             f"{len(held.non_members)} held-out non-member(s) of the labelled set"]
+    if reads_members:
+        parts.append(f"{len(members)} member text(s) you gave" if members else
+                     f"{len(held.members)} held-out member(s) of the labelled set")
+    held_any = not reference or (reads_members and not members)
+    source = " and ".join(parts) + (", left out of the evaluation of the scores that read them" if held_any else "")
+    return DeclaredTexts(tuple(non), tuple(mem), source=source)
 
 
 @dataclass
@@ -62,6 +86,8 @@ def evaluate_labelled_set(
     n_bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
     set_test: str = DEFAULT_SET_TEST,
+    reference: Sequence[Document] | None = None,
+    members: Sequence[Document] | None = None,
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -77,6 +103,11 @@ def evaluate_labelled_set(
     labels do not match the documents or one class is missing. ``chunk_tokens``, ``n_bootstrap``, ``seed`` and
     ``set_test`` go to ``verdicts.sets.evaluate_labelled``. When ``should_stop()`` turns True the run ends between
     batches, status 'interrupted', ``cancelled=True`` and no evaluation.
+
+    Scores that read declared texts (ReCaLL and Con-ReCall prefixes, DC-PDD and Tag&Tab frequencies, CAMIA's
+    population) take them from ``reference`` (texts declared non-members) and ``members`` when given, else from a
+    seeded held-out part of the labelled non-members (and members, for Con-ReCall); held-out documents get NaN for
+    those scores, so they are left out of those scores' evaluation, and a note says so.
     """
     labels = [int(y) for y in labels]
     if len(labels) != len(documents):
@@ -85,8 +116,10 @@ def evaluate_labelled_set(
     if n_members == 0 or n_members == len(labels) or any(y not in (0, 1) for y in labels):
         raise ValueError(f"The labelled set needs both members (1) and non-members (0); it has {n_members} "
                          f"member(s) and {len(labels) - n_members} other document(s).")
+    declared = declared_for_labelled(scores, documents, labels, reference=reference, members=members, seed=seed)
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
-                                         ref_model=ref_model, observer=observer, kind=Kind.LABELLED)
+                                         ref_model=ref_model, observer=observer, kind=Kind.LABELLED,
+                                         declared=declared)
     record_ingest_errors(store, inv.id, ingest_errors)
     part = CollectionRun(store, inv.id, documents)
     label_of = {d.name: y for d, y in zip(part.documents, labels)}
@@ -95,12 +128,12 @@ def evaluate_labelled_set(
     with Recording(store, inv.id, f"{len(part.pending)} labelled document(s) to score, {part.skipped} already done.",
                    cancelled="Cancelled; run it again to score the remaining documents and evaluate.") as recording:
         part.run(model, scores, k=k, settings=settings, cache=cache, ref_model=ref_model, observer=observer,
-                 batch_documents=batch_documents, progress=tokens, should_stop=should_stop, on_row=on_row,
-                 fields={name: {"label": y} for name, y in label_of.items()})
+                 declared=declared, batch_documents=batch_documents, progress=tokens, should_stop=should_stop,
+                 on_row=on_row, fields={name: {"label": y} for name, y in label_of.items()})
         tokens.finish()
         evaluation = record_evaluation(store, inv.id, model, part, label_of, scores, k=k, settings=settings,
                                        cache=cache, chunk_tokens=chunk_tokens, n_bootstrap=n_bootstrap, seed=seed,
-                                       set_test=set_test)
+                                       set_test=set_test, declared=declared)
         best, blind = evaluation.table.iloc[0], evaluation.blind
         versus = f"; blind baseline (no model) AUC {blind['auc']:.3f}" if blind else ""
         recording.complete(f"{part.scored_now} document(s) scored in this run, {part.skipped} were already done. "
@@ -112,9 +145,10 @@ def evaluate_labelled_set(
 def record_evaluation(store: InvestigationStore, investigation_id: str, model: LanguageModel, part: CollectionRun,
                       label_of: dict[str, int], scores: Sequence[str], *, k: float, settings: ScoringSettings,
                       cache: StatsCache | None, chunk_tokens: int, n_bootstrap: int, seed: int,
-                      set_test: str = DEFAULT_SET_TEST) -> LabelledEvaluation:
+                      set_test: str = DEFAULT_SET_TEST, declared: DeclaredTexts | None = None) -> LabelledEvaluation:
     """Evaluate the scored documents of ``label_of`` (document name -> label) and record the result (see the module
-    docstring). TokenStats for the meta-classifier come from this run, else from ``cache`` or a new pass."""
+    docstring). TokenStats for the meta-classifier come from this run, else from ``cache`` or a new pass.
+    ``declared`` (when scores read declared texts) adds a note saying where they came from."""
     from ..lm.cache import cached_token_statistics
 
     stored = store.results(investigation_id)
@@ -128,6 +162,8 @@ def record_evaluation(store: InvestigationStore, investigation_id: str, model: L
     evaluation = evaluate_labelled([d.text for d in part.documents], [label_of[d.name] for d in part.documents],
                                    table, scores, stats=stats, chunk_tokens=chunk_tokens, k=k,
                                    n_bootstrap=n_bootstrap, seed=seed, set_test=set_test)
+    if declared is not None:
+        evaluation.notes.append(declared_note(scores, declared))
     summary = evaluation.summary()
     store.put_artifacts(investigation_id, {
         "labelled_evaluation": evaluation.table, "roc_curves": evaluation.roc, "shift_check": summary["shift_check"],

@@ -20,6 +20,7 @@ from ..documents import Document, IngestError
 from ..lm.interface import LanguageModel
 from ..lm.token_stats import ScoringSettings
 from ..scores import registry
+from ..scores.declared import DeclaredTexts, from_reference, needs_declared
 from ..scores.formulas import DEFAULT_K
 from ..verdicts.dataset_inference import DEFAULT_SPLITS
 from ..verdicts.pvalues import DEFAULT_FPR, DEFAULT_MIN_TOKENS
@@ -31,6 +32,22 @@ from .store import REFERENCE, InvestigationStore
 
 if TYPE_CHECKING:
     from ..lm.cache import StatsCache
+
+
+def declared_from_reference(scores: Sequence[str], reference: Sequence[Document], members: Sequence[Document] = (),
+                            *, seed: int = 0) -> DeclaredTexts | None:
+    """The declared texts of a comparison: a held-out part of the reference set (and the texts declared members),
+    or None when no chosen score reads declared texts."""
+    reads_non, reads_members = registry.reads_declared(list(scores))
+    if not reads_non and not reads_members:
+        return None
+    return from_reference([d.text for d in reference], [d.text for d in members], held_out=True, seed=seed)
+
+
+def declared_note(scores: Sequence[str], declared: DeclaredTexts) -> str:
+    """One sentence for the output: which scores read declared texts and where they came from."""
+    readers = [s for s in scores if needs_declared(registry.get(s).inputs)]
+    return f"{', '.join(readers)}: prefixes / frequency tables / population from {declared.source}."
 
 # Columns a comparison adds to the suspect rows (p_<score>, p_value, verdict_label, verdict) and its artifacts.
 COMPARISON_FIELD_PREFIXES = ("p_", "verdict")
@@ -70,6 +87,7 @@ def compare_with_reference(
     seed: int = 0,
     verdict_scores: Sequence[str] | None = None,
     set_test: str = DEFAULT_SET_TEST,
+    members: Sequence[Document] = (),
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -87,9 +105,15 @@ def compare_with_reference(
     ``verdicts.sets.compare_sets``) may change between runs: the comparison is made again from the stored rows each
     time. When ``should_stop()`` turns True the run ends between batches, status 'interrupted', ``cancelled=True``
     and no comparison.
+
+    Scores that read declared texts (ReCaLL's prefix, DC-PDD's frequencies, ...) take them from a seeded held-out
+    part of ``reference`` (scores/declared.py); those reference texts get NaN for those scores, so they are left out
+    of that score's comparison, and never scores itself. ``members``: texts declared members (Con-ReCall).
     """
+    declared = declared_from_reference(scores, reference, members, seed=seed)
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
-                                         ref_model=ref_model, observer=observer, kind=Kind.REFERENCE)
+                                         ref_model=ref_model, observer=observer, kind=Kind.REFERENCE,
+                                         declared=declared)
     record_ingest_errors(store, inv.id, ingest_errors)
     suspect = CollectionRun(store, inv.id, documents)
     references = CollectionRun(store, inv.id, reference, collection=REFERENCE)
@@ -97,7 +121,7 @@ def compare_with_reference(
         store.set_verdict(inv.id, None)  # the sets change: an earlier verdict no longer describes them
     total = suspect.tokens_to_score(model, scores) + references.tokens_to_score(model, scores) if progress else 0
     tokens = TokenProgress(progress, total)
-    run = dict(k=k, settings=settings, cache=cache, ref_model=ref_model, observer=observer,
+    run = dict(k=k, settings=settings, cache=cache, ref_model=ref_model, observer=observer, declared=declared,
                batch_documents=batch_documents, progress=tokens, should_stop=should_stop)
     comparison = None
     with Recording(store, inv.id, f"{len(suspect.pending)} suspect and {len(references.pending)} reference "
@@ -108,7 +132,8 @@ def compare_with_reference(
         tokens.finish()
         comparison, outcome = record_comparison(store, inv.id, scores, fpr=fpr, min_tokens=min_tokens,
                                                 n_splits=n_splits, shift_threshold=shift_threshold, seed=seed,
-                                                verdict_scores=verdict_scores, set_test=set_test)
+                                                verdict_scores=verdict_scores, set_test=set_test,
+                                                declared=declared)
         recording.complete(f"{suspect.scored_now} suspect and {references.scored_now} reference document(s) scored "
                            f"in this run ({suspect.skipped} and {references.skipped} were already done). {outcome}")
     return ReferenceComparison(investigation=store.get(inv.id), suspect=suspect.result(),
@@ -119,10 +144,12 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
                       fpr: float = DEFAULT_FPR, min_tokens: int = DEFAULT_MIN_TOKENS, n_splits: int = DEFAULT_SPLITS,
                       shift_threshold: float = DEFAULT_SHIFT_THRESHOLD, seed: int = 0,
                       verdict_scores: Sequence[str] | None = None,
-                      set_test: str = DEFAULT_SET_TEST) -> tuple[SetComparison | None, str]:
+                      set_test: str = DEFAULT_SET_TEST,
+                      declared: DeclaredTexts | None = None) -> tuple[SetComparison | None, str]:
     """Compare the investigation's stored suspect rows with its stored reference rows (``compare_sets``) and record
     the result (see the module docstring). Returns the comparison, or None when a set has no scored document, with
-    a sentence saying what was found."""
+    a sentence saying what was found. ``declared`` (when scores read declared texts) adds a note saying where
+    they came from."""
     from ..scores.table import BASE_COLUMNS
 
     suspect = store.results(investigation_id)
@@ -142,6 +169,8 @@ def record_comparison(store: InvestigationStore, investigation_id: str, scores: 
                               [reference_texts[d] for d in reference["document"]], reference[columns], scores,
                               fpr=fpr, min_tokens=min_tokens, n_splits=n_splits, shift_threshold=shift_threshold,
                               seed=seed, verdict_scores=verdict_scores, set_test=set_test)
+    if declared is not None:
+        comparison.notes.append(declared_note(scores, declared))
     added = [c for c in comparison.documents.columns if c.startswith(COMPARISON_FIELD_PREFIXES)]
     store.set_result_fields(investigation_id, {row["document"]: {c: row[c] for c in added}
                                                for row in comparison.documents.to_dict("records")}, drop=stale)

@@ -28,6 +28,7 @@ from .store import COMPLETE, FAILED, INTERRUPTED, MAIN, RUNNING, InvestigationSt
 
 if TYPE_CHECKING:
     from ..lm.cache import StatsCache
+    from ..scores.declared import DeclaredTexts
 
 
 @dataclass
@@ -129,6 +130,7 @@ def score_set(
     cache: StatsCache | None = None,
     ref_model: LanguageModel | None = None,
     observer: LanguageModel | None = None,
+    declared: DeclaredTexts | None = None,
     ingest_errors: Iterable[IngestError] = (),
     batch_documents: int = 16,
     progress: Callable[[int, int], None] | None = None,
@@ -145,17 +147,19 @@ def score_set(
     ``ingest_errors``. ``progress(tokens_done, tokens_total)`` covers the whole run. When ``should_stop()`` turns
     True the run ends between batches with status 'interrupted' and ``cancelled=True``; other errors mark the
     investigation 'failed' and are raised again. A process killed outright leaves the status 'running' with every
-    finished row saved; calling this again with the same documents resumes it.
+    finished row saved; calling this again with the same documents resumes it. ``declared``: texts the user declares
+    non-members / members (a reference set), read by the scores that need them (scores/declared.py).
     """
     inv, scores, settings = open_scoring(store, investigation, model, scores, k=k, settings=settings,
-                                         ref_model=ref_model, observer=observer)
+                                         ref_model=ref_model, observer=observer, declared=declared)
     record_ingest_errors(store, inv.id, ingest_errors)
     part = CollectionRun(store, inv.id, documents)
     tokens = TokenProgress(progress, part.tokens_to_score(model, scores) if progress else 0)
     with Recording(store, inv.id, f"{len(part.pending)} document(s) to score, {part.skipped} already done.",
                    cancelled="Cancelled; run it again to score the remaining documents.") as recording:
         part.run(model, scores, k=k, settings=settings, cache=cache, ref_model=ref_model, observer=observer,
-                 batch_documents=batch_documents, progress=tokens, should_stop=should_stop, on_row=on_row)
+                 declared=declared, batch_documents=batch_documents, progress=tokens, should_stop=should_stop,
+                 on_row=on_row)
         tokens.finish()
         recording.complete(f"{part.scored_now} document(s) scored in this run, {part.skipped} were already done.")
     scored = part.result()
@@ -166,15 +170,20 @@ def score_set(
 def open_scoring(store: InvestigationStore, investigation: str | None, model: LanguageModel, scores: Sequence[str],
                  *, k: float, settings: ScoringSettings | None, ref_model: LanguageModel | None = None,
                  observer: LanguageModel | None = None, extra: dict | None = None, kind: Kind = Kind.DOCUMENTS,
-                 ) -> tuple[Investigation, list[str], ScoringSettings]:
-    """Check the scores against the models (a ValueError says what is missing), then open the investigation
-    (``open_investigation``, of this ``kind``) with the scoring settings record plus ``extra`` settings. Returns
+                 declared: DeclaredTexts | None = None) -> tuple[Investigation, list[str], ScoringSettings]:
+    """Check the scores against the models and the declared texts (a ValueError says what is missing), then open
+    the investigation (``open_investigation``, of this ``kind``) with the scoring settings record (the declared
+    texts' counts, source and fingerprint included, when any score reads them) plus ``extra`` settings. Returns
     the investigation, the score names (de-duplicated, in order) and the scoring settings (defaults when None)."""
+    from ..scores.declared import needs_declared
     from ..scores.table import validate_scores
 
     settings = settings or ScoringSettings()
-    names = [entry.name for entry in validate_scores(scores, model, ref_model, observer)]
+    entries = validate_scores(scores, model, ref_model, observer, declared)
+    names = [entry.name for entry in entries]
     record = scoring_settings_record(names, k=k, settings=settings, ref_model=ref_model, observer=observer)
+    if declared is not None and any(needs_declared(e.inputs) for e in entries):
+        record["declared_texts"] = declared.record()
     return open_investigation(store, investigation, model, {**record, **(extra or {})}, kind), names, settings
 
 
@@ -231,9 +240,9 @@ class CollectionRun:
 
     def run(self, model: LanguageModel, scores: Sequence[str], *, k: float, settings: ScoringSettings,
             cache: StatsCache | None = None, ref_model: LanguageModel | None = None,
-            observer: LanguageModel | None = None, batch_documents: int = 16, progress: TokenProgress | None = None,
-            should_stop: Callable[[], bool] | None = None, on_row: Callable[[dict], None] | None = None,
-            fields: Mapping[str, Mapping] | None = None) -> None:
+            observer: LanguageModel | None = None, declared: DeclaredTexts | None = None, batch_documents: int = 16,
+            progress: TokenProgress | None = None, should_stop: Callable[[], bool] | None = None,
+            on_row: Callable[[dict], None] | None = None, fields: Mapping[str, Mapping] | None = None) -> None:
         """Score the pending documents ``batch_documents`` at a time (``scores.table.score_documents``). Raises
         ScoringCancelled between batches once ``should_stop()`` is True; every row delivered before stays saved.
         ``fields`` (document name -> extra columns, e.g. a label) are saved with each document's row."""
@@ -261,7 +270,8 @@ class CollectionRun:
                     progress(done, total)
 
             result = score_documents(model, self.pending[lo: lo + step], scores, k=k, settings=settings, cache=cache,
-                                     ref_model=ref_model, observer=observer, progress=batch_progress,
+                                     ref_model=ref_model, observer=observer, declared=declared,
+                                     progress=batch_progress,
                                      should_stop=should_stop, on_row=save_row)
             for name, message in result.errors.items():
                 self.store.add_unscorable(self.investigation_id, name, message, sha256=hashes[name],

@@ -62,6 +62,10 @@ class LanguageModel(Protocol):
     def token_text(self, token_id: int) -> str:
         """The text of one token id."""
 
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (the size of a token-frequency table, DC-PDD's smoothing)."""
+
     def token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(), *,
                          progress: Callable[[int, int], None] | None = None,
                          should_stop: Callable[[], bool] | None = None,

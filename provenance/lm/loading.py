@@ -106,6 +106,11 @@ class LoadedModel:
     def token_text(self, token_id: int) -> str:
         return self.tokenizer.decode([int(token_id)])
 
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids the model scores (rows of its output layer; can exceed the tokenizer's vocabulary)."""
+        return int(self.model.get_output_embeddings().weight.shape[0])
+
     def token_statistics(self, texts: Sequence[str], settings: ScoringSettings = ScoringSettings(), *,
                          progress: Callable[[int, int], None] | None = None,
                          should_stop: Callable[[], bool] | None = None,

@@ -15,6 +15,7 @@ from ..lm.interface import LOGPROBS, TOP_K, LanguageModel, require
 from ..lm.token_stats import NoScoredTokensError, ScoringSettings, TokenStats
 from . import formulas, registry
 from .approximate import APPROX_TOP_K
+from .declared import MEMBER_TEXTS, NON_MEMBER_TEXTS, DeclaredTexts
 from .formulas import DEFAULT_K
 from .registry import Score, ScoreInputs
 
@@ -34,15 +35,23 @@ class ScoredDocuments:
 
 
 def validate_scores(scores: Sequence[str], model: LanguageModel, ref_model: LanguageModel | None,
-                    observer: LanguageModel | None) -> list[Score]:
+                    observer: LanguageModel | None, declared: DeclaredTexts | None = None, *,
+                    check_declared: bool = True) -> list[Score]:
     """The registered scores named in ``scores`` (de-duplicated, in order), after checking that the models they
-    need were given and that the target model can provide what each needs; each failure is a sentence. A score
+    need were given, that the texts they read were declared (unless ``check_declared`` is False: the caller
+    declares them later) and that the target model can provide what each needs; each failure is a sentence. A score
     the model cannot compute exactly is replaced by its registered approximation when the model can provide what
     that one needs (e.g. ``minkpp`` -> ``minkpp_approx`` on a served model); its column is then the
     approximation's, labelled "approx." wherever it is shown."""
     entries = [_exact_or_approximate(registry.get(name), model) for name in dict.fromkeys(scores)]
     entries = list(dict.fromkeys(entries))
     for entry in entries:
+        if check_declared and NON_MEMBER_TEXTS in entry.inputs and (declared is None or not declared.non_members):
+            raise ValueError(f"The '{entry.name}' score needs texts you declare non-members (a reference set: "
+                             "--reference), never the documents being judged.")
+        if check_declared and MEMBER_TEXTS in entry.inputs and (declared is None or not declared.members):
+            raise ValueError(f"The '{entry.name}' score needs texts you declare members (--members), besides "
+                             "non-members; on a labelled set they are held out of it by default.")
         if registry.REFERENCE_MODEL in entry.inputs and ref_model is None:
             raise ValueError(f"The '{entry.name}' score needs a reference model (--ref-model).")
         if registry.OBSERVER in entry.inputs and observer is None:
@@ -79,6 +88,7 @@ def score_documents(
     cache: StatsCache | None = None,
     ref_model: LanguageModel | None = None,
     observer: LanguageModel | None = None,
+    declared: DeclaredTexts | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_row: Callable[[dict], None] | None = None,
@@ -88,9 +98,10 @@ def score_documents(
     Returns a table with columns ``document, tokens, nll, perplexity`` and one column per score. ``tokens`` counts
     scored tokens. Documents with no scored token are left out of the table and explained in ``errors``.
     ``progress(tokens_done, tokens_total)`` reports the target model's passes (the texts and, for ``lowercase``,
-    their lower-cased forms, scored together); ``on_row(row)`` is called as each row is ready.
+    their lower-cased forms, scored together); ``on_row(row)`` is called as each row is ready. ``declared``: the
+    texts some scores read besides the document (scores/declared.py); a document among them gets NaN for those.
     """
-    entries = validate_scores(scores, model, ref_model, observer)
+    entries = validate_scores(scores, model, ref_model, observer, declared)
     settings = settings_for(entries, settings, model)
     names = [e.name for e in entries]
     if entries and not any(LOGPROBS in e.capabilities for e in entries):
@@ -118,7 +129,7 @@ def score_documents(
         inputs = ScoreInputs(stats=doc_stats, k=k, lower_stats=lower.get(doc.text.lower()),
                              ref_stats=ref_stats[i] if ref_stats else None, same_tokenizer=same_tokenizer,
                              observer_stats=observer_stats[i] if observer_stats else None, model=model,
-                             settings=settings)
+                             settings=settings, cache=cache, declared=declared)
         row = {"document": doc.name, "tokens": doc_stats.n_scored, "nll": doc_stats.nll,
                "perplexity": formulas.perplexity(doc_stats)}
         row.update({e.name: e.compute(inputs) for e in entries})

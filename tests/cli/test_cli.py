@@ -61,6 +61,19 @@ def test_extra_scores_with_reference_and_observer(model_dir, inputs, tmp_path, m
     assert table["ref"].iloc[0] == pytest.approx(0.0, abs=1e-6)  # a model against itself
 
 
+def test_scores_that_read_declared_texts_take_them_from_reference_and_members(model_dir, inputs, tmp_path,
+                                                                             monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "s.csv"
+    base = ["score", str(inputs / "docs"), "--model", str(model_dir), "--out", str(out)]
+    assert main(base + ["--scores", "recall,dcpdd"]) == 2
+    assert "'recall' score needs texts you declare non-members" in capsys.readouterr().err
+    assert main(base + ["--scores", "recall,conrecall,dcpdd,camia,tagtab,gapk,pac", "--reference", str(inputs / "t.csv"),
+                        "--members", str(inputs / "t.jsonl")]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2 and table[["recall", "conrecall", "dcpdd", "camia", "tagtab", "gapk", "pac"]].notna().all().all()
+
+
 def test_errors_are_sentences_with_exit_status_2(model_dir, inputs, tmp_path, capsys):
     assert main(["score", str(inputs / "docs"), "--model", str(model_dir), "--out", str(tmp_path / "x.xlsx")]) == 2
     assert "use an output file ending in" in capsys.readouterr().err

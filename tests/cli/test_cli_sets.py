@@ -140,3 +140,47 @@ def test_sets_take_a_reference_model_and_the_set_test(model_dir, tiny_model, tmp
                  "--out", str(tmp_path / "e.csv"), "--no-cache", "--bootstrap", "50"]) == 0
     evaluation = pd.read_csv(tmp_path / "e.csv").set_index("score")
     assert evaluation.loc["ref", "n_members"] == 20 and 0.0 <= evaluation.loc["ref", "auc"] <= 1.0
+
+
+def test_sets_evaluate_holds_out_declared_texts_and_says_so(model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(16, length=30, seed=24)
+    records = [{"text": t, "label": i % 2} for i, t in enumerate(texts)]
+    labelled = write_jsonl(tmp_path / "l.jsonl", records)
+    out = tmp_path / "e.csv"
+    run = ["sets", "evaluate", "--labelled", labelled, "--model", model_dir, "--out", str(out), "--chunk-tokens", "16",
+           "--bootstrap", "50", "--scores", "recall,conrecall,dcpdd"]
+    assert main(run) == 0
+    err = capsys.readouterr().err
+    assert "Note: recall, conrecall, dcpdd: prefixes / frequency tables / population from 2 held-out non-member(s) of " \
+           "the labelled set and 2 held-out member(s) of the labelled set, left out of the evaluation" in err
+    table = pd.read_csv(out).set_index("score")
+    assert table.loc["recall", "n_non_members"] == 6 and table.loc["loss", "n_non_members"] == 8
+    assert table.loc["conrecall", "n_members"] == 6 and table.loc["recall", "n_members"] == 8
+
+    reference = write_jsonl(tmp_path / "r.jsonl", [{"text": t} for t in random_sentences(4, length=30, seed=25)])
+    assert main(run + ["--reference", reference, "--investigation", "with reference", "--store",
+                       str(tmp_path / "s.sqlite")]) == 0
+    err = capsys.readouterr().err
+    assert "from 4 reference text(s) you gave and 2 held-out member(s)" in err
+    assert pd.read_csv(out).set_index("score").loc["recall", "n_non_members"] == 8
+
+
+def test_sets_compare_takes_declared_texts_from_a_held_out_part_of_the_reference_set(model_dir, tmp_path,
+                                                                                      monkeypatch, capsys):
+    monkeypatch.setenv("PROVENANCE_CACHE", str(tmp_path / "cache"))
+    texts = random_sentences(15, length=30, seed=26)
+    suspect = write_jsonl(tmp_path / "s.jsonl", [{"text": t} for t in texts[:3]])
+    reference = write_jsonl(tmp_path / "r.jsonl", [{"text": t} for t in texts[3:]])
+    store_path = tmp_path / "c.sqlite"
+    assert main(["sets", "compare", "--suspect", suspect, "--reference", reference, "--model", model_dir,
+                 "--out", str(tmp_path / "c.csv"), "--scores", "recall,dcpdd", "--investigation", "declared",
+                 "--store", str(store_path)]) == 0
+    assert "Note: recall, dcpdd: prefixes / frequency tables / population from 3 held-out reference text(s), left " \
+           "out of the comparison" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "c.csv")[["recall", "dcpdd"]].notna().all().all()
+    with InvestigationStore(store_path) as store:
+        inv = store.get("declared")
+        rows = store.results(inv.id, collection=REFERENCE)
+        assert rows["recall"].isna().sum() == 3 and rows["loss"].notna().all()
+        assert inv.settings["declared_texts"]["non_members"] == 3

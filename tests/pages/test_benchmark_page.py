@@ -80,3 +80,23 @@ def test_reference_and_observer_models_are_evaluated_beside_the_other_scores(tin
 
     inv = InvestigationStore().find("benchmark with reference")
     assert {"ref", "binoculars"} <= set(InvestigationStore().get_artifact(inv.id, "dataset_inference")["scores"])
+
+
+def test_scores_from_the_literature_take_held_out_texts_and_say_so(tiny_model_dir):
+    at = open_page("benchmark", model=tiny_model_dir)
+    at.run()
+    at.multiselect(key="benchmark_scores").set_value(["loss", "recall", "conrecall", "gapk"])
+    at.file_uploader[0].set_value([("set.jsonl", _labelled_jsonl(), "application/json")])
+    at.text_input[0].set_value("benchmark with literature scores")
+    at.run()
+    button(at, "Evaluate").click()
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert {"recall", "conrecall", "gapk"} <= set(table["score"])
+    # 12 non-members: a quarter (3) are held out as declared texts and left out of recall's evaluation
+    rows = table.set_index("score")
+    assert rows.loc["recall", "n_non_members"] == 9 and rows.loc["loss", "n_non_members"] == 12
+    assert rows.loc["conrecall", "n_members"] == 9
+    notes = " ".join(c.value for c in at.caption)
+    assert "held-out non-member(s) of the labelled set" in notes and "left out of the evaluation" in notes

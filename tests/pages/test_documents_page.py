@@ -186,3 +186,18 @@ def test_names_in_the_short_document_warning_are_shown_as_written(tiny_model_dir
     at.run()
     warning = next(w.value for w in at.warning if "too short to judge" in w.value)
     assert "!\\[x\\]\\(http://example.invalid/a.png\\).txt" in warning  # escaped: no image is fetched
+
+
+def test_scores_that_read_declared_texts_wait_for_a_reference_set(tiny_model_dir):
+    at = open_page("documents", model=tiny_model_dir)
+    at.run()
+    options = at.multiselect(key="documents_scores").options
+    assert not any(o.startswith(("recall:", "dcpdd:", "camia:", "tagtab:", "conrecall:")) for o in options)
+    assert all(any(o.startswith(f"{s}:") for o in options) for s in ("pac", "neighbor", "gapk", "samia"))
+    assert "recall needs a reference set" in _texts_of(at)
+    at.file_uploader[1].set_value(_upload(random_sentences(12, length=30, seed=3), "ref"))
+    at.run()
+    options = at.multiselect(key="documents_scores").options
+    assert all(any(o.startswith(f"{s}:") for o in options) for s in ("recall", "dcpdd", "camia", "tagtab"))
+    assert not any(o.startswith("conrecall:") for o in options)
+    assert "conrecall needs texts declared members" in _texts_of(at)

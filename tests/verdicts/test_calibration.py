@@ -20,23 +20,11 @@ from provenance import verdicts as cal
 from provenance.scores import chunk_features
 from provenance.verdicts.rank_tests import conformal_p_values
 from provenance.documents import Document, labelled_documents_from_bytes, load_labelled_documents, parse_membership_label
+from textgen import pseudo_words, word_documents
 
 SCORES = ["loss", "zlib", "lowercase", "mink", "minkpp"]
 N_SIDE = 100
 N_NULL = 200
-
-
-def pseudo_words(n: int, seed: int, consonants: str = "bdfgklmnprstvz", vowels: str = "aeiou") -> list[str]:
-    """n distinct two-syllable pseudo-words (consonant-vowel syllables)."""
-    syllables = [c + v for c in consonants for v in vowels]
-    pool = sorted({a + b for a in syllables for b in syllables})
-    return random.Random(seed).sample(pool, n)
-
-
-def word_documents(vocabulary: list[str], n: int, length: int = 30, seed: int = 0) -> list[str]:
-    """n texts of ``length`` words drawn uniformly and independently from ``vocabulary`` (one generator)."""
-    rng = random.Random(seed)
-    return [" ".join(rng.choice(vocabulary) for _ in range(length)) + "." for _ in range(n)]
 
 
 VOCABULARY = pseudo_words(200, seed=11)
