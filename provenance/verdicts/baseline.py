@@ -97,7 +97,7 @@ def display_name(score: str) -> str:
 
 
 PRIVACY_EXPLANATION = (
-    "epsilon is the privacy budget of differential privacy: a model trained with budget epsilon lets no attack "
+    "Epsilon is the privacy budget of differential privacy: a model trained with budget epsilon lets no attack "
     "tell a training text from an unseen one with error rates better than (FPR + e^epsilon FNR >= 1 and the same "
     "with the rates swapped) allows. Each score's attack at its best threshold (chosen on one half of the texts, "
     "measured on the other, both ways round, so that picking the threshold does not flatter it) gives false-positive "
