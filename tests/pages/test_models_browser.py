@@ -9,6 +9,7 @@ from textgen import random_sentences
 from pathlib import Path
 
 from test_history_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from ui.session import CUSTOM
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -38,8 +39,8 @@ def test_two_models_side_by_side_in_chromium(tiny_model_dir, tiny_model_b_dir, t
         expect(page.get_by_role("heading", name="Documents")).to_be_visible(timeout=60_000)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_test_id("stSelectbox").filter(has=page.get_by_text("Target model", exact=True)).click()
-        page.get_by_role("option", name="Other: a local folder, .gguf file or hub id").click()
-        custom = sidebar.get_by_role("textbox", name="Model path or hub id")
+        page.get_by_role("option", name=CUSTOM).click()
+        custom = sidebar.get_by_role("textbox", name="Model spec")
         custom.fill(tiny_model_dir)
         custom.press("Enter")
         page.get_by_text("More models side by side (optional)").click()
