@@ -11,7 +11,7 @@ each fine-tune, through the code the CLI's `sets evaluate` and `sets compare` us
   reference set, the default scores' combined rank);
 - the `ref` score with the base model as reference (Pandora's FLoRA setting): AUC and rank-test p-value.
 
-    .venv/bin/python bench/real_model_control.py            # all four fine-tunes (measured: 13 min 38 s on 2 idle CPU cores)
+    .venv/bin/python bench/real_model_control.py            # all four: 13 min 38 s measured on 2 idle cores
     .venv/bin/python bench/real_model_control.py --runs full:1
 """
 
