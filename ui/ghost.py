@@ -25,6 +25,7 @@ from provenance.documents import documents_from_bytes
 from provenance.ghost.estimates import DRAW_CHOICES, estimate_ghost_test, measure_scoring_rate, p_floor, \
     tokens_per_draw
 from provenance.investigations.registries import RegistryRecord, RegistryStore
+from provenance.lm.interface import LOGPROBS
 from provenance.lm.loading import SUGGESTED_MODELS
 from ui.highlight import highlighted, text_box
 from ui.results import report_downloads
@@ -247,6 +248,14 @@ def show_estimate(model, entries, n_null: int, alpha: float, last_k, ref_model=N
     """Before the test: its time at the model's pace (and the reference model's, for a reference-calibrated test),
     the p-value floor of ``n_null`` draws and the draws the false-positive rate needs; returns the estimated
     seconds."""
+    if LOGPROBS not in model.capabilities:  # a chat API: only the last-k words test, no fresh draws to score
+        prompts = len(entries) * len(last_k)
+        st.info(f"{plain(model.name)} only generates text, so the test is the last-k words test: {prompts:,} prompt(s) "
+                f"(each identifier with its last k words withheld, k = {', '.join(map(str, last_k)) or 'none chosen'})"
+                ". A model that never saw an identifier completes its k withheld words with a chance of one in the "
+                "wordlist size to the power k, which is each hit's exact p-value; no fresh draws are scored, and the "
+                "reference-calibrated test is not available.", icon=":material/timer:")
+        return None
     rate, source = scoring_pace(model)
     ref_rate, ref_source = scoring_pace(ref_model) if ref_model is not None else (0.0, "")
     estimate = estimate_ghost_test(model, entries, n_null, rate, alpha=alpha, last_k=last_k, ref_model=ref_model,
