@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .interface import check_sampling
 from .statistics import SEEDED_RNG_LOCK
 
 if TYPE_CHECKING:
@@ -82,10 +83,7 @@ def sampled_continuations(model: LoadedModel, prompt: str, *, num_samples: int, 
     inside a forked RNG, so the result depends only on the arguments and the global torch RNG is left untouched.
     ``top_k=0`` and ``top_p=1`` sample from the full distribution.
     """
-    if num_samples < 1:
-        raise ValueError("Ask for at least one sample.")
-    if temperature <= 0:
-        raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+    check_sampling(num_samples, temperature)
     new, room = _budget(model, max_new_tokens)
     tok = model.tokenizer
     ids, mask = _left_padded(model, [prompt], room)

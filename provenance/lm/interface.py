@@ -89,6 +89,14 @@ class LanguageModel(Protocol):
         """``num_samples`` sampled continuations of ``prompt`` (new text only), reproducible for a ``seed``."""
 
 
+def check_sampling(num_samples: int, temperature: float) -> None:
+    """Refuse, with a sentence, a sampling request every backend refuses: no samples, or a temperature <= 0."""
+    if num_samples < 1:
+        raise ValueError("Ask for at least one sample.")
+    if temperature <= 0:
+        raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+
+
 class MissingCapability(ValueError):
     """A model cannot provide what a score needs; the message names the model and the capability."""
 

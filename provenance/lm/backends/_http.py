@@ -125,6 +125,25 @@ class ApiClient:
         raise last
 
 
+def model_entry(client: ApiClient, model_name: str) -> dict:
+    """The server's entry for ``model_name`` in its /models list (an empty dict when the server keeps no such
+    list); a ServerError naming the models it does serve when ``model_name`` is not among them."""
+    try:
+        listing = client.get("models")
+    except ServerError as exc:
+        if exc.status in (404, 405):
+            return {}
+        raise
+    entries = [e for e in listing.get("data", []) if isinstance(e, dict)] if isinstance(listing, dict) else []
+    for entry in entries:
+        if entry.get("id") == model_name:
+            return entry
+    if entries:
+        raise ServerError(f"The server at {client.base_url} does not serve a model called '{model_name}'; it "
+                          f"serves: {', '.join(str(e.get('id')) for e in entries)}.")
+    return {}
+
+
 def _status_error(base_url: str, url: str, response) -> ServerError:
     detail = _error_detail(response)
     status = response.status_code

@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..interface import GENERATION, LOGPROBS, MissingCapability, require
+from ..interface import GENERATION, LOGPROBS, MissingCapability, check_sampling, require
 from ..token_stats import ScoringSettings
-from ._http import ApiClient, ClientSettings, ServerError
+from ._http import ApiClient, ClientSettings, ServerError, model_entry
 
 PREFIX = "chat"
 CAPABILITIES = frozenset({GENERATION})
@@ -50,27 +50,11 @@ class ChatModel:
     def __init__(self, base_url: str, model: str, *, spec: str, client_settings: ClientSettings | None = None):
         self.base_url, self.model_name, self.spec, self.name = base_url, model, spec, model
         self.client = ApiClient(base_url, client_settings or ClientSettings())
-        facts = self._model_facts()
+        facts = model_entry(self.client, self.model_name)
         max_len = facts.get("max_model_len")
         self.context_length = int(max_len) if isinstance(max_len, int) and max_len > 1 else DEFAULT_CONTEXT
         self.identity = hashlib.sha256(f"{PREFIX}|{base_url}|{model}|{facts.get('root')}".encode()).hexdigest()[:24]
         self._tokenize_url: str | None = re.sub(r"/v1$", "", base_url) + "/tokenize"
-
-    def _model_facts(self) -> dict:
-        try:
-            listing = self.client.get("models")
-        except ServerError as exc:
-            if exc.status in (404, 405):
-                return {}
-            raise
-        entries = [e for e in listing.get("data", []) if isinstance(e, dict)] if isinstance(listing, dict) else []
-        for entry in entries:
-            if entry.get("id") == self.model_name:
-                return entry
-        if entries:
-            raise ServerError(f"The server at {self.base_url} does not serve a model called '{self.model_name}'; it "
-                              f"serves: {', '.join(str(e.get('id')) for e in entries)}.")
-        return {}
 
     def describe(self) -> dict:
         return {"name": self.name, "spec": self.spec, "parameters": 0, "parameters_human": "unknown",
@@ -135,10 +119,7 @@ class ChatModel:
                               top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> list[str]:
         """``num_samples`` sampled continuations in one request (``n``); the server's ``seed`` makes them
         reproducible where the server honours it."""
-        if num_samples < 1:
-            raise ValueError("Ask for at least one sample.")
-        if temperature <= 0:
-            raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+        check_sampling(num_samples, temperature)
         out = self._chat(prompt, max_new_tokens, temperature=float(temperature), top_p=float(top_p), seed=int(seed),
                          n=int(num_samples), top_k=int(top_k) if top_k else None)
         if len(out) != num_samples:

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..interface import GENERATION, LOGPROBS, TOP_K
-from ._http import ApiClient, ClientSettings, ServerError
+from ..interface import GENERATION, LOGPROBS, TOP_K, check_sampling
+from ._http import ApiClient, ClientSettings, ServerError, model_entry
 from ._served import PROBE_TEXT, Echo, ServedModel, TooLong, byte_level_offsets, rank_from_top
 
 PREFIX = "openai"
@@ -64,7 +64,7 @@ class OpenAIModel(ServedModel):
         self._ids_mode = False
         self._has_tokenize: bool | None = None
         self._max_tokens = 0
-        facts = self._model_facts()
+        facts = model_entry(self.client, self.model_name)
         max_len = facts.get("max_model_len")
         self.server_context = int(max_len) if isinstance(max_len, int) and max_len > 1 else None
         self._probe()
@@ -79,24 +79,6 @@ class OpenAIModel(ServedModel):
                 "source": PREFIX, "backend": PREFIX}
 
     # -- requests ----------------------------------------------------------------------------------------------
-    def _model_facts(self) -> dict:
-        """The server's entry for this model in /models (an empty dict when the server has no such list)."""
-        try:
-            listing = self.client.get("models")
-        except ServerError as exc:
-            if exc.status in (404, 405):
-                return {}
-            raise
-        entries = listing.get("data", []) if isinstance(listing, dict) else []
-        names = [e.get("id") for e in entries if isinstance(e, dict)]
-        for entry in entries:
-            if isinstance(entry, dict) and entry.get("id") == self.model_name:
-                return entry
-        if names:
-            raise ServerError(f"The server at {self.base_url} does not serve a model called '{self.model_name}'; it "
-                              f"serves: {', '.join(map(str, names))}.")
-        return {}
-
     def _probe(self) -> None:
         """One short echo: learn whether ``max_tokens=0`` and token ids are accepted, and refuse a server that
         returns no prompt log-probabilities."""
@@ -221,10 +203,7 @@ class OpenAIModel(ServedModel):
     def sampled_continuations(self, prompt: str, *, num_samples: int, max_new_tokens: int, temperature: float = 1.0,
                               top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> list[str]:
         """``num_samples`` sampled continuations in one request (``n``, the server's ``seed``)."""
-        if num_samples < 1:
-            raise ValueError("Ask for at least one sample.")
-        if temperature <= 0:
-            raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+        check_sampling(num_samples, temperature)
         return self._generate(prompt, max_new_tokens, temperature=float(temperature), top_p=float(top_p),
                               seed=int(seed), n=int(num_samples), top_k=int(top_k) if top_k else None)
 

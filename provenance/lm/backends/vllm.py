@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..interface import GENERATION, LOGPROBS, RANKS, TOP_K
+from ..interface import GENERATION, LOGPROBS, RANKS, TOP_K, check_sampling
 from ..loading import DEFAULT_SPEC, ModelLoadError
 from ..token_stats import ScoringCancelled, ScoringSettings, TokenStats, plan_windows
 from ._served import Echo, ServedModel, _assemble
@@ -191,10 +191,7 @@ class VLLMModel(ServedModel):
                               top_p: float = 1.0, top_k: int = 0, seed: int = 0) -> list[str]:
         from vllm import SamplingParams
 
-        if num_samples < 1:
-            raise ValueError("Ask for at least one sample.")
-        if temperature <= 0:
-            raise ValueError(f"The sampling temperature must be positive; got {temperature}.")
+        check_sampling(num_samples, temperature)
         new = min(max_new_tokens, self.context_length - 1)
         params = SamplingParams(n=num_samples, max_tokens=new, temperature=temperature, top_p=top_p,
                                 top_k=top_k if top_k > 0 else -1, seed=seed, skip_special_tokens=True)
