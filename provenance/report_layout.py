@@ -23,12 +23,11 @@ from . import __version__
 from . import svg_charts as svg
 from .charts import COLORS
 from .investigations.records import Kind
-from .report_text import (CHUNK_META_EXPLANATION, fmt, method_sentences, reference_words, shift_summary,
+from .report_text import (evaluation_explanations, fmt, method_sentences, reference_words, shift_summary,
                           shift_warning, summary_sentences, verdict_fpr, verdict_statement)
-from .verdicts.baseline import (BLIND_EXPLANATION, BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN, PRIVACY_EXPLANATION,
-                                blind_baseline_sentence, comparison_column, display_name, mark_indistinguishable,
-                                privacy_budget_sentence)
-from .verdicts.roc import measured_operating_points, operating_point_note
+from .verdicts.baseline import (BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN, blind_baseline_sentence, comparison_column,
+                                display_name, mark_indistinguishable, privacy_budget_sentence)
+from .verdicts.roc import measured_operating_points
 from .verdicts.verdict import Label, format_p
 
 if TYPE_CHECKING:
@@ -435,15 +434,7 @@ def _labelled_evidence(data: ReportData, figures: Figures) -> str:
                  Col("n_members", "members", "int"), Col("n_non_members", "non-members", "int")]
         notes = [s for s in (blind_baseline_sentence(evaluation), privacy_budget_sentence(evaluation)) if s]
         n0 = int(settings.get("non_members") or evaluation["n_non_members"].max())
-        note = operating_point_note(n0)
-        if note:
-            notes.append(note)
-        if "chunk_meta" in set(evaluation["score"]):
-            notes.append(CHUNK_META_EXPLANATION)
-        if BLIND_SCORE_NAME in set(evaluation["score"]):
-            notes.append(BLIND_EXPLANATION)
-        if "epsilon_lower" in evaluation:
-            notes.append(PRIVACY_EXPLANATION)
+        notes += evaluation_explanations(evaluation, n0)
         parts.append("<h3>How well each score tells members from non-members</h3>" + html_table(shown, cols)
                      + "".join(f"<p class='note'>{_e(n)}</p>" for n in notes))
         roc = data.artifacts.get("roc_curves")

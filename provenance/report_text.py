@@ -16,7 +16,8 @@ import pandas as pd
 
 from .investigations.records import Kind
 from .scores import registry
-from .verdicts.baseline import BLIND_EXPLANATION, PRIVACY_EXPLANATION, blind_baseline_sentence, privacy_budget_sentence
+from .verdicts.baseline import (BLIND_EXPLANATION, BLIND_SCORE_NAME, PRIVACY_EXPLANATION, blind_baseline_sentence,
+                                privacy_budget_sentence)
 from .verdicts.roc import operating_point_note
 from .verdicts.verdict import Label
 
@@ -55,6 +56,21 @@ CHUNK_META_EXPLANATION = (
     "log-probabilities, rank buckets, a histogram of log-probabilities) are summarised over the document, and a "
     "logistic regression learns to tell members from non-members. It is cross-validated: every document is scored "
     "by a classifier fitted on the other documents only, so its AUC is an honest estimate for unseen documents.")
+
+
+def evaluation_explanations(table: pd.DataFrame, n_non_members: int | None) -> list[str]:
+    """What a reader of a labelled evaluation table needs explained, for the rows and columns it has: which false-
+    positive rates ``n_non_members`` non-members can measure, the chunk meta-classifier, the blind baseline and the
+    privacy budget (the same words on the Benchmark page and in the report)."""
+    notes = [operating_point_note(int(n_non_members))] if n_non_members is not None else []
+    scores = set(table["score"]) if "score" in table else set()
+    if "chunk_meta" in scores:
+        notes.append(CHUNK_META_EXPLANATION)
+    if BLIND_SCORE_NAME in scores:
+        notes.append(BLIND_EXPLANATION)
+    if "epsilon_lower" in table:
+        notes.append(PRIVACY_EXPLANATION)
+    return [n for n in notes if n]
 
 GHOST_METHOD = {
     "How the test works": (

@@ -18,12 +18,11 @@ import streamlit as st
 from provenance import charts
 from provenance.investigations.records import Investigation
 from provenance.investigations.store import InvestigationStore
-from provenance.report_text import CHUNK_META_EXPLANATION
-from provenance.verdicts.baseline import (BLIND_EXPLANATION, BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN,
-                                          PRIVACY_EXPLANATION, blind_baseline_sentence, comparison_column,
-                                          display_name, mark_indistinguishable, privacy_budget_sentence)
-from provenance.verdicts.roc import (OPERATING_POINTS, lowest_measurable_fpr, measured_operating_points,
-                                     operating_point_note)
+from provenance.report_text import evaluation_explanations
+from provenance.verdicts.baseline import (BLIND_SCORE_NAME, INDISTINGUISHABLE_COLUMN, blind_baseline_sentence,
+                                          comparison_column, display_name, mark_indistinguishable,
+                                          privacy_budget_sentence)
+from provenance.verdicts.roc import OPERATING_POINTS, lowest_measurable_fpr, measured_operating_points
 from provenance.verdicts.sets import LabelledEvaluation
 from provenance.verdicts.shift import ShiftCheck
 from provenance.verdicts.verdict import Verdict
@@ -90,15 +89,8 @@ def evaluation_table(table: pd.DataFrame, key_prefix: str) -> None:
     if blind:
         st.caption(blind)
     n0 = pd.to_numeric(table.get("n_non_members"), errors="coerce").max() if "n_non_members" in table else math.nan
-    note = operating_point_note(int(n0)) if pd.notna(n0) else None
-    if note:
+    for note in evaluation_explanations(table, int(n0) if pd.notna(n0) else None):
         st.caption(note)
-    if "chunk_meta" in set(table["score"]):
-        st.caption(CHUNK_META_EXPLANATION)
-    if BLIND_SCORE_NAME in set(table["score"]):
-        st.caption(BLIND_EXPLANATION)
-    if "epsilon_lower" in table:
-        st.caption(PRIVACY_EXPLANATION)
     download_table(measured, "auc-table", key=f"{key_prefix}_auc_table")
 
 
