@@ -38,12 +38,38 @@ def tiny_model_b(tiny_model):
                              tokenizer=tiny_model.tokenizer)
 
 
+def _saved(net, tokenizer, folder) -> str:
+    """``net`` and ``tokenizer`` saved as a model folder (safetensors), as a user's local model would be."""
+    net.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_model, tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("tiny-model-for-pages")
-    tiny_model.model.save_pretrained(folder, safe_serialization=True)
-    tiny_model.tokenizer.save_pretrained(folder)
-    return str(folder)
+    return _saved(tiny_model.model, tiny_model.tokenizer, tmp_path_factory.mktemp("tiny-model-for-pages"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_b_dir(tiny_model_b, tmp_path_factory) -> str:
+    """A second tiny model (same tokenizer, other weights) in its own folder, for several models side by side."""
+    return _saved(tiny_model_b.model, tiny_model_b.tokenizer, tmp_path_factory.mktemp("tiny-model-b-for-pages"))
+
+
+@pytest.fixture(scope="session")
+def tiny_reference_dir(tiny_model, tmp_path_factory) -> str:
+    """A second tiny model (the tiny model's weights plus a little noise, the same tokenizer) saved to a folder:
+    a reference model whose identity differs from the tested one's."""
+    import copy
+
+    import torch
+
+    net = copy.deepcopy(tiny_model.model)
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.02 * torch.randn(p.shape, generator=generator, dtype=p.dtype))
+    return _saved(net, tiny_model.tokenizer, tmp_path_factory.mktemp("tiny-reference-for-pages"))
 
 
 @pytest.fixture

@@ -63,6 +63,16 @@ def test_tampered_registry_upload_is_refused_with_a_sentence(tiny_model_dir):
     assert button(at, "Test the model").disabled
 
 
+def _registry_with(at, name: str, count: int) -> None:
+    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
+    at.run()
+    at.text_input(key="ghost_new_registry_name").set_value(name)
+    at.number_input[1].set_value(count)
+    at.run()
+    button(at, "Generate").click()
+    at.run()
+
+
 def _texts_of(at) -> str:
     return " ".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
                     + [i.value for i in at.info] + [s.value for s in at.success])
@@ -73,13 +83,7 @@ def test_registry_is_kept_in_the_store_and_the_page_warns_until_it_is_downloaded
 
     at = open_page("ghost_sentences", model=tiny_model_dir)
     at.run()
-    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
-    at.run()
-    at.text_input(key="ghost_new_registry_name").set_value("Kept registry")
-    at.number_input[1].set_value(3)
-    at.run()
-    button(at, "Generate").click()
-    at.run()
+    _registry_with(at, "Kept registry", 3)
     assert not at.exception, at.exception
     assert "Download this registry now" in _texts_of(at) and "only copy" in _texts_of(at)
     identifiers = at.session_state["ghost_registry"].identifiers
@@ -100,13 +104,7 @@ def test_embedding_scales_to_length_says_how_often_and_previews_each_document(ti
 
     at = open_page("ghost_sentences", model=tiny_model_dir)
     at.run()
-    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
-    at.run()
-    at.text_input(key="ghost_new_registry_name").set_value("Embedding registry")
-    at.number_input[1].set_value(5)
-    at.run()
-    button(at, "Generate").click()
-    at.run()
+    _registry_with(at, "Embedding registry", 5)
     note = " ".join(random_sentences(17, length=10, seed=1))  # 170 words
     article = " ".join(random_sentences(100, length=10, seed=2))  # 1,000 words
     at.file_uploader(key="ghost_embed_files").set_value([("note.txt", note.encode(), "text/plain"),
@@ -133,13 +131,7 @@ def test_detection_says_its_time_and_floor_before_starting_and_a_stop_keeps_the_
 
     at = open_page("ghost_sentences", model=tiny_model_dir)
     at.run()
-    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
-    at.run()
-    at.text_input(key="ghost_new_registry_name").set_value("Timed registry")
-    at.number_input[1].set_value(2)
-    at.run()
-    button(at, "Generate").click()
-    at.run()
+    _registry_with(at, "Timed registry", 2)
     assert at.select_slider[0].value == 200  # the default at FPR 0.01: a floor of 1/201, not 1,000 draws
     estimate = " ".join(i.value for i in at.info)
     assert "About" in estimate and "tokens/s" in estimate and "1/201" in estimate
@@ -155,16 +147,6 @@ def test_detection_says_its_time_and_floor_before_starting_and_a_stop_keeps_the_
     at.session_state["ghost_running"] = "stopped test"  # the page marks a test as running until it ends
     at.run()
     assert "Stopped. 100 fresh draws were scored and are kept in the investigation 'stopped test'" in _texts_of(at)
-
-
-def _registry_with(at, name: str, count: int) -> None:
-    at.selectbox(key="ghost_registry_choice").set_value("A new registry...")
-    at.run()
-    at.text_input(key="ghost_new_registry_name").set_value(name)
-    at.number_input[1].set_value(count)
-    at.run()
-    button(at, "Generate").click()
-    at.run()
 
 
 def test_reference_model_qualifies_by_release_date_and_the_test_ranks_differences(tiny_model_dir,
