@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
+# every browser test module's marks: slow, and skipped with the reason where Chromium is not installed
+BROWSER_MARKS = [pytest.mark.browser, pytest.mark.slow,
+                 pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                    reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
 
 
 def free_port() -> int:

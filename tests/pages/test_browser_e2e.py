@@ -2,26 +2,16 @@
 model, and find the results table, a Plotly chart and a verdict card; every request the page makes, from loading
 to results, stays on this machine (the favicon included). Screenshots are kept in screenshots/."""
 
-import os
-import shutil
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from browser_helpers import dashboard
-from apptest_helpers import ROOT
+from browser_helpers import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, SHOTS, dashboard
 from textgen import random_sentences
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+pytestmark = BROWSER_MARKS
 
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

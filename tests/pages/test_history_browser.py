@@ -2,15 +2,11 @@
 table, a reopened ghost test its null histogram; a rename shows the new name in the selector; Delete shows its
 confirmation in sight. Screenshots are kept in screenshots/."""
 
-import os
 import random
-import shutil
-from pathlib import Path
 
 import pytest
 
-from browser_helpers import dashboard
-from apptest_helpers import ROOT
+from browser_helpers import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, SHOTS, dashboard
 from textgen import random_sentences
 from provenance import ghost
 from provenance.documents import Document
@@ -19,14 +15,8 @@ from provenance.investigations.labelled import evaluate_labelled_set
 from provenance.investigations.scoring import score_set
 from provenance.investigations.store import InvestigationStore
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -2,18 +2,13 @@
 the Documents page, documents and a reference set uploaded, then the documents x models heatmap and one verdict
 card per model. Screenshots are kept in screenshots/."""
 
-import pytest
 
-from browser_helpers import dashboard
+from browser_helpers import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, SHOTS, dashboard
 from textgen import random_sentences
-from pathlib import Path
 
-from test_history_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 from ui.session import CUSTOM
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+pytestmark = BROWSER_MARKS
 
 
 def _write(folder, prefix, texts):

@@ -3,27 +3,17 @@ column stays within the printed page's width, rows stay one or two lines tall (t
 per line and was 7,876 px tall for 4 documents), and the PDF has a sensible number of pages. Screenshots and the
 PDF are kept in screenshots/."""
 
-import os
 import re
-import shutil
-from pathlib import Path
 
-import pytest
 
-from apptest_helpers import ROOT
+from browser_helpers import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS, SHOTS
 from report_samples import models_investigation, reference_investigation
 from provenance.investigations.store import InvestigationStore
 from provenance.report import write_report
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "screenshots"))
 A4_CONTENT_WIDTH = 703  # CSS px: 210 mm minus the report's 12 mm side margins (@page), at 96 px per inch
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                 reason="Debian's chromium is not installed (scripts/setup.sh --test installs it)")]
+pytestmark = BROWSER_MARKS
 
 MEASURE = """() => {
   const heading = [...document.querySelectorAll('h3')].find(h => h.textContent === 'Verdict per document');
