@@ -1,7 +1,5 @@
 """Benchmark (research): every membership score side by side on a labelled set of members and non-members."""
 
-from datetime import datetime
-
 import streamlit as st
 
 from provenance import verdicts
@@ -13,7 +11,8 @@ from provenance.investigations.store import StoreError
 from ui.labelled import shift_check_box, show_labelled_evaluation
 from ui.results import report_downloads
 from ui.scores import score_picker
-from ui.session import get_model, get_observer_model, get_reference_model, shared_stats_cache, shared_store
+from ui.session import (default_investigation_name, get_model, get_observer_model, get_reference_model,
+                        shared_stats_cache, shared_store)
 from ui.widgets import plain, Phase, Progress
 
 SETTINGS = ScoringSettings()
@@ -61,8 +60,8 @@ if named:
     else:
         st.error("The labelled set needs at least 2 members and 2 non-members.")
 
-name = st.text_input("Investigation name", value=st.session_state.setdefault(
-    "benchmark_default_name", f"Benchmark {datetime.now():%Y-%m-%d %H:%M:%S}"))
+name = st.text_input("Investigation name",
+                     value=default_investigation_name("Benchmark", "benchmark_default_name"))
 ready = bool(named) and 0 < sum(labels) < len(named) and bool(choice.scores)
 start = st.button(f"Evaluate {len(named)} labelled texts" if named else "Evaluate", type="primary",
                   disabled=not ready)

@@ -1,11 +1,10 @@
 """Documents: upload or paste texts, score them, compare them with a reference set, and read the verdicts."""
 
-from datetime import datetime
-
 import streamlit as st
 
 from provenance.documents import Document, IngestError
-from ui.session import get_model, get_observer_model, get_reference_model, shared_stats_cache, shared_store
+from ui.session import (default_investigation_name, get_model, get_observer_model, get_reference_model,
+                        shared_stats_cache, shared_store)
 from ui.uploads import UPLOAD_TYPES, documents_input, read_uploads_counted, show_counts
 
 st.title("Documents")
@@ -58,8 +57,8 @@ for err in errors + reference_errors:
     st.warning(f"Skipped {plain(err)}", icon=":material/warning:")
 short_slot = st.container()  # filled at the end of the page, once the model (to count tokens) is loaded
 
-name = st.text_input("Investigation name", value=st.session_state.setdefault(
-    "documents_default_name", f"Documents {datetime.now():%Y-%m-%d %H:%M:%S}"),
+name = st.text_input(
+    "Investigation name", value=default_investigation_name("Documents", "documents_default_name"),
     help="Every investigation is saved; reopen it on the History page. Scoring again under the same name resumes "
          "it and skips documents already done.")
 with st.expander("More models side by side (optional): ask several models the same question",

@@ -2,7 +2,6 @@
 
 import json
 import time
-from datetime import datetime
 
 import streamlit as st
 
@@ -12,7 +11,7 @@ from provenance.investigations.ghost_test import recorded_null_draws, run_ghost_
 from provenance.investigations.store import StoreError
 from ui.ghost import (choose_registry, draws_picker, generator_form, keep_registry, reference_form, remember_pace,
                      show_estimate, show_ghost_test, show_marked, show_registry)
-from ui.session import get_model, get_model_for, shared_stats_cache, shared_store
+from ui.session import default_investigation_name, get_model, get_model_for, shared_stats_cache, shared_store
 from ui.widgets import plain, Phase, Progress
 
 st.title("Ghost sentences")
@@ -110,8 +109,8 @@ with detect_tab:
     last_k = cols[2].toggle("Last-k words test", value=True, help="Prompt with all but the last 1-3 words and "
                             "check whether the model completes the identifier exactly.")
     ref_spec, ref_released, refusal = reference_form(entries, pasted=source == "Paste identifiers")
-    name = st.text_input("Investigation name", value=st.session_state.setdefault(
-        "ghost_default_name", f"Ghost test {datetime.now():%Y-%m-%d %H:%M:%S}"),
+    name = st.text_input(
+        "Investigation name", value=default_investigation_name("Ghost test", "ghost_default_name"),
         help="Every test is saved with its fresh draws as they are scored; testing again under the same name "
              "(same model) reuses them, and resumes a test that was stopped.")
     stopped = st.session_state.pop("ghost_running", None)

@@ -199,3 +199,14 @@ def shared_store():
     from provenance.investigations.store import InvestigationStore
 
     return InvestigationStore()
+
+
+def default_investigation_name(what: str, key: str) -> str:
+    """The name a page offers for its next investigation (kept in ``st.session_state[key]``): ``what`` and the time
+    this session first showed the page, made unique in the store, so that a default never resumes another run's
+    investigation of the same name (two runs started within one second)."""
+    from datetime import datetime
+
+    if key not in st.session_state:
+        st.session_state[key] = shared_store().unused_name(f"{what} {datetime.now():%Y-%m-%d %H:%M:%S}")
+    return st.session_state[key]

@@ -203,10 +203,7 @@ class InvestigationStore:
                     raise StoreError(f"An investigation named '{name}' already exists; choose another name.")
                 inv_id = taken["id"]
             else:
-                base, n = name, 1
-                while self._name_taken(con, name):
-                    n += 1
-                    name = f"{base} ({n})"
+                name = self._unique(con, name)
                 con.execute(
                     "INSERT INTO investigations (id, name, status, model_spec, model_identity, model_info, settings, "
                     "created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -217,6 +214,20 @@ class InvestigationStore:
     @staticmethod
     def _name_taken(con: sqlite3.Connection, name: str) -> bool:
         return con.execute("SELECT 1 FROM investigations WHERE name = ?", (name,)).fetchone() is not None
+
+    @classmethod
+    def _unique(cls, con: sqlite3.Connection, base: str) -> str:
+        """``base``, or ``base (2)``, ``base (3)``, ... : the first name no investigation has."""
+        name, n = base, 1
+        while cls._name_taken(con, name):
+            n += 1
+            name = f"{base} ({n})"
+        return name
+
+    def unused_name(self, base: str) -> str:
+        """A name no investigation has yet: ``base``, else ``base (2)``, ... (for a default name offered to a user,
+        which must not resume somebody else's investigation of that name)."""
+        return self._unique(self._connection(), base)
 
     def find(self, ref: str) -> Investigation | None:
         """The investigation with this id or (else) this name, or None."""

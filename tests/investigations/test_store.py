@@ -325,3 +325,11 @@ def test_unique_store_per_test_is_isolated(tmp_path):
     path = tmp_path / f"{uuid.uuid4().hex}.sqlite"
     with InvestigationStore(path) as s:
         assert s.list() == []
+
+
+def test_an_unused_name_is_the_base_or_the_first_free_numbered_one(tmp_path):
+    with InvestigationStore(tmp_path / "s.sqlite") as store:
+        assert store.unused_name("Run") == "Run"
+        store.create("Run")
+        store.create("Run (2)")
+        assert store.unused_name("Run") == "Run (3)"

@@ -201,3 +201,21 @@ def test_scores_that_read_declared_texts_wait_for_a_reference_set(tiny_model_dir
     assert all(any(o.startswith(f"{s}:") for o in options) for s in ("recall", "dcpdd", "camia", "tagtab"))
     assert not any(o.startswith("conrecall:") for o in options)
     assert "conrecall needs texts declared members" in _texts_of(at)
+
+
+def test_the_offered_name_never_resumes_an_investigation_started_in_the_same_second(tiny_model_dir):
+    """Two runs started within one second were offered the same dated name, and the second resumed the first's
+    investigation (its table showed the other run's document). The offered name is now free in the store."""
+    from datetime import datetime, timedelta
+
+    from provenance.investigations.store import InvestigationStore
+
+    store = InvestigationStore()
+    now = datetime.now()
+    taken = [f"Documents {now + timedelta(seconds=s):%Y-%m-%d %H:%M:%S}" for s in range(0, 10)]
+    for name in taken:
+        store.create(name)
+    at = open_page("documents", model=tiny_model_dir)
+    at.run()
+    offered = next(t.value for t in at.text_input if t.label == "Investigation name")
+    assert offered not in taken and offered.endswith(" (2)") and offered[:-4] in taken
