@@ -92,6 +92,13 @@ class VLLMModel(ServedModel):
         self.context_length = int(self.llm.llm_engine.model_config.max_model_len) - 1  # room for the 1 new token
         self.identity = hashlib.sha256(f"{PREFIX}|{where}|{self.dtype}".encode()).hexdigest()[:24]
 
+    def close(self) -> None:
+        """Stop the engine process now (``lm.memory.release_model`` calls this). Left to interpreter exit, vLLM
+        force-kills its engine process after a wait, and that teardown can abort the whole process."""
+        engine_core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if engine_core is not None and hasattr(engine_core, "shutdown"):
+            engine_core.shutdown(timeout=30)
+
     def describe(self) -> dict:
         return {"name": self.name, "spec": self.spec, "parameters": 0, "parameters_human": "unknown",
                 "context_length": self.context_length, "device": "vLLM engine", "dtype": self.dtype,
